@@ -1,0 +1,80 @@
+/* chiprt callable image format, version 1.0.
+ *
+ * Self-contained C header: a third party can write or read an image with nothing else.
+ *
+ * Layout (all integers little-endian):
+ *   [0, header_size)          chiprt_image_header_t, then child_count chiprt_image_child_t,
+ *                             zero-padded to a multiple of CHIPRT_IMAGE_ALIGN.
+ *   [orch_offset, +orch_size) the orchestration shared object; orch_offset == header_size
+ *                             (storage starts with the orchestration).
+ *   children                  each kernel shared object at a CHIPRT_IMAGE_ALIGN-aligned offset
+ *                             after the orchestration, in any order, never overlapping it or
+ *                             each other; every byte between regions is zero.
+ *   total_size                the image's length in bytes.
+ *
+ * content_hash is XXH3-128 (seed 0) of bytes [CHIPRT_IMAGE_HASHED_FROM, total_size), stored
+ * as the canonical big-endian XXH128 form (XXH128_canonicalFromHash). Every byte after the
+ * hash field is covered; magic and version are checked exactly.
+ *
+ * resolved_device_addr is 0 in an image as written; a runtime fills it in its own device copy
+ * with the device address of that child's kernel bytes. A reader rejects unknown major
+ * versions and accepts newer minor versions of the same major.
+ */
+#ifndef CHIPRT_ABI_IMAGE_FORMAT_H_
+#define CHIPRT_ABI_IMAGE_FORMAT_H_
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CHIPRT_IMAGE_MAGIC 0x474D4943u /* "CIMG" as bytes 'C','I','M','G' */
+#define CHIPRT_IMAGE_VERSION_MAJOR 1u
+#define CHIPRT_IMAGE_VERSION_MINOR 0u
+#define CHIPRT_IMAGE_ALIGN 64u
+#define CHIPRT_IMAGE_HASHED_FROM 24u /* offset just past content_hash */
+#define CHIPRT_IMAGE_NAME_BYTES 48u
+#define CHIPRT_IMAGE_MAX_CHILDREN 65536u
+/* Set only in a runtime's device copy whose orchestration bytes were left out (host graph). */
+#define CHIPRT_IMAGE_FLAG_ORCH_ELIDED 1u
+
+typedef enum chiprt_core_type {
+  CHIPRT_CORE_AIC = 0, /* cube core: matrix work */
+  CHIPRT_CORE_AIV = 1, /* vector core: elementwise work */
+} chiprt_core_type_t;
+
+typedef struct chiprt_image_child {
+  uint32_t func_id;              /* unique within the image */
+  uint32_t core_type;            /* chiprt_core_type_t */
+  uint64_t offset;               /* of the kernel .so, from the image start */
+  uint64_t size;                 /* of the kernel .so in bytes, > 0 */
+  uint64_t resolved_device_addr; /* 0 as written; filled in the device copy */
+} chiprt_image_child_t;
+
+typedef struct chiprt_image_header {
+  uint32_t magic;
+  uint16_t version_major;
+  uint16_t version_minor;
+  uint8_t content_hash[16];
+  uint64_t total_size;
+  uint32_t header_size; /* align_up(sizeof header + child_count * sizeof child, ALIGN) */
+  uint32_t child_count;
+  uint64_t orch_offset; /* == header_size */
+  uint64_t orch_size;   /* > 0 */
+  uint32_t flags;       /* 0 in version 1.0 */
+  uint32_t reserved0;
+  char name[CHIPRT_IMAGE_NAME_BYTES]; /* NUL-padded label; part of the identity */
+  uint8_t reserved[16];               /* 0 */
+} chiprt_image_header_t;
+
+#ifdef __cplusplus
+}
+static_assert(sizeof(chiprt_image_header_t) == 128, "image header is 128 bytes");
+static_assert(sizeof(chiprt_image_child_t) == 32, "image child is 32 bytes");
+#else
+_Static_assert(sizeof(chiprt_image_header_t) == 128, "image header is 128 bytes");
+_Static_assert(sizeof(chiprt_image_child_t) == 32, "image child is 32 bytes");
+#endif
+
+#endif /* CHIPRT_ABI_IMAGE_FORMAT_H_ */

@@ -1,0 +1,122 @@
+// Device: the small interface every backend implements (allocate, free, copy in/out, host
+// mapping, stats), and DeviceBuffer, the RAII handle of one device allocation.
+//
+// Contract:
+// - All Device methods are thread-safe.
+// - allocate() rounds the request up to allocation_granularity() and never aborts: when the
+//   arena cannot fit it, it returns out_of_device_memory and changes no accounting.
+// - A DeviceBuffer is the sole owner of its allocation; destroying or reset()ting it frees the
+//   memory. The Device must outlive every DeviceBuffer it handed out.
+// - Every byte is counted per tag (callable, tensor, runtime, other): live and peak bytes and
+//   allocation counts, exactly.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "chiprt/bytes.h"
+#include "chiprt/status.h"
+
+namespace chiprt {
+
+using DeviceAddr = uint64_t;
+
+enum class MemoryTag : uint8_t { callable = 0, tensor = 1, runtime = 2, other = 3 };
+inline constexpr size_t kMemoryTagCount = 4;
+std::string_view memory_tag_name(MemoryTag tag) noexcept;
+
+struct TagStats {
+  uint64_t live_bytes = 0;
+  uint64_t peak_bytes = 0;
+  uint64_t live_allocations = 0;
+  uint64_t total_allocations = 0;
+};
+
+struct DeviceStats {
+  uint64_t capacity_bytes = 0;
+  uint64_t granularity = 0;
+  uint64_t live_bytes = 0;
+  uint64_t peak_bytes = 0;
+  uint64_t live_allocations = 0;
+  uint64_t failed_allocations = 0;
+  std::array<TagStats, kMemoryTagCount> tags{};
+  const TagStats& tag(MemoryTag t) const { return tags[static_cast<size_t>(t)]; }
+};
+
+// A chip's shape: how many cores of each type and AICPU threads, and runtime defaults.
+struct ChipProfile {
+  std::string name;
+  uint32_t aic_cores = 0;
+  uint32_t aiv_cores = 0;
+  uint32_t aicpu_threads = 0;
+  uint32_t ring_slots = 0;     // default task-ring size of the tmr runtime
+  uint64_t heap_bytes = 0;     // default intermediate-tensor heap of the tmr runtime
+};
+
+// Profiles "a2a3" and "a5"; not_found for any other name.
+Result<ChipProfile> chip_profile(std::string_view name);
+
+class Device;
+
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  DeviceBuffer(DeviceBuffer&& other) noexcept { *this = std::move(other); }
+  DeviceBuffer& operator=(DeviceBuffer&& other) noexcept;
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  ~DeviceBuffer() { reset(); }
+
+  void reset() noexcept;
+  explicit operator bool() const { return device_ != nullptr; }
+  DeviceAddr addr() const { return addr_; }
+  uint64_t size() const { return size_; }  // the allocation size, granularity included
+  MemoryTag tag() const { return tag_; }
+
+ private:
+  friend class Device;
+  DeviceBuffer(Device* device, DeviceAddr addr, uint64_t size, MemoryTag tag)
+      : device_(device), addr_(addr), size_(size), tag_(tag) {}
+  Device* device_ = nullptr;  // borrowed
+  DeviceAddr addr_ = 0;
+  uint64_t size_ = 0;
+  MemoryTag tag_ = MemoryTag::other;
+};
+
+class Device {
+ public:
+  virtual ~Device() = default;
+
+  virtual const ChipProfile& profile() const = 0;
+  virtual Result<DeviceBuffer> allocate(uint64_t bytes, MemoryTag tag) = 0;
+  virtual Status copy_to_device(DeviceAddr dst, ByteSpan src) = 0;
+  virtual Status copy_from_device(MutableByteSpan dst, DeviceAddr src) const = 0;
+  // Host pointer to [addr, addr + bytes) for the simulated AICPU and cores, or nullptr when
+  // the range is not inside one live allocation (or the device is not host-visible).
+  virtual std::byte* host_pointer(DeviceAddr addr, uint64_t bytes) = 0;
+  virtual DeviceStats stats() const = 0;
+  virtual uint64_t allocation_granularity() const = 0;
+
+  uint64_t allocation_size(uint64_t requested) const {
+    return align_up(requested == 0 ? 1 : requested, allocation_granularity());
+  }
+
+ protected:
+  friend class DeviceBuffer;
+  virtual void release(DeviceAddr addr) noexcept = 0;
+  DeviceBuffer make_buffer(DeviceAddr addr, uint64_t size, MemoryTag tag) {
+    return DeviceBuffer(this, addr, size, tag);
+  }
+};
+
+// The simulated chip: a device-memory arena of `capacity_bytes` (granularity 512 bytes),
+// plus the profile's AICPU and core counts.
+std::shared_ptr<Device> create_sim_chip(const ChipProfile& profile, uint64_t capacity_bytes);
+
+// A device that fails every allocation (unavailable): the cheap second backend for tests.
+std::shared_ptr<Device> create_null_device();
+
+}  // namespace chiprt

@@ -1,0 +1,113 @@
+// ChipWorker: one per (runtime, device). Registers chip callables, runs them, releases them.
+//
+// Contract:
+// - register_callable validates the image, then places it: one device buffer per distinct image
+//   (identity: XXH3-128 + size, confirmed by a byte comparison), refcounted. It is atomic: on
+//   any error no device bytes, no id and no refcount change remain. Ids are the smallest free.
+// - unregister_callable frees the id at once; the buffer and its loaded code are released when
+//   the last registration of that image is gone and no run holds a lease on it.
+// - finalize() releases everything, counts live registrations as leaked, is idempotent, and
+//   runs on destruction. After it every call returns failed_precondition.
+// - Every public method is thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "chiprt/code_loader.h"
+#include "chiprt/device.h"
+#include "chiprt/image.h"
+#include "chiprt/run.h"
+#include "chiprt/status.h"
+
+namespace chiprt {
+
+enum class RuntimeKind { tmr, hbg };
+std::string_view runtime_name(RuntimeKind runtime) noexcept;
+Result<RuntimeKind> parse_runtime(std::string_view name);
+
+using CallableId = uint32_t;
+
+// Bytes of device memory that `image` occupies once registered on `runtime`, before the device
+// rounds it to its allocation granularity: the whole image on tmr, the image without its
+// orchestration (header + kernels) on hbg.
+uint64_t callable_device_bytes(const ImageView& image, RuntimeKind runtime);
+
+struct WorkerOptions {
+  RuntimeKind runtime = RuntimeKind::tmr;
+  // Identity hash of an image; defaults to its verified content hash. Tests inject collisions.
+  std::function<ImageHash(const ImageView&)> identity_hash;
+  // Defaults to memfd_loader().
+  std::shared_ptr<CodeLoader> loader;
+  // tmr limits; 0 takes the chip profile's default.
+  uint32_t ring_slots = 0;
+  uint64_t heap_bytes = 0;
+};
+
+struct KernelInfo {
+  uint32_t func_id;
+  CoreType core;
+  DeviceAddr addr;
+  uint64_t size;
+  void* entry;
+};
+
+// What a registration resolved to (for tests and tools).
+struct CallableInfo {
+  uint64_t buffer_generation = 0;
+  DeviceAddr buffer_addr = 0;
+  uint64_t buffer_bytes = 0;
+  uint32_t refcount = 0;
+  bool orch_on_device = false;
+  DeviceAddr orch_addr = 0;  // tmr: buffer_addr + orch_offset; hbg: 0
+  uint64_t orch_size = 0;
+  void* orch_entry = nullptr;
+  std::vector<KernelInfo> kernels;
+};
+
+struct WorkerStats {
+  uint64_t registrations_live = 0;
+  uint64_t registrations_total = 0;
+  uint64_t distinct_buffers_live = 0;
+  uint64_t buffers_created = 0;
+  uint64_t loads = 0;
+  uint64_t unloads = 0;
+  uint64_t orch_uploads = 0;  // separate orchestration uploads; chiprt never makes one
+  uint64_t leaked_registrations = 0;
+  uint64_t deferred_releases = 0;
+  uint64_t leased_buffers = 0;
+  uint64_t runs = 0;
+  std::map<uint32_t, uint64_t> refcount_histogram;  // refcount -> number of buffers
+  DeviceStats device;
+};
+
+class ChipWorker {
+ public:
+  static Result<std::unique_ptr<ChipWorker>> create(std::shared_ptr<Device> device,
+                                                    WorkerOptions options = {});
+  ~ChipWorker();
+  ChipWorker(const ChipWorker&) = delete;
+  ChipWorker& operator=(const ChipWorker&) = delete;
+
+  Result<CallableId> register_callable(ByteSpan image);
+  Status unregister_callable(CallableId id);
+  Result<RunReport> run(CallableId id, const RunArgs& args);
+  void finalize();
+
+  WorkerStats stats() const;
+  Result<CallableInfo> callable_info(CallableId id) const;
+  RuntimeKind runtime() const;
+  Device& device() const;
+
+  struct Impl;
+
+ private:
+  explicit ChipWorker(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace chiprt

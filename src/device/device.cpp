@@ -1,0 +1,32 @@
+#include "chiprt/device.h"
+
+namespace chiprt {
+
+std::string_view memory_tag_name(MemoryTag tag) noexcept {
+  switch (tag) {
+    case MemoryTag::callable: return "callable";
+    case MemoryTag::tensor: return "tensor";
+    case MemoryTag::runtime: return "runtime";
+    case MemoryTag::other: return "other";
+  }
+  return "unknown";
+}
+
+DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& other) noexcept {
+  if (this != &other) {
+    reset();
+    device_ = std::exchange(other.device_, nullptr);
+    addr_ = std::exchange(other.addr_, 0);
+    size_ = std::exchange(other.size_, 0);
+    tag_ = other.tag_;
+  }
+  return *this;
+}
+
+void DeviceBuffer::reset() noexcept {
+  if (device_ != nullptr) std::exchange(device_, nullptr)->release(addr_);
+  addr_ = 0;
+  size_ = 0;
+}
+
+}  // namespace chiprt

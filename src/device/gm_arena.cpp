@@ -1,0 +1,107 @@
+#include "gm_arena.h"
+
+#include <fmt/format.h>
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace chiprt::device {
+
+Result<std::unique_ptr<GmArena>> GmArena::create(uint64_t capacity_bytes) {
+  if (capacity_bytes == 0 || capacity_bytes % kGranularity != 0) {
+    return Status(StatusCode::invalid_argument,
+                  fmt::format("device capacity {} must be a positive multiple of {}",
+                              capacity_bytes, kGranularity));
+  }
+  // Reserved, not committed: pages cost host memory only once touched.
+  void* base = mmap(nullptr, capacity_bytes, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (base == MAP_FAILED) {
+    return Status(StatusCode::out_of_device_memory,
+                  fmt::format("cannot reserve {} bytes of simulated device memory: {}",
+                              capacity_bytes, std::strerror(errno)));
+  }
+  return std::unique_ptr<GmArena>(new GmArena(static_cast<std::byte*>(base), capacity_bytes));
+}
+
+GmArena::GmArena(std::byte* host_base, uint64_t capacity)
+    : host_base_(host_base), capacity_(capacity) {
+  free_blocks_.emplace(0, capacity);
+  stats_.capacity_bytes = capacity;
+  stats_.granularity = kGranularity;
+}
+
+GmArena::~GmArena() { munmap(host_base_, capacity_); }
+
+Result<DeviceAddr> GmArena::allocate(uint64_t size, MemoryTag tag) {
+  std::lock_guard lock(mutex_);
+  for (auto it = free_blocks_.begin(); it != free_blocks_.end(); ++it) {
+    if (it->second < size) continue;
+    const uint64_t offset = it->first;
+    const uint64_t remaining = it->second - size;
+    free_blocks_.erase(it);
+    if (remaining > 0) free_blocks_.emplace(offset + size, remaining);
+    live_blocks_.emplace(offset, Block{size, tag});
+    TagStats& t = stats_.tags[static_cast<size_t>(tag)];
+    t.live_bytes += size;
+    t.peak_bytes = std::max(t.peak_bytes, t.live_bytes);
+    ++t.live_allocations;
+    ++t.total_allocations;
+    stats_.live_bytes += size;
+    stats_.peak_bytes = std::max(stats_.peak_bytes, stats_.live_bytes);
+    ++stats_.live_allocations;
+    return kDeviceBase + offset;
+  }
+  ++stats_.failed_allocations;
+  return Status(StatusCode::out_of_device_memory,
+                fmt::format("cannot allocate {} bytes ({}): {} of {} bytes live", size,
+                            memory_tag_name(tag), stats_.live_bytes, capacity_));
+}
+
+void GmArena::release(DeviceAddr addr) noexcept {
+  std::lock_guard lock(mutex_);
+  auto it = live_blocks_.find(addr - kDeviceBase);
+  if (it == live_blocks_.end()) return;  // DeviceBuffer guarantees a single release
+  uint64_t offset = it->first;
+  uint64_t size = it->second.size;
+  TagStats& t = stats_.tags[static_cast<size_t>(it->second.tag)];
+  t.live_bytes -= size;
+  --t.live_allocations;
+  stats_.live_bytes -= size;
+  --stats_.live_allocations;
+  live_blocks_.erase(it);
+  // Coalesce with the free neighbours on both sides.
+  auto next = free_blocks_.lower_bound(offset);
+  if (next != free_blocks_.end() && next->first == offset + size) {
+    size += next->second;
+    next = free_blocks_.erase(next);
+  }
+  if (next != free_blocks_.begin()) {
+    auto prev = std::prev(next);
+    if (prev->first + prev->second == offset) {
+      prev->second += size;
+      return;
+    }
+  }
+  free_blocks_.emplace(offset, size);
+}
+
+std::byte* GmArena::host_pointer(DeviceAddr addr, uint64_t bytes) {
+  if (addr < kDeviceBase) return nullptr;
+  const uint64_t offset = addr - kDeviceBase;
+  std::lock_guard lock(mutex_);
+  auto it = live_blocks_.upper_bound(offset);
+  if (it == live_blocks_.begin()) return nullptr;
+  --it;
+  const uint64_t within = offset - it->first;
+  if (within > it->second.size || bytes > it->second.size - within) return nullptr;
+  return host_base_ + offset;
+}
+
+DeviceStats GmArena::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+}  // namespace chiprt::device

@@ -1,0 +1,177 @@
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+#include "chiprt/image.h"
+#include "elf_check.h"
+#include "image_layout.h"
+
+namespace chiprt {
+namespace {
+
+bool in_range(uint64_t offset, uint64_t length, uint64_t size) {
+  return offset <= size && length <= size - offset;
+}
+
+struct Span {
+  uint64_t begin;
+  uint64_t end;
+  std::string what;
+};
+
+}  // namespace
+
+std::string_view ImageView::name() const {
+  return {header_.name, strnlen(header_.name, CHIPRT_IMAGE_NAME_BYTES)};
+}
+
+Result<ImageView> ImageView::parse(ByteSpan bytes, bool verify_hash) {
+  chiprt_image_header_t header{};
+  if (bytes.size() >= sizeof header.magic) std::memcpy(&header.magic, bytes.data(), 4);
+  if (bytes.size() < sizeof header.magic) {
+    return Status(StatusCode::image_truncated,
+                  fmt::format("image is {} bytes, shorter than its magic", bytes.size()));
+  }
+  if (header.magic != CHIPRT_IMAGE_MAGIC) {
+    return Status(StatusCode::image_bad_magic,
+                  fmt::format("bad magic 0x{:08x} (expected 0x{:08x} \"CIMG\")", header.magic,
+                              CHIPRT_IMAGE_MAGIC));
+  }
+  if (bytes.size() < sizeof header) {
+    return Status(StatusCode::image_truncated,
+                  fmt::format("image is {} bytes, shorter than its {}-byte header", bytes.size(),
+                              sizeof header));
+  }
+  std::memcpy(&header, bytes.data(), sizeof header);
+  if (header.version_major != CHIPRT_IMAGE_VERSION_MAJOR) {
+    return Status(StatusCode::image_unsupported_version,
+                  fmt::format("image version {}.{}; this reader supports major {}",
+                              header.version_major, header.version_minor,
+                              CHIPRT_IMAGE_VERSION_MAJOR));
+  }
+  if (header.total_size > bytes.size()) {
+    return Status(StatusCode::image_truncated,
+                  fmt::format("header says {} bytes but only {} are present", header.total_size,
+                              bytes.size()));
+  }
+  if (header.total_size != bytes.size()) {
+    return Status(StatusCode::image_size_mismatch,
+                  fmt::format("header says {} bytes but {} were given", header.total_size,
+                              bytes.size()));
+  }
+  if (header.child_count > CHIPRT_IMAGE_MAX_CHILDREN ||
+      sizeof header + uint64_t{header.child_count} * sizeof(chiprt_image_child_t) > bytes.size()) {
+    return Status(StatusCode::image_child_count_overflow,
+                  fmt::format("child count {} does not fit a {}-byte image", header.child_count,
+                              bytes.size()));
+  }
+  const uint64_t expected_header = format::header_bytes_for(header.child_count);
+  if (header.header_size != expected_header) {
+    return Status(StatusCode::image_size_mismatch,
+                  fmt::format("header_size {} but {} children need {}", header.header_size,
+                              header.child_count, expected_header));
+  }
+  if (header.header_size > bytes.size()) {
+    return Status(StatusCode::image_truncated,
+                  fmt::format("header_size {} exceeds the image", header.header_size));
+  }
+  if (header.flags != 0 || header.reserved0 != 0 ||
+      std::any_of(std::begin(header.reserved), std::end(header.reserved),
+                  [](uint8_t b) { return b != 0; })) {
+    return Status(StatusCode::image_invalid_field, "reserved header fields must be zero");
+  }
+  if (header.orch_size == 0) {
+    return Status(StatusCode::image_invalid_field, "orchestration is empty");
+  }
+  if (!in_range(header.orch_offset, header.orch_size, bytes.size())) {
+    return Status(StatusCode::image_out_of_range,
+                  fmt::format("orchestration [{}, +{}) lies outside the {}-byte image",
+                              header.orch_offset, header.orch_size, bytes.size()));
+  }
+  if (header.orch_offset % CHIPRT_IMAGE_ALIGN != 0) {
+    return Status(StatusCode::image_misaligned,
+                  fmt::format("orchestration offset {} is not {}-byte aligned", header.orch_offset,
+                              CHIPRT_IMAGE_ALIGN));
+  }
+  if (header.orch_offset != header.header_size) {
+    return Status(StatusCode::image_overlap,
+                  fmt::format("orchestration offset {} must equal header_size {}",
+                              header.orch_offset, header.header_size));
+  }
+
+  ImageView view;
+  view.bytes_ = bytes;
+  view.header_ = header;
+  view.kernels_begin_ = bytes.size();
+  std::vector<Span> spans{{0, header.header_size, "header"},
+                          {header.orch_offset, header.orch_offset + header.orch_size,
+                           "orchestration"}};
+  std::set<uint32_t> func_ids;
+  view.children_.reserve(header.child_count);
+  for (uint32_t i = 0; i < header.child_count; ++i) {
+    chiprt_image_child_t child;
+    std::memcpy(&child, bytes.data() + sizeof header + i * sizeof child, sizeof child);
+    const std::string what = fmt::format("child {} (func_id {})", i, child.func_id);
+    if (child.core_type != CHIPRT_CORE_AIC && child.core_type != CHIPRT_CORE_AIV) {
+      return Status(StatusCode::image_invalid_field,
+                    fmt::format("{} has core type {}", what, child.core_type));
+    }
+    if (child.resolved_device_addr != 0) {
+      return Status(StatusCode::image_invalid_field,
+                    fmt::format("{} has a resolved address in an unplaced image", what));
+    }
+    if (!func_ids.insert(child.func_id).second) {
+      return Status(StatusCode::image_invalid_field, fmt::format("{} repeats a func_id", what));
+    }
+    if (child.size == 0 || !in_range(child.offset, child.size, bytes.size())) {
+      return Status(StatusCode::image_out_of_range,
+                    fmt::format("{} [{}, +{}) lies outside the {}-byte image", what, child.offset,
+                                child.size, bytes.size()));
+    }
+    if (child.offset % CHIPRT_IMAGE_ALIGN != 0) {
+      return Status(StatusCode::image_misaligned,
+                    fmt::format("{} offset {} is not {}-byte aligned", what, child.offset,
+                                CHIPRT_IMAGE_ALIGN));
+    }
+    spans.push_back({child.offset, child.offset + child.size, what});
+    view.children_.push_back(
+        {child.func_id, static_cast<CoreType>(child.core_type), child.offset, child.size});
+    view.kernels_begin_ = std::min<uint64_t>(view.kernels_begin_, child.offset);
+  }
+  const uint64_t table_end = sizeof header + uint64_t{header.child_count} * sizeof(chiprt_image_child_t);
+  spans.front().end = table_end;  // the header's own padding is checked like any other gap
+  std::sort(spans.begin(), spans.end(),
+            [](const Span& a, const Span& b) { return a.begin < b.begin; });
+  for (size_t i = 1; i <= spans.size(); ++i) {
+    const uint64_t gap_end = i < spans.size() ? spans[i].begin : bytes.size();
+    if (gap_end < spans[i - 1].end) {
+      return Status(StatusCode::image_overlap,
+                    fmt::format("{} overlaps {}", spans[i].what, spans[i - 1].what));
+    }
+    // Padding is zero, so identity covers only meaningful bytes and no region hides data.
+    const auto gap = bytes.subspan(spans[i - 1].end, gap_end - spans[i - 1].end);
+    if (std::any_of(gap.begin(), gap.end(), [](std::byte b) { return b != std::byte{0}; })) {
+      return Status(StatusCode::image_invalid_field,
+                    fmt::format("non-zero padding after {}", spans[i - 1].what));
+    }
+  }
+  view.content_hash_ = format::load_hash(header.content_hash);
+  if (verify_hash) {
+    const ImageHash actual = format::content_hash_of(bytes);
+    if (actual != view.content_hash_) {
+      return Status(StatusCode::image_hash_mismatch,
+                    fmt::format("content hash {} does not match the bytes ({})",
+                                view.content_hash_.hex(), actual.hex()));
+    }
+  }
+  CHIPRT_RETURN_IF_ERROR(format::check_shared_object(view.orchestration(), "orchestration"));
+  for (const ImageChild& child : view.children_) {
+    CHIPRT_RETURN_IF_ERROR(format::check_shared_object(
+        view.child_bytes(child), fmt::format("kernel func_id {}", child.func_id)));
+  }
+  return view;
+}
+
+}  // namespace chiprt

@@ -1,0 +1,50 @@
+// ChipBuffer: the single device copy of one distinct image, with the code loaded from it.
+//
+// Owned by ChipBufferPool, which alone changes refcount and leases (under its mutex). Everything
+// else is immutable once the buffer is published, so holders of a lease read it without locks.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "chiprt/code_loader.h"
+#include "chiprt/device.h"
+#include "chiprt/image.h"
+#include "chiprt/worker.h"
+
+namespace chiprt::registry {
+
+struct LoadedKernel {
+  uint32_t func_id;
+  CoreType core;
+  DeviceAddr addr;  // inside the buffer
+  uint64_t size;
+  std::unique_ptr<LoadedCode> code;
+};
+
+struct ChipBuffer {
+  uint64_t generation = 0;  // unique per pool for its lifetime; caches key on this
+  ImageHash identity;
+  uint64_t image_size = 0;
+  RuntimeKind runtime = RuntimeKind::tmr;
+  DeviceBuffer memory;
+  Bytes canonical_header;       // the caller's header bytes, resolved addresses still 0
+  Bytes host_orchestration;     // hbg only: the orchestration lives on the host
+  uint64_t orch_offset = 0;
+  uint64_t orch_size = 0;
+  uint64_t kernel_shift = 0;    // image offset - device offset of kernels (hbg elides the orch)
+  std::unique_ptr<LoadedCode> orchestration;  // tmr: from device bytes; hbg: from host bytes
+  std::vector<LoadedKernel> kernels;          // sorted by func_id
+
+  // Guarded by the pool's mutex.
+  uint32_t refcount = 0;
+  uint32_t leases = 0;
+
+  const LoadedKernel* kernel(uint32_t func_id) const;
+  DeviceAddr orch_addr() const {
+    return runtime == RuntimeKind::tmr ? memory.addr() + orch_offset : 0;
+  }
+};
+
+}  // namespace chiprt::registry

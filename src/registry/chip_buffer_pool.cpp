@@ -1,0 +1,242 @@
+#include "chip_buffer_pool.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "chiprt/abi/kernel.h"
+#include "chiprt/abi/orchestration.h"
+
+namespace chiprt::registry {
+namespace {
+
+// Device bytes as a host span: a direct view on host-visible devices, else a copy in `scratch`.
+Result<ByteSpan> read_device(Device& device, DeviceAddr addr, uint64_t size, Bytes& scratch) {
+  if (const std::byte* direct = device.host_pointer(addr, size)) return ByteSpan(direct, size);
+  scratch.resize(size);
+  CHIPRT_RETURN_IF_ERROR(device.copy_from_device(scratch, addr));
+  return ByteSpan(scratch);
+}
+
+bool equal(ByteSpan a, ByteSpan b) {
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0);
+}
+
+}  // namespace
+}  // namespace chiprt::registry
+
+namespace chiprt {
+uint64_t callable_device_bytes(const ImageView& image, RuntimeKind runtime) {
+  const uint64_t storage_from =
+      runtime == RuntimeKind::hbg ? image.kernels_begin() : image.header_size();
+  return image.header_size() + (image.size() - storage_from);
+}
+}  // namespace chiprt
+
+namespace chiprt::registry {
+
+const LoadedKernel* ChipBuffer::kernel(uint32_t func_id) const {
+  auto it = std::lower_bound(kernels.begin(), kernels.end(), func_id,
+                             [](const LoadedKernel& k, uint32_t id) { return k.func_id < id; });
+  return it != kernels.end() && it->func_id == func_id ? &*it : nullptr;
+}
+
+void Lease::reset() noexcept {
+  if (buffer_ != nullptr) std::exchange(pool_, nullptr)->return_lease(std::exchange(buffer_, nullptr));
+}
+
+ChipBufferPool::ChipBufferPool(Device& device, RuntimeKind runtime,
+                               std::shared_ptr<CodeLoader> loader, IdentityHash identity_hash)
+    : device_(device),
+      runtime_(runtime),
+      loader_(loader ? std::move(loader) : memfd_loader()),
+      identity_hash_(identity_hash ? std::move(identity_hash)
+                                   : IdentityHash([](const ImageView& v) { return v.content_hash(); })) {}
+
+ChipBufferPool::~ChipBufferPool() { release_all(); }
+
+Result<ChipBuffer*> ChipBufferPool::acquire(const ImageView& image) {
+  const ImageHash identity = identity_hash_(image);
+  const Key key{identity, image.size()};
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [&] { return !creating_.contains(key); });
+  for (auto [it, end] = index_.equal_range(key); it != end; ++it) {
+    if (same_bytes(*it->second, image)) {
+      ++it->second->refcount;
+      return it->second;
+    }
+  }
+  creating_.insert(key);
+  lock.unlock();
+  auto created = create(image, identity);
+  lock.lock();
+  creating_.erase(key);
+  changed_.notify_all();
+  if (!created.ok()) return std::move(created).status();
+  std::unique_ptr<ChipBuffer> buffer = std::move(created).value();
+  buffer->generation = next_generation_++;
+  buffer->refcount = 1;
+  ChipBuffer* raw = buffer.get();
+  index_.emplace(key, raw);
+  buffers_.emplace(raw, std::move(buffer));
+  ++counters_.buffers_created;
+  counters_.loads += 1 + raw->kernels.size();
+  return raw;
+}
+
+bool ChipBufferPool::same_bytes(const ChipBuffer& buffer, const ImageView& image) {
+  if (buffer.image_size != image.size() ||
+      !equal(buffer.canonical_header, image.bytes().first(image.header_size()))) {
+    return false;
+  }
+  Bytes scratch;
+  const uint64_t device_from = image.header_size();
+  const uint64_t image_from = runtime_ == RuntimeKind::hbg ? image.kernels_begin() : device_from;
+  if (runtime_ == RuntimeKind::hbg && !equal(buffer.host_orchestration, image.orchestration())) {
+    return false;
+  }
+  auto device_bytes =
+      read_device(device_, buffer.memory.addr() + device_from, image.size() - image_from, scratch);
+  return device_bytes.ok() && equal(*device_bytes, image.bytes().subspan(image_from));
+}
+
+Result<std::unique_ptr<ChipBuffer>> ChipBufferPool::create(const ImageView& image,
+                                                           const ImageHash& identity) {
+  auto buffer = std::make_unique<ChipBuffer>();
+  buffer->identity = identity;
+  buffer->image_size = image.size();
+  buffer->runtime = runtime_;
+  buffer->orch_offset = image.orch_offset();
+  buffer->orch_size = image.orch_size();
+  buffer->canonical_header.assign(image.bytes().begin(),
+                                  image.bytes().begin() + static_cast<ptrdiff_t>(image.header_size()));
+  // hbg leaves the orchestration (and the padding after it) out: kernels move down to follow
+  // the header directly. Both ends are 64-aligned, so kernel alignment is kept.
+  const bool elide = runtime_ == RuntimeKind::hbg;
+  const uint64_t storage_from = elide ? image.kernels_begin() : image.header_size();
+  buffer->kernel_shift = storage_from - image.header_size();
+  CHIPRT_ASSIGN_OR_RETURN(buffer->memory, device_.allocate(callable_device_bytes(image, runtime_),
+                                                          MemoryTag::callable));
+  const DeviceAddr base = buffer->memory.addr();
+
+  // Patch a staged copy of the header only: resolved kernel addresses (and the elided flag).
+  Bytes header = buffer->canonical_header;
+  auto* staged = reinterpret_cast<chiprt_image_header_t*>(header.data());
+  if (elide) staged->flags |= CHIPRT_IMAGE_FLAG_ORCH_ELIDED;
+  auto* children = reinterpret_cast<chiprt_image_child_t*>(header.data() + sizeof *staged);
+  for (uint32_t i = 0; i < staged->child_count; ++i) {
+    children[i].resolved_device_addr = base + children[i].offset - buffer->kernel_shift;
+  }
+  // One upload: header, then storage straight from the caller's bytes (no second staging copy).
+  CHIPRT_RETURN_IF_ERROR(device_.copy_to_device(base, header));
+  CHIPRT_RETURN_IF_ERROR(
+      device_.copy_to_device(base + image.header_size(), image.bytes().subspan(storage_from)));
+  if (elide) {
+    buffer->host_orchestration.assign(image.orchestration().begin(), image.orchestration().end());
+  }
+  CHIPRT_RETURN_IF_ERROR(load_code(*buffer, image));
+  return buffer;
+}
+
+Status ChipBufferPool::load_code(ChipBuffer& buffer, const ImageView& image) {
+  Bytes scratch;
+  const DeviceAddr base = buffer.memory.addr();
+  ByteSpan orch_bytes = buffer.host_orchestration;
+  if (runtime_ == RuntimeKind::tmr) {
+    // The AICPU loads the orchestration from inside the single device copy.
+    CHIPRT_ASSIGN_OR_RETURN(orch_bytes,
+                            read_device(device_, base + image.orch_offset(), image.orch_size(), scratch));
+  }
+  auto orch = loader_->load(orch_bytes, CHIPRT_ORCH_ENTRY_SYMBOL);
+  if (!orch.ok()) return std::move(orch).status().annotate("loading the orchestration");
+  buffer.orchestration = std::move(orch).value();
+
+  for (const ImageChild& child : image.children()) {
+    const DeviceAddr addr = base + child.offset - buffer.kernel_shift;
+    CHIPRT_ASSIGN_OR_RETURN(ByteSpan kernel_bytes, read_device(device_, addr, child.size, scratch));
+    auto code = loader_->load(kernel_bytes, CHIPRT_KERNEL_ENTRY_SYMBOL);
+    if (!code.ok()) {
+      return std::move(code).status().annotate(fmt::format("loading kernel func_id {}", child.func_id));
+    }
+    buffer.kernels.push_back({child.func_id, child.core, addr, child.size, std::move(code).value()});
+  }
+  std::sort(buffer.kernels.begin(), buffer.kernels.end(),
+            [](const LoadedKernel& a, const LoadedKernel& b) { return a.func_id < b.func_id; });
+  return Status::Ok();
+}
+
+std::unique_ptr<ChipBuffer> ChipBufferPool::unlink_locked(const ChipBuffer* buffer) {
+  auto it = buffers_.find(buffer);
+  std::unique_ptr<ChipBuffer> owned = std::move(it->second);
+  buffers_.erase(it);
+  counters_.unloads += 1 + owned->kernels.size();
+  return owned;
+}
+
+void ChipBufferPool::release(ChipBuffer* buffer) {
+  std::unique_ptr<ChipBuffer> doomed;
+  {
+    std::lock_guard lock(mutex_);
+    if (--buffer->refcount > 0) return;
+    const Key key{buffer->identity, buffer->image_size};
+    for (auto [it, end] = index_.equal_range(key); it != end; ++it) {
+      if (it->second == buffer) {
+        index_.erase(it);
+        break;
+      }
+    }
+    if (buffer->leases > 0) {
+      ++counters_.deferred_releases;  // the last lease completes it
+      return;
+    }
+    doomed = unlink_locked(buffer);
+  }
+  // Unload and free outside the lock: dlclose may take a while.
+}
+
+Lease ChipBufferPool::lease(ChipBuffer* buffer) {
+  std::lock_guard lock(mutex_);
+  ++buffer->leases;
+  ++total_leases_;
+  return Lease(this, buffer);
+}
+
+void ChipBufferPool::return_lease(const ChipBuffer* buffer) noexcept {
+  std::unique_ptr<ChipBuffer> doomed;
+  std::lock_guard lock(mutex_);
+  auto* mutable_buffer = buffers_.at(buffer).get();
+  --mutable_buffer->leases;
+  --total_leases_;
+  if (mutable_buffer->leases == 0 && mutable_buffer->refcount == 0) doomed = unlink_locked(buffer);
+  changed_.notify_all();
+}
+
+void ChipBufferPool::release_all() {
+  std::unordered_map<const ChipBuffer*, std::unique_ptr<ChipBuffer>> doomed;
+  {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return total_leases_ == 0 && creating_.empty(); });
+    for (auto& [raw, owned] : buffers_) counters_.unloads += 1 + owned->kernels.size();
+    doomed.swap(buffers_);
+    index_.clear();
+  }
+}
+
+uint32_t ChipBufferPool::refcount(const ChipBuffer* buffer) const {
+  std::lock_guard lock(mutex_);
+  return buffer->refcount;
+}
+
+PoolStats ChipBufferPool::stats() const {
+  std::lock_guard lock(mutex_);
+  PoolStats out = counters_;
+  out.buffers_live = buffers_.size();
+  for (const auto& [raw, owned] : buffers_) {
+    if (owned->leases > 0) ++out.leased_buffers;
+    ++out.refcount_histogram[owned->refcount];
+  }
+  return out;
+}
+
+}  // namespace chiprt::registry

@@ -1,0 +1,120 @@
+#include <fmt/format.h>
+
+#include <atomic>
+#include <shared_mutex>
+
+#include "chiprt/worker.h"
+#include "registry/callable_registry.h"
+#include "runtime/executor.h"
+
+namespace chiprt {
+
+std::string_view runtime_name(RuntimeKind runtime) noexcept {
+  return runtime == RuntimeKind::tmr ? "tmr" : "hbg";
+}
+
+Result<RuntimeKind> parse_runtime(std::string_view name) {
+  if (name == "tmr") return RuntimeKind::tmr;
+  if (name == "hbg") return RuntimeKind::hbg;
+  return Status(StatusCode::invalid_argument,
+                fmt::format("unknown runtime '{}' (known: tmr, hbg)", name));
+}
+
+struct ChipWorker::Impl {
+  Impl(std::shared_ptr<Device> dev, WorkerOptions opts)
+      : device(std::move(dev)),
+        options(std::move(opts)),
+        executor(runtime::make_executor(*device, options)),
+        pool(*device, options.runtime, options.loader, options.identity_hash),
+        registry(pool) {}
+
+  Status check_live() const {
+    if (finalized) return Status(StatusCode::failed_precondition, "the worker was finalized");
+    return Status::Ok();
+  }
+
+  std::shared_ptr<Device> device;
+  WorkerOptions options;
+  std::unique_ptr<runtime::Executor> executor;  // outlives the pool: releases notify it
+  registry::ChipBufferPool pool;
+  registry::CallableRegistry registry;
+  // Calls hold it shared; finalize holds it exclusively, so it waits for calls in flight.
+  mutable std::shared_mutex lifecycle;
+  bool finalized = false;
+  uint64_t leaked = 0;
+  std::atomic<uint64_t> runs{0};
+};
+
+Result<std::unique_ptr<ChipWorker>> ChipWorker::create(std::shared_ptr<Device> device,
+                                                       WorkerOptions options) {
+  if (!device) return Status(StatusCode::invalid_argument, "no device");
+  auto impl = std::make_unique<Impl>(std::move(device), std::move(options));
+  return std::unique_ptr<ChipWorker>(new ChipWorker(std::move(impl)));
+}
+
+ChipWorker::ChipWorker(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ChipWorker::~ChipWorker() { finalize(); }
+
+Result<CallableId> ChipWorker::register_callable(ByteSpan image) {
+  std::shared_lock lock(impl_->lifecycle);
+  CHIPRT_RETURN_IF_ERROR(impl_->check_live());
+  return impl_->registry.register_image(image);
+}
+
+Status ChipWorker::unregister_callable(CallableId id) {
+  std::shared_lock lock(impl_->lifecycle);
+  CHIPRT_RETURN_IF_ERROR(impl_->check_live());
+  return impl_->registry.unregister(id);
+}
+
+Result<RunReport> ChipWorker::run(CallableId id, const RunArgs& args) {
+  std::shared_lock lock(impl_->lifecycle);
+  CHIPRT_RETURN_IF_ERROR(impl_->check_live());
+  CHIPRT_ASSIGN_OR_RETURN(registry::Lease lease, impl_->registry.lease(id));
+  ++impl_->runs;
+  auto report = impl_->executor->run(lease.buffer(), args);
+  if (!report.ok()) {
+    return std::move(report).status().annotate(fmt::format("running callable {}", id));
+  }
+  return report;
+}
+
+void ChipWorker::finalize() {
+  std::unique_lock lock(impl_->lifecycle);
+  if (impl_->finalized) return;
+  impl_->finalized = true;
+  impl_->leaked = impl_->registry.release_all();
+}
+
+WorkerStats ChipWorker::stats() const {
+  const registry::PoolStats pool = impl_->pool.stats();
+  WorkerStats out;
+  {
+    std::shared_lock lock(impl_->lifecycle);
+    out.leaked_registrations = impl_->leaked;
+  }
+  out.registrations_live = impl_->registry.live();
+  out.registrations_total = impl_->registry.total();
+  out.distinct_buffers_live = pool.buffers_live;
+  out.buffers_created = pool.buffers_created;
+  out.loads = pool.loads;
+  out.unloads = pool.unloads;
+  out.orch_uploads = 0;  // the orchestration is only ever read inside the single copy
+  out.deferred_releases = pool.deferred_releases;
+  out.leased_buffers = pool.leased_buffers;
+  out.refcount_histogram = pool.refcount_histogram;
+  out.runs = impl_->runs;
+  out.device = impl_->device->stats();
+  return out;
+}
+
+Result<CallableInfo> ChipWorker::callable_info(CallableId id) const {
+  std::shared_lock lock(impl_->lifecycle);
+  CHIPRT_RETURN_IF_ERROR(impl_->check_live());
+  return impl_->registry.info(id);
+}
+
+RuntimeKind ChipWorker::runtime() const { return impl_->options.runtime; }
+Device& ChipWorker::device() const { return *impl_->device; }
+
+}  // namespace chiprt

@@ -1,0 +1,47 @@
+// Shared pieces of the chiprt CLI: exit codes, file I/O, error reporting, example discovery.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <string>
+
+#include "chiprt/bytes.h"
+#include "chiprt/status.h"
+
+namespace chiprt::cli {
+
+// Exit codes: 0 success, 1 the work failed, 2 bad input or usage.
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitBadInput = 2;
+
+// Thrown inside a command to leave with a message on stderr and an exit code.
+struct CommandError {
+  int exit_code;
+  std::string message;
+};
+
+[[noreturn]] void fail(int exit_code, const Status& status);
+// The value, or a CommandError with `exit_code`.
+template <typename T>
+T take(Result<T> result, int exit_code = kExitFailure) {
+  if (!result.ok()) fail(exit_code, result.status());
+  return std::move(result).value();
+}
+inline void check(const Status& status, int exit_code = kExitFailure) {
+  if (!status.ok()) fail(exit_code, status);
+}
+
+Result<Bytes> read_file(const std::filesystem::path& path);
+Status write_file(const std::filesystem::path& path, ByteSpan bytes);
+
+// Directory holding the example .so files of this build (orch_*.so, kernel_*.so): the
+// --examples option, else CHIPRT_EXAMPLES, else ../examples/so next to this executable.
+std::filesystem::path examples_dir(const std::string& override_dir);
+
+using Command = void (*)(CLI::App& app);
+void add_pack_command(CLI::App& app);
+void add_inspect_command(CLI::App& app);
+void add_churn_command(CLI::App& app);
+
+}  // namespace chiprt::cli

@@ -1,0 +1,56 @@
+// chiprt inspect IMG [--json]: the validated view of an image; exit 2 on a malformed one.
+#include <fmt/format.h>
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "chiprt/image.h"
+#include "cli_common.h"
+
+namespace chiprt::cli {
+
+void add_inspect_command(CLI::App& app) {
+  struct Options {
+    std::string path;
+    bool json = false;
+  };
+  auto options = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand("inspect", "Validate an image and describe it");
+  cmd->add_option("image", options->path, "image file")->required();
+  cmd->add_flag("--json", options->json, "print JSON");
+  cmd->callback([options] {
+    const Bytes bytes = take(read_file(options->path), kExitBadInput);
+    const ImageView view = take(ImageView::parse(bytes), kExitBadInput);
+    nlohmann::json out;
+    out["version"] = fmt::format("{}.{}", view.version_major(), view.version_minor());
+    out["name"] = std::string(view.name());
+    out["image_bytes"] = view.size();
+    out["header_bytes"] = view.header_size();
+    out["orch_offset"] = view.orch_offset();
+    out["orch_bytes"] = view.orch_size();
+    out["hash"] = view.content_hash().hex();
+    out["children"] = nlohmann::json::array();
+    for (const ImageChild& child : view.children()) {
+      out["children"].push_back({{"func_id", child.func_id},
+                                 {"core", std::string(core_type_name(child.core))},
+                                 {"offset", child.offset},
+                                 {"binary_bytes", child.size}});
+    }
+    if (options->json) {
+      std::cout << out.dump(2) << "\n";
+      return;
+    }
+    fmt::print("image {} (version {}, {} bytes, hash {})\n", options->path,
+               out["version"].get<std::string>(), view.size(), view.content_hash().hex());
+    fmt::print("  name           {}\n", view.name());
+    fmt::print("  header         [0, {})\n", view.header_size());
+    fmt::print("  orchestration  [{}, +{})\n", view.orch_offset(), view.orch_size());
+    fmt::print("  {:>8}  {:>4}  {:>10}  {:>10}\n", "func_id", "core", "offset", "bytes");
+    for (const ImageChild& child : view.children()) {
+      fmt::print("  {:>8}  {:>4}  {:>10}  {:>10}\n", child.func_id, core_type_name(child.core),
+                 child.offset, child.size);
+    }
+  });
+}
+
+}  // namespace chiprt::cli
