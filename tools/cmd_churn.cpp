@@ -1,125 +1,124 @@
-// chiprt churn: register and unregister many callables on one simulated chip and report the
-// device-memory figures that show one copy per distinct image and release on unregister.
+// chiprt churn: register and unregister many callables (optionally running each) over one or
+// more simulated chips, and report the device-memory figures that show one copy per distinct
+// image and release on unregister. Also writes a timeline CSV and an SVG plot.
 #include <fmt/format.h>
+#include <unistd.h>
 
-#include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "chiprt/worker.h"
+#include "churn_driver.h"
+#include "churn_options.h"
 #include "cli_common.h"
-#include "example_images.h"
+#include "svg_plot.h"
 
 namespace chiprt::cli {
 namespace {
 
-struct ChurnOptions {
-  size_t callables = 500;
-  size_t distinct = 50;
-  std::string pattern = "all";
-  std::string runtime = "tmr";
-  std::string profile = "a2a3";
-  uint64_t device_memory = 1ull << 30;
-  std::string examples;
-  bool json = false;
-};
+nlohmann::json device_json(const DeviceFigures& f) {
+  return {{"baseline_bytes", f.baseline_bytes},
+          {"peak_bytes", f.peak_bytes},
+          {"callable_bytes_peak", f.callable_bytes_peak},
+          {"distinct_image_alloc_bytes", f.distinct_image_alloc_bytes},
+          {"live_bytes_after_unregister", f.live_bytes_after_unregister},
+          {"callable_buffers_live_after_unregister", f.callable_buffers_live_after_unregister},
+          {"orch_uploads", f.orch_uploads}};
+}
 
-nlohmann::json churn(const ChurnOptions& options) {
-  const RuntimeKind runtime = take(parse_runtime(options.runtime), kExitBadInput);
-  if (options.distinct == 0 || options.callables == 0) {
-    fail(kExitBadInput, Status(StatusCode::invalid_argument, "--callables and --distinct must be > 0"));
-  }
-  const ExampleParts parts = take(load_vector_parts(examples_dir(options.examples)));
-  const std::vector<Bytes> images = take(make_distinct_images(parts, options.distinct, "churn"));
-
-  auto device = create_sim_chip(take(chip_profile(options.profile), kExitBadInput), options.device_memory);
-  if (!device) fail(kExitFailure, Status(StatusCode::out_of_device_memory, "cannot create the device"));
-  WorkerOptions worker_options;
-  worker_options.runtime = runtime;
-  auto worker = take(ChipWorker::create(device, worker_options));
-  const uint64_t baseline = device->stats().live_bytes;
-
-  uint64_t distinct_alloc = 0;
-  for (const Bytes& image : images) {
-    const ImageView view = take(ImageView::parse(image));
-    distinct_alloc += device->allocation_size(callable_device_bytes(view, runtime));
-  }
-
-  const auto start = std::chrono::steady_clock::now();
-  std::vector<CallableId> ids;
-  ids.reserve(options.callables);
-  for (size_t i = 0; i < options.callables; ++i) {
-    const CallableId id = take(worker->register_callable(images[i % images.size()]));
-    if (options.pattern == "rolling") {
-      check(worker->unregister_callable(id));
-    } else {
-      ids.push_back(id);
-    }
-  }
-  for (CallableId id : ids) check(worker->unregister_callable(id));
-  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-
-  const WorkerStats stats = worker->stats();
+nlohmann::json result_json(const ChurnCliOptions& o, const ChurnResult& r) {
   nlohmann::json out;
-  out["runtime"] = options.runtime;
-  out["pattern"] = options.pattern;
-  out["registrations"] = stats.registrations_total;
-  out["distinct_images"] = images.size();
-  out["distinct_image_alloc_bytes"] = distinct_alloc;
-  out["device"] = {
-      {"capacity_bytes", stats.device.capacity_bytes},
-      {"baseline_bytes", baseline},
-      {"peak_bytes", stats.device.peak_bytes},
-      {"callable_bytes_peak", stats.device.tag(MemoryTag::callable).peak_bytes},
-      {"live_bytes_after_unregister", stats.device.live_bytes},
-      {"callable_buffers_live_after_unregister", stats.distinct_buffers_live},
-      {"orch_uploads", stats.orch_uploads},
-  };
-  out["buffers_created"] = stats.buffers_created;
-  out["loads"] = stats.loads;
-  out["unloads"] = stats.unloads;
-  out["elapsed_s"] = elapsed;
+  out["runtime"] = o.runtime;
+  out["pattern"] = o.pattern;
+  out["accounting"] = o.config.legacy ? "legacy" : "chiprt";
+  out["registrations"] = r.registrations;
+  out["runs"] = r.runs;
+  out["wrong_outputs"] = r.wrong_outputs;
+  out["distinct_images"] = r.distinct_images;
+  out["distinct_image_alloc_bytes"] = r.distinct_image_alloc_bytes;
+  if (r.devices.size() == 1) {
+    out["device"] = device_json(r.devices[0]);
+  } else {
+    out["device"] = nlohmann::json::array();
+    for (const DeviceFigures& f : r.devices) out["device"].push_back(device_json(f));
+  }
+  out["loads"] = r.at_end.loads;
+  out["unloads"] = r.at_end.unloads;
+  out["deferred_releases"] = r.at_end.deferred_releases;
+  out["elapsed_s"] = r.elapsed_s;
+  out["registrations_per_s"] = r.elapsed_s > 0 ? r.registrations / r.elapsed_s : 0.0;
   return out;
 }
 
-void print_table(const nlohmann::json& r) {
-  const auto& d = r["device"];
-  fmt::print("churn: {} registrations of {} distinct images ({}, pattern {}) in {:.3f} s\n",
-             r["registrations"].get<uint64_t>(), r["distinct_images"].get<uint64_t>(),
-             r["runtime"].get<std::string>(), r["pattern"].get<std::string>(),
-             r["elapsed_s"].get<double>());
-  const std::pair<const char*, uint64_t> rows[] = {
-      {"distinct image alloc bytes", r["distinct_image_alloc_bytes"].get<uint64_t>()},
-      {"device baseline bytes", d["baseline_bytes"].get<uint64_t>()},
-      {"device peak bytes", d["peak_bytes"].get<uint64_t>()},
-      {"callable bytes peak", d["callable_bytes_peak"].get<uint64_t>()},
-      {"live bytes after unregister", d["live_bytes_after_unregister"].get<uint64_t>()},
-      {"callable buffers live after", d["callable_buffers_live_after_unregister"].get<uint64_t>()},
-      {"separate orchestration uploads", d["orch_uploads"].get<uint64_t>()},
-      {"code loads", r["loads"].get<uint64_t>()},
-  };
-  for (const auto& [label, value] : rows) fmt::print("  {:<32} {:>14}\n", label, value);
+void print_table(const ChurnCliOptions& o, const ChurnResult& r) {
+  fmt::print("churn: {} registrations ({} runs) of {} distinct images, {} {} on {} device(s), "
+             "{} thread(s), {:.3f} s\n",
+             r.registrations, r.runs, r.distinct_images, o.runtime, o.pattern, r.devices.size(),
+             o.config.threads, r.elapsed_s);
+  if (o.config.legacy) fmt::print("  (legacy accounting: double upload, no release until finalize)\n");
+  fmt::print("  {:<34} {:>14}\n", "distinct image alloc bytes", r.distinct_image_alloc_bytes);
+  for (size_t d = 0; d < r.devices.size(); ++d) {
+    const DeviceFigures& f = r.devices[d];
+    fmt::print("  device {}\n", d);
+    const std::pair<const char*, uint64_t> rows[] = {
+        {"baseline bytes", f.baseline_bytes},
+        {"peak bytes", f.peak_bytes},
+        {"callable bytes peak", f.callable_bytes_peak},
+        {"distinct image alloc bytes here", f.distinct_image_alloc_bytes},
+        {"live bytes after unregister", f.live_bytes_after_unregister},
+        {"callable buffers live after", f.callable_buffers_live_after_unregister},
+        {"separate orchestration uploads", f.orch_uploads}};
+    for (const auto& [label, value] : rows) fmt::print("    {:<32} {:>14}\n", label, value);
+  }
+  fmt::print("  {:<34} {:>14}\n", "code loads", r.at_end.loads);
+  if (r.wrong_outputs) fmt::print("  WRONG OUTPUTS: {}\n", r.wrong_outputs);
 }
 
 }  // namespace
 
 void add_churn_command(CLI::App& app) {
-  auto options = std::make_shared<ChurnOptions>();
+  auto o = std::make_shared<ChurnCliOptions>();
   CLI::App* cmd = app.add_subcommand("churn", "Register/unregister many callables; report device memory");
-  cmd->add_option("--callables", options->callables, "registrations to make")->check(CLI::PositiveNumber);
-  cmd->add_option("--distinct", options->distinct, "distinct images cycled over")->check(CLI::PositiveNumber);
-  cmd->add_option("--pattern", options->pattern, "all | rolling")->check(CLI::IsMember({"all", "rolling"}));
-  cmd->add_option("--runtime", options->runtime, "tmr | hbg")->check(CLI::IsMember({"tmr", "hbg"}));
-  cmd->add_option("--profile", options->profile, "chip profile: a2a3 | a5");
-  cmd->add_option("--device-memory", options->device_memory, "device capacity in bytes");
-  cmd->add_option("--examples", options->examples, "directory of the example .so files");
-  cmd->add_flag("--json", options->json, "print JSON");
-  cmd->callback([options] {
-    const nlohmann::json result = churn(*options);
-    if (options->json) {
-      std::cout << result.dump(2) << "\n";
+  add_churn_options(*cmd, *o);
+  cmd->add_option("--timeline", o->timeline_csv, "write a device-memory timeline CSV");
+  cmd->add_option("--plot", o->plot_svg, "write an SVG plot of the timeline");
+  cmd->add_flag("--compare-legacy", o->compare_legacy,
+                "also run the same churn under legacy accounting and plot both");
+  cmd->callback([o] {
+    ChurnConfig config = resolve_churn_options(*o);
+    const bool want_timeline = !o->timeline_csv.empty() || !o->plot_svg.empty();
+    MemoryTimeline timeline(config.devices);
+    if (want_timeline) config.timeline = &timeline;
+    config.progress = !o->json && isatty(STDERR_FILENO);
+    const ChurnResult result = take(run_churn(config));
+    if (!o->timeline_csv.empty()) check(timeline.write_csv(o->timeline_csv));
+    if (!o->plot_svg.empty()) {
+      std::vector<PlotSeries> series{
+          {fmt::format("{}: {} registrations over {} distinct images ({}, {})",
+                       config.legacy ? "legacy accounting" : "chiprt", result.registrations,
+                       result.distinct_images, o->runtime, o->pattern),
+           timeline.samples()}};
+      if (o->compare_legacy && !config.legacy) {
+        MemoryTimeline legacy_timeline(config.devices);
+        ChurnConfig legacy = config;
+        legacy.legacy = true;
+        legacy.timeline = &legacy_timeline;
+        legacy.progress = false;
+        const ChurnResult old = take(run_churn(legacy));
+        series.push_back({fmt::format("legacy accounting (double upload, freed only at finalize): "
+                                      "{} registrations",
+                                      old.registrations),
+                          legacy_timeline.samples()});
+      }
+      check(write_memory_svg(o->plot_svg, series));
+    }
+    if (o->json) {
+      std::cout << result_json(*o, result).dump(2) << "\n";
     } else {
-      print_table(result);
+      print_table(*o, result);
+    }
+    if (result.wrong_outputs > 0) {
+      fail(kExitFailure, Status(StatusCode::internal,
+                                fmt::format("{} runs produced wrong outputs", result.wrong_outputs)));
     }
   });
 }

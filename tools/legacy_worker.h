@@ -1,0 +1,37 @@
+// LegacyWorker: a model of the accounting of the runtime chiprt replaces, for comparison plots.
+// Per distinct image (identity: 64-bit FNV-1a, no byte compare) it uploads the whole image into
+// one pool and the orchestration again into a second one, and frees nothing until finalize.
+// It allocates real bytes on the same simulated device, so its figures are measured, not drawn.
+#pragma once
+
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "chiprt/device.h"
+#include "chiprt/image.h"
+#include "chiprt/worker.h"
+
+namespace chiprt::cli {
+
+class LegacyWorker {
+ public:
+  explicit LegacyWorker(Device& device) : device_(device) {}
+  Result<CallableId> register_callable(ByteSpan image);
+  Status unregister_callable(CallableId id);  // forgets the id, keeps the memory
+  void finalize();
+  uint64_t registrations_live() const;
+  uint64_t buffers_live() const;
+  uint64_t orch_uploads() const;
+
+ private:
+  Device& device_;
+  mutable std::mutex mutex_;
+  std::unordered_map<uint64_t, size_t> by_fnv_;  // fnv -> index into images_
+  std::vector<DeviceBuffer> buffers_;             // image copies and orchestration copies
+  std::vector<bool> live_ids_;
+  uint64_t live_ = 0;
+  uint64_t orch_uploads_ = 0;
+};
+
+}  // namespace chiprt::cli

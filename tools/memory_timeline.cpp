@@ -1,0 +1,41 @@
+#include "memory_timeline.h"
+
+#include <fmt/format.h>
+#include <fmt/os.h>
+
+namespace chiprt::cli {
+
+void MemoryTimeline::record(const TimelineSample& sample) {
+  std::lock_guard lock(mutex_);
+  auto& last = last_.at(sample.device);
+  if (last && last->live_bytes == sample.live_bytes && last->buffers == sample.buffers &&
+      last->registrations == sample.registrations) {
+    return;
+  }
+  last = sample;
+  samples_.push_back(sample);
+}
+
+std::vector<TimelineSample> MemoryTimeline::samples() const {
+  std::lock_guard lock(mutex_);
+  return samples_;
+}
+
+Status MemoryTimeline::write_csv(const std::filesystem::path& path) const {
+  try {
+    auto out = fmt::output_file(path.string());
+    out.print("time_s,device,tag,live_bytes,buffers,registrations\n");
+    for (const TimelineSample& s : samples()) {
+      for (size_t tag = 0; tag < kMemoryTagCount; ++tag) {
+        out.print("{:.6f},{},{},{},{},{}\n", s.time_s, s.device,
+                  memory_tag_name(static_cast<MemoryTag>(tag)), s.live_bytes[tag], s.buffers,
+                  s.registrations);
+      }
+    }
+  } catch (const std::system_error& e) {
+    return Status(StatusCode::io_error, fmt::format("writing {}: {}", path.string(), e.what()));
+  }
+  return Status::Ok();
+}
+
+}  // namespace chiprt::cli

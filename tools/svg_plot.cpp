@@ -1,0 +1,115 @@
+#include "svg_plot.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <fstream>
+
+namespace chiprt::cli {
+namespace {
+
+constexpr double kWidth = 900, kPanelHeight = 320, kLeft = 90, kRight = 90, kTop = 40,
+                 kBottom = 50;
+constexpr const char* kTagColors[kMemoryTagCount] = {"#d62728", "#1f77b4", "#2ca02c", "#7f7f7f"};
+constexpr const char* kDeviceDash[] = {"", "6,3", "2,2", "10,3,2,3"};
+
+std::string mib(double bytes) { return fmt::format("{:.1f} MiB", bytes / (1 << 20)); }
+
+struct Extent {
+  double t_max = 1e-9;
+  double bytes_max = 1;
+  double registrations_max = 1;
+};
+
+Extent extent_of(const std::vector<PlotSeries>& all) {
+  Extent e;
+  for (const PlotSeries& series : all) {
+    for (const TimelineSample& s : series.samples) {
+      e.t_max = std::max(e.t_max, s.time_s);
+      for (uint64_t b : s.live_bytes) e.bytes_max = std::max(e.bytes_max, double(b));
+      e.registrations_max = std::max(e.registrations_max, double(s.registrations));
+    }
+  }
+  return e;
+}
+
+void render_panel(std::string& svg, const PlotSeries& series, const Extent& e, double top) {
+  const double w = kWidth - kLeft - kRight, h = kPanelHeight - kTop - kBottom;
+  auto x = [&](double t) { return kLeft + t / e.t_max * w; };
+  auto y = [&](double v, double max) { return top + kTop + h - v / max * h; };
+  svg += fmt::format(R"(<text x="{}" y="{}" font-size="15" font-weight="bold">{}</text>)", kLeft,
+                     top + 24, series.title);
+  svg += fmt::format(R"(<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="#333"/>)",
+                     kLeft, top + kTop, w, h);
+  for (int i = 0; i <= 4; ++i) {
+    const double frac = i / 4.0;
+    svg += fmt::format(R"(<text x="{}" y="{}" font-size="11" text-anchor="end">{}</text>)",
+                       kLeft - 6, y(frac * e.bytes_max, e.bytes_max) + 4, mib(frac * e.bytes_max));
+    svg += fmt::format(R"(<text x="{}" y="{}" font-size="11">{:.0f}</text>)", kLeft + w + 6,
+                       y(frac * e.registrations_max, e.registrations_max) + 4,
+                       frac * e.registrations_max);
+    svg += fmt::format(R"(<text x="{}" y="{}" font-size="11" text-anchor="middle">{:.2f} s</text>)",
+                       x(frac * e.t_max), top + kTop + h + 16, frac * e.t_max);
+  }
+  svg += fmt::format(R"(<text x="{}" y="{}" font-size="12" text-anchor="end">registrations</text>)",
+                     kWidth - 6, top + kTop - 6);
+  size_t devices = 0;
+  for (const TimelineSample& s : series.samples) devices = std::max(devices, s.device + 1);
+  for (size_t d = 0; d < devices; ++d) {
+    std::string regs;
+    std::array<std::string, kMemoryTagCount> tags;
+    for (const TimelineSample& s : series.samples) {
+      if (s.device != d) continue;
+      for (size_t t = 0; t < kMemoryTagCount; ++t) {
+        tags[t] += fmt::format("{:.1f},{:.1f} ", x(s.time_s), y(double(s.live_bytes[t]), e.bytes_max));
+      }
+      regs += fmt::format("{:.1f},{:.1f} ", x(s.time_s), y(double(s.registrations), e.registrations_max));
+    }
+    const char* dash = kDeviceDash[d % 4];
+    for (size_t t = 0; t < kMemoryTagCount; ++t) {
+      svg += fmt::format(
+          R"(<polyline fill="none" stroke="{}" stroke-width="2" stroke-dasharray="{}" points="{}"/>)",
+          kTagColors[t], dash, tags[t]);
+    }
+    svg += fmt::format(
+        R"(<polyline fill="none" stroke="#ff7f0e" stroke-width="1" stroke-opacity="0.7" stroke-dasharray="{}" points="{}"/>)",
+        dash, regs);
+  }
+}
+
+}  // namespace
+
+std::string render_memory_svg(const std::vector<PlotSeries>& series) {
+  const Extent e = extent_of(series);
+  const double height = kPanelHeight * series.size() + 40;
+  std::string svg = fmt::format(
+      R"(<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" font-family="sans-serif">)"
+      R"(<rect width="100%" height="100%" fill="white"/>)",
+      kWidth, height);
+  for (size_t i = 0; i < series.size(); ++i) render_panel(svg, series[i], e, i * kPanelHeight);
+  // Legend: colours are tags, dash patterns are devices, orange is registrations.
+  double lx = kLeft;
+  const double ly = height - 16;
+  for (size_t t = 0; t < kMemoryTagCount; ++t) {
+    svg += fmt::format(R"(<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}" stroke-width="3"/>)", lx,
+                       ly, lx + 24, ly, kTagColors[t]);
+    svg += fmt::format(R"(<text x="{}" y="{}" font-size="12">{} bytes</text>)", lx + 28, ly + 4,
+                       memory_tag_name(static_cast<MemoryTag>(t)));
+    lx += 130;
+  }
+  svg += fmt::format(R"(<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#ff7f0e" stroke-width="2"/>)",
+                     lx, ly, lx + 24, ly);
+  svg += fmt::format(R"(<text x="{}" y="{}" font-size="12">registrations (right axis); dashes: device</text>)",
+                     lx + 28, ly + 4);
+  svg += "</svg>\n";
+  return svg;
+}
+
+Status write_memory_svg(const std::filesystem::path& path, const std::vector<PlotSeries>& series) {
+  std::ofstream out(path);
+  out << render_memory_svg(series);
+  if (!out) return Status(StatusCode::io_error, fmt::format("cannot write {}", path.string()));
+  return Status::Ok();
+}
+
+}  // namespace chiprt::cli
