@@ -76,7 +76,8 @@ class Churn {
 
   void sample(size_t device) {
     if (!config_.timeline) return;
-    TimelineSample s{std::chrono::duration<double>(Clock::now() - start_).count(), device, {}, 0, 0};
+    TimelineSample s{std::chrono::duration<double>(Clock::now() - start_).count(), ++ops_, device,
+                     {}, 0, 0};
     const DeviceStats stats = pool_.device(device).stats();
     for (size_t t = 0; t < kMemoryTagCount; ++t) s.live_bytes[t] = stats.tags[t].live_bytes;
     for (const auto& target : targets_) {
@@ -205,7 +206,7 @@ class Churn {
   std::vector<uint64_t> baselines_;
   std::vector<uint64_t> alloc_bytes_;
   Clock::time_point start_ = Clock::now();
-  std::atomic<uint64_t> next_{0}, registrations_{0}, runs_{0}, wrong_outputs_{0};
+  std::atomic<uint64_t> ops_{0}, next_{0}, registrations_{0}, runs_{0}, wrong_outputs_{0};
   WorkerPoolStats at_peak_;
   double elapsed_s_ = 0;
 };

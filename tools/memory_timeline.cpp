@@ -24,10 +24,10 @@ std::vector<TimelineSample> MemoryTimeline::samples() const {
 Status MemoryTimeline::write_csv(const std::filesystem::path& path) const {
   try {
     auto out = fmt::output_file(path.string());
-    out.print("time_s,device,tag,live_bytes,buffers,registrations\n");
+    out.print("time_s,op,device,tag,live_bytes,buffers,registrations\n");
     for (const TimelineSample& s : samples()) {
       for (size_t tag = 0; tag < kMemoryTagCount; ++tag) {
-        out.print("{:.6f},{},{},{},{},{}\n", s.time_s, s.device,
+        out.print("{:.6f},{},{},{},{},{},{}\n", s.time_s, s.op, s.device,
                   memory_tag_name(static_cast<MemoryTag>(tag)), s.live_bytes[tag], s.buffers,
                   s.registrations);
       }

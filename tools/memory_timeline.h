@@ -1,5 +1,6 @@
 // MemoryTimeline: device-memory samples taken on every change during a churn, written as CSV
-// (time_s, device, tag, live_bytes, buffers, registrations). Thread-safe.
+// (time_s, op, device, tag, live_bytes, buffers, registrations), where op counts the register and
+// unregister operations done so far. Thread-safe.
 #pragma once
 
 #include <filesystem>
@@ -13,6 +14,7 @@ namespace chiprt::cli {
 
 struct TimelineSample {
   double time_s;
+  uint64_t op;
   size_t device;
   std::array<uint64_t, kMemoryTagCount> live_bytes;
   uint64_t buffers;

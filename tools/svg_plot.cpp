@@ -16,17 +16,21 @@ constexpr const char* kDeviceDash[] = {"", "6,3", "2,2", "10,3,2,3"};
 std::string mib(double bytes) { return fmt::format("{:.1f} MiB", bytes / (1 << 20)); }
 
 struct Extent {
-  double t_max = 1e-9;
+  double op_max = 1;
   double bytes_max = 1;
-  double registrations_max = 1;
+  double registrations_max = 4;
+  std::array<bool, kMemoryTagCount> tag_used{};
 };
 
 Extent extent_of(const std::vector<PlotSeries>& all) {
   Extent e;
   for (const PlotSeries& series : all) {
     for (const TimelineSample& s : series.samples) {
-      e.t_max = std::max(e.t_max, s.time_s);
-      for (uint64_t b : s.live_bytes) e.bytes_max = std::max(e.bytes_max, double(b));
+      e.op_max = std::max(e.op_max, double(s.op));
+      for (size_t t = 0; t < kMemoryTagCount; ++t) {
+        e.bytes_max = std::max(e.bytes_max, double(s.live_bytes[t]));
+        e.tag_used[t] = e.tag_used[t] || s.live_bytes[t] > 0;
+      }
       e.registrations_max = std::max(e.registrations_max, double(s.registrations));
     }
   }
@@ -35,7 +39,7 @@ Extent extent_of(const std::vector<PlotSeries>& all) {
 
 void render_panel(std::string& svg, const PlotSeries& series, const Extent& e, double top) {
   const double w = kWidth - kLeft - kRight, h = kPanelHeight - kTop - kBottom;
-  auto x = [&](double t) { return kLeft + t / e.t_max * w; };
+  auto x = [&](double op) { return kLeft + op / e.op_max * w; };
   auto y = [&](double v, double max) { return top + kTop + h - v / max * h; };
   svg += fmt::format(R"(<text x="{}" y="{}" font-size="15" font-weight="bold">{}</text>)", kLeft,
                      top + 24, series.title);
@@ -48,9 +52,11 @@ void render_panel(std::string& svg, const PlotSeries& series, const Extent& e, d
     svg += fmt::format(R"(<text x="{}" y="{}" font-size="11">{:.0f}</text>)", kLeft + w + 6,
                        y(frac * e.registrations_max, e.registrations_max) + 4,
                        frac * e.registrations_max);
-    svg += fmt::format(R"(<text x="{}" y="{}" font-size="11" text-anchor="middle">{:.2f} s</text>)",
-                       x(frac * e.t_max), top + kTop + h + 16, frac * e.t_max);
+    svg += fmt::format(R"(<text x="{}" y="{}" font-size="11" text-anchor="middle">{:.0f}</text>)",
+                       x(frac * e.op_max), top + kTop + h + 16, frac * e.op_max);
   }
+  svg += fmt::format(R"(<text x="{}" y="{}" font-size="12" text-anchor="middle">register / unregister operations</text>)",
+                     kLeft + w / 2, top + kTop + h + 34);
   svg += fmt::format(R"(<text x="{}" y="{}" font-size="12" text-anchor="end">registrations</text>)",
                      kWidth - 6, top + kTop - 6);
   size_t devices = 0;
@@ -61,19 +67,21 @@ void render_panel(std::string& svg, const PlotSeries& series, const Extent& e, d
     for (const TimelineSample& s : series.samples) {
       if (s.device != d) continue;
       for (size_t t = 0; t < kMemoryTagCount; ++t) {
-        tags[t] += fmt::format("{:.1f},{:.1f} ", x(s.time_s), y(double(s.live_bytes[t]), e.bytes_max));
+        tags[t] += fmt::format("{:.1f},{:.1f} ", x(double(s.op)), y(double(s.live_bytes[t]), e.bytes_max));
       }
-      regs += fmt::format("{:.1f},{:.1f} ", x(s.time_s), y(double(s.registrations), e.registrations_max));
+      regs += fmt::format("{:.1f},{:.1f} ", x(double(s.op)), y(double(s.registrations), e.registrations_max));
     }
     const char* dash = kDeviceDash[d % 4];
+    // Registrations first and faint, so the memory lines stay readable on top of them.
+    svg += fmt::format(
+        R"(<polyline fill="none" stroke="#ff7f0e" stroke-width="1" stroke-opacity="0.5" stroke-dasharray="{}" points="{}"/>)",
+        dash, regs);
     for (size_t t = 0; t < kMemoryTagCount; ++t) {
+      if (!e.tag_used[t]) continue;
       svg += fmt::format(
           R"(<polyline fill="none" stroke="{}" stroke-width="2" stroke-dasharray="{}" points="{}"/>)",
           kTagColors[t], dash, tags[t]);
     }
-    svg += fmt::format(
-        R"(<polyline fill="none" stroke="#ff7f0e" stroke-width="1" stroke-opacity="0.7" stroke-dasharray="{}" points="{}"/>)",
-        dash, regs);
   }
 }
 

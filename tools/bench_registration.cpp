@@ -1,0 +1,124 @@
+#include "bench_registration.h"
+
+#include <dlfcn.h>
+#include <fmt/format.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "chiprt/abi/kernel.h"
+#include "chiprt/abi/orchestration.h"
+#include "chiprt/worker.h"
+#include "example_images.h"
+
+namespace chiprt::cli {
+namespace {
+
+constexpr uint64_t kImageBytes = 1ull << 20;
+
+// Places code without loading it, so placement and loading can be timed apart.
+class NoLoadLoader final : public CodeLoader {
+  struct Nothing final : LoadedCode {
+    void* entry() const override { return const_cast<Nothing*>(this); }
+    void* symbol(const char*) const override { return nullptr; }
+  };
+
+ public:
+  Result<std::unique_ptr<LoadedCode>> load(ByteSpan, const char*) override {
+    return std::unique_ptr<LoadedCode>(std::make_unique<Nothing>());
+  }
+};
+
+// The floor of loading: memfd + write + dlopen + dlsym + dlclose, nothing else.
+void bare_load(ByteSpan so, const char* symbol) {
+  const int fd = memfd_create("bench", MFD_CLOEXEC);
+  if (write(fd, so.data(), so.size()) != static_cast<ssize_t>(so.size())) std::abort();
+  const std::string path = fmt::format("/proc/self/fd/{}", fd);
+  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr || dlsym(handle, symbol) == nullptr) std::abort();
+  dlclose(handle);
+  close(fd);
+}
+
+// `count` distinct images of about 1 MiB: the vector example with its last kernel padded by
+// trailing zeros (ELF loaders ignore bytes past the segments).
+Result<std::vector<Bytes>> one_mib_images(const std::filesystem::path& examples, size_t count) {
+  CHIPRT_ASSIGN_OR_RETURN(ExampleParts parts, load_vector_parts(examples));
+  uint64_t used = parts.orchestration.size() + 4096;
+  for (const auto& [source, bytes] : parts.kernels) used += bytes.size();
+  parts.kernels.back().second.resize(parts.kernels.back().second.size() + kImageBytes - used);
+  return make_distinct_images(parts, count, "bench");
+}
+
+}  // namespace
+
+Result<std::vector<BenchResult>> bench_registration(const std::filesystem::path& examples,
+                                                    size_t iterations) {
+  CHIPRT_ASSIGN_OR_RETURN(std::vector<Bytes> images, one_mib_images(examples, iterations));
+  CHIPRT_ASSIGN_OR_RETURN(ChipProfile profile, chip_profile("a2a3"));
+  auto device = create_sim_chip(profile, 256ull << 20);
+  WorkerOptions placing;
+  placing.loader = std::make_shared<NoLoadLoader>();
+  CHIPRT_ASSIGN_OR_RETURN(auto placer, ChipWorker::create(device, placing));
+  CHIPRT_ASSIGN_OR_RETURN(auto loader, ChipWorker::create(device, WorkerOptions{}));
+  Status failure;
+  auto keep = [&](const Status& s) {
+    if (!s.ok() && failure.ok()) failure = s;
+  };
+  const size_t n = images.size();
+  std::vector<BenchResult> results;
+
+  // Floor of a new registration: one copy of the bytes and one XXH3-128 over them.
+  Bytes scratch(images[0].size());
+  const double copy_hash_us = median_us(n, [&](size_t i) {
+    std::memcpy(scratch.data(), images[i].data(), images[i].size());
+    ImageHash h = hash_bytes(images[i]);
+    asm volatile("" : : "r"(&h), "r"(scratch.data()) : "memory");
+  });
+  const double place_us = median_us(n, [&](size_t i) {
+    auto id = placer->register_callable(images[i]);
+    keep(id.status());
+    if (id.ok()) keep(placer->unregister_callable(*id));
+  });
+  results.push_back({"register new 1 MiB image (placement)", "memcpy + XXH3-128", place_us,
+                     copy_hash_us, 1.3});
+
+  // Loads: registration with real loads minus placement, against bare memfd+dlopen+dlsym.
+  const double full_us = median_us(n, [&](size_t i) {
+    auto id = loader->register_callable(images[i]);
+    keep(id.status());
+    if (id.ok()) keep(loader->unregister_callable(*id));
+  });
+  CHIPRT_ASSIGN_OR_RETURN(ImageView view, ImageView::parse(images[0]));
+  const double bare_us = median_us(n, [&](size_t) {
+    bare_load(view.orchestration(), CHIPRT_ORCH_ENTRY_SYMBOL);
+    for (const ImageChild& child : view.children()) {
+      bare_load(view.child_bytes(child), CHIPRT_KERNEL_ENTRY_SYMBOL);
+    }
+  });
+  results.push_back({"code loads of a new image", "bare memfd + dlopen + dlsym", full_us - place_us,
+                     bare_us, 1.2});
+
+  // Duplicate: hash, find, confirm byte for byte; the floor is XXH3-128 + memcmp.
+  auto held = loader->register_callable(images[0]);
+  if (!held.ok()) return std::move(held).status();
+  Bytes copy = images[0];
+  const double hash_cmp_us = median_us(n, [&](size_t) {
+    ImageHash h = hash_bytes(copy);
+    int same = std::memcmp(copy.data(), images[0].data(), copy.size());
+    asm volatile("" : : "r"(&h), "r"(same) : "memory");
+  });
+  const double dup_us = median_us(n, [&](size_t) {
+    auto id = loader->register_callable(copy);
+    keep(id.status());
+    if (id.ok()) keep(loader->unregister_callable(*id));
+  });
+  keep(loader->unregister_callable(*held));
+  results.push_back({"duplicate register of a 1 MiB image", "XXH3-128 + memcmp", dup_us,
+                     hash_cmp_us, 1.3});
+  if (!failure.ok()) return failure;
+  return results;
+}
+
+}  // namespace chiprt::cli

@@ -1,0 +1,99 @@
+// chiprt stats [churn options]: runs a churn and prints the pool's statistics at the peak
+// (everything registered) and at the end: registrations, distinct buffers, refcount histogram,
+// loads, unloads, bytes per tag, leased buffers, deferred releases.
+#include <fmt/format.h>
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "churn_options.h"
+#include "cli_common.h"
+
+namespace chiprt::cli {
+namespace {
+
+nlohmann::json stats_json(const WorkerPoolStats& stats) {
+  nlohmann::json devices = nlohmann::json::array();
+  for (const DeviceSummary& d : stats.devices) {
+    nlohmann::json tags;
+    for (size_t t = 0; t < kMemoryTagCount; ++t) {
+      tags[std::string(memory_tag_name(static_cast<MemoryTag>(t)))] = {
+          {"live_bytes", d.memory.tags[t].live_bytes},
+          {"peak_bytes", d.memory.tags[t].peak_bytes},
+          {"live_allocations", d.memory.tags[t].live_allocations}};
+    }
+    nlohmann::json workers = nlohmann::json::array();
+    for (const WorkerStats& w : d.workers) {
+      nlohmann::json histogram;
+      for (auto [refcount, buffers] : w.refcount_histogram) histogram[std::to_string(refcount)] = buffers;
+      workers.push_back({{"registrations_live", w.registrations_live},
+                         {"registrations_total", w.registrations_total},
+                         {"distinct_buffers_live", w.distinct_buffers_live},
+                         {"refcount_histogram", histogram},
+                         {"loads", w.loads},
+                         {"unloads", w.unloads},
+                         {"runs", w.runs},
+                         {"leased_buffers", w.leased_buffers},
+                         {"deferred_releases", w.deferred_releases},
+                         {"leaked_registrations", w.leaked_registrations}});
+    }
+    devices.push_back({{"device", d.device},
+                       {"live_bytes", d.memory.live_bytes},
+                       {"peak_bytes", d.memory.peak_bytes},
+                       {"tags", tags},
+                       {"workers", workers}});
+  }
+  return {{"registrations_live", stats.registrations_live},
+          {"distinct_buffers_live", stats.distinct_buffers_live},
+          {"loads", stats.loads},
+          {"unloads", stats.unloads},
+          {"runs", stats.runs},
+          {"deferred_releases", stats.deferred_releases},
+          {"devices", devices}};
+}
+
+void print_stats(const char* when, const WorkerPoolStats& stats) {
+  fmt::print("{}: {} registrations live in {} distinct buffers; {} loads, {} unloads, {} runs, "
+             "{} deferred releases\n",
+             when, stats.registrations_live, stats.distinct_buffers_live, stats.loads,
+             stats.unloads, stats.runs, stats.deferred_releases);
+  for (const DeviceSummary& d : stats.devices) {
+    fmt::print("  device {}: live {} bytes, peak {} bytes\n", d.device, d.memory.live_bytes,
+               d.memory.peak_bytes);
+    for (size_t t = 0; t < kMemoryTagCount; ++t) {
+      fmt::print("    {:<9} live {:>12}  peak {:>12}  allocations {}\n",
+                 memory_tag_name(static_cast<MemoryTag>(t)), d.memory.tags[t].live_bytes,
+                 d.memory.tags[t].peak_bytes, d.memory.tags[t].live_allocations);
+    }
+    for (const WorkerStats& w : d.workers) {
+      std::string histogram;
+      for (auto [refcount, buffers] : w.refcount_histogram) {
+        histogram += fmt::format(" {}x{}", buffers, refcount);
+      }
+      fmt::print("    worker: leased {} buffers; refcounts (buffers x refcount):{}\n",
+                 w.leased_buffers, histogram.empty() ? " none" : histogram);
+    }
+  }
+}
+
+}  // namespace
+
+void add_stats_command(CLI::App& app) {
+  auto o = std::make_shared<ChurnCliOptions>();
+  CLI::App* cmd = app.add_subcommand("stats", "Run a churn and print the pool statistics");
+  add_churn_options(*cmd, *o);
+  cmd->callback([o] {
+    const ChurnResult result = take(run_churn(resolve_churn_options(*o)));
+    if (o->json) {
+      std::cout << nlohmann::json{{"at_peak", stats_json(result.at_peak)},
+                                  {"at_end", stats_json(result.at_end)}}
+                       .dump(2)
+                << "\n";
+      return;
+    }
+    print_stats("at peak", result.at_peak);
+    print_stats("at end", result.at_end);
+  });
+}
+
+}  // namespace chiprt::cli
