@@ -1,0 +1,164 @@
+// `chiprt churn` at scale, through the CLI: per-device figures, and the timeline CSV's shape
+// (flat under a rolling churn, up to the sum and back to zero under an `all` churn).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "chiprt/worker.h"
+#include "foundation/test_support.h"
+
+namespace chiprt {
+namespace {
+
+struct CliResult {
+  int exit_code;
+  std::string out;
+};
+
+CliResult run_cli(const std::string& args) {
+  const std::string command = std::string(CHIPRT_CLI) + " " + args + " 2>/dev/null";
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string out;
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) out.append(buffer, n);
+  const int status = pclose(pipe);
+  return {WEXITSTATUS(status), out};
+}
+
+struct Row {
+  uint64_t op;
+  size_t device;
+  std::string tag;
+  uint64_t live_bytes;
+  uint64_t buffers;
+  uint64_t registrations;
+};
+
+std::vector<Row> read_timeline(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line, "time_s,op,device,tag,live_bytes,buffers,registrations");
+  std::vector<Row> rows;
+  while (std::getline(in, line)) {
+    std::stringstream fields(line);
+    std::string time, op, device, tag, live, buffers, regs;
+    std::getline(fields, time, ',');
+    std::getline(fields, op, ',');
+    std::getline(fields, device, ',');
+    std::getline(fields, tag, ',');
+    std::getline(fields, live, ',');
+    std::getline(fields, buffers, ',');
+    std::getline(fields, regs, ',');
+    rows.push_back({std::stoull(op), std::stoul(device), tag, std::stoull(live),
+                    std::stoull(buffers), std::stoull(regs)});
+  }
+  return rows;
+}
+
+// The callable allocation of one churn image (all churn images have the same size).
+uint64_t one_image_alloc(RuntimeKind runtime) {
+  const auto device = test::make_device(test::Backend::a2a3);
+  const auto images = test::distinct_vector_images(1, "churn");
+  return device->allocation_size(callable_device_bytes(*ImageView::parse(images[0]), runtime));
+}
+
+class ChurnTimeline : public testing::TestWithParam<RuntimeKind> {
+ protected:
+  std::filesystem::path csv_ = std::filesystem::path(testing::TempDir()) /
+                               ("timeline_" + std::string(runtime_name(GetParam())) + ".csv");
+  std::string runtime_ = std::string(runtime_name(GetParam()));
+};
+
+TEST_P(ChurnTimeline, RollingIsFlatAtOneImage) {
+  const auto r = run_cli("churn --callables 300 --distinct 30 --pattern rolling --runtime " +
+                         runtime_ + " --devices 2 --timeline " + csv_.string() + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  // Churn images are made by the CLI from the same example parts with names "churn-<i>";
+  // they all have one size, so one allocation size.
+  std::map<size_t, uint64_t> max_callable;
+  for (const Row& row : read_timeline(csv_)) {
+    if (row.tag != "callable") continue;
+    max_callable[row.device] = std::max(max_callable[row.device], row.live_bytes);
+    EXPECT_LE(row.buffers, 1u);
+  }
+  ASSERT_EQ(max_callable.size(), 2u);
+  for (auto [device, bytes] : max_callable) EXPECT_EQ(bytes, one_image_alloc(GetParam())) << device;
+}
+
+TEST_P(ChurnTimeline, AllRisesToTheSumAndReturnsToZero) {
+  const auto r = run_cli("churn --callables 200 --distinct 20 --pattern all --runtime " + runtime_ +
+                         " --timeline " + csv_.string() + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto json = nlohmann::json::parse(r.out);
+  uint64_t max_callable = 0, last_callable = 1, max_registrations = 0;
+  for (const Row& row : read_timeline(csv_)) {
+    if (row.tag != "callable") continue;
+    max_callable = std::max(max_callable, row.live_bytes);
+    max_registrations = std::max(max_registrations, row.registrations);
+    last_callable = row.live_bytes;
+  }
+  EXPECT_EQ(max_callable, 20 * one_image_alloc(GetParam()));
+  EXPECT_EQ(max_callable, json["distinct_image_alloc_bytes"].get<uint64_t>());
+  EXPECT_EQ(max_registrations, 200u);
+  EXPECT_EQ(last_callable, 0u);
+}
+
+TEST_P(ChurnTimeline, ManyThreadsOnTwoDevicesReturnToBaseline) {
+  const auto r = run_cli("churn --devices 2 --threads 4 --callables 2000 --distinct 200 --runtime " +
+                         runtime_ + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto json = nlohmann::json::parse(r.out);
+  ASSERT_EQ(json["device"].size(), 2u);
+  for (const auto& device : json["device"]) {
+    EXPECT_EQ(device["live_bytes_after_unregister"], device["baseline_bytes"]);
+    EXPECT_EQ(device["callable_buffers_live_after_unregister"], 0);
+    // Each device received half of the distinct images, all live at once.
+    EXPECT_EQ(device["callable_bytes_peak"], device["distinct_image_alloc_bytes"]);
+    EXPECT_EQ(device["distinct_image_alloc_bytes"].get<uint64_t>(), 100 * one_image_alloc(GetParam()));
+  }
+  EXPECT_EQ(json["registrations"], 2000);
+}
+
+TEST_P(ChurnTimeline, LegacyAccountingKeepsEveryImageTwiceOver) {
+  const auto r = run_cli("churn --callables 100 --distinct 10 --pattern rolling --legacy-accounting --runtime " +
+                         runtime_ + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto json = nlohmann::json::parse(r.out);
+  const auto images = test::distinct_vector_images(1, "churn");
+  const auto view = *ImageView::parse(images[0]);
+  const auto device = test::make_device(test::Backend::a2a3);
+  const uint64_t per_image = device->allocation_size(view.size()) + device->allocation_size(view.orch_size());
+  EXPECT_EQ(json["device"]["live_bytes_after_unregister"].get<uint64_t>(), 10 * per_image);
+  EXPECT_EQ(json["device"]["orch_uploads"], 10);
+  EXPECT_EQ(json["device"]["callable_buffers_live_after_unregister"], 20);
+}
+
+TEST(ChurnPlot, WritesAnSvgWithBothPanels) {
+  const auto svg = std::filesystem::path(testing::TempDir()) / "churn.svg";
+  const auto r = run_cli("churn --callables 100 --distinct 10 --pattern rolling --compare-legacy --plot " +
+                         svg.string());
+  ASSERT_EQ(r.exit_code, 0);
+  std::ifstream in(svg);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text.rfind("<svg", 0), 0u);
+  EXPECT_NE(text.find("legacy accounting"), std::string::npos);
+  EXPECT_NE(text.find("</svg>"), std::string::npos);
+  size_t polylines = 0;
+  for (size_t at = text.find("<polyline"); at != std::string::npos; at = text.find("<polyline", at + 1)) {
+    ++polylines;
+  }
+  EXPECT_EQ(polylines, 4u);  // per panel: registrations + callable bytes
+}
+
+INSTANTIATE_TEST_SUITE_P(Runtimes, ChurnTimeline, testing::Values(RuntimeKind::tmr, RuntimeKind::hbg),
+                         [](const auto& info) { return std::string(runtime_name(info.param)); });
+
+}  // namespace
+}  // namespace chiprt
