@@ -41,8 +41,9 @@ void bare_load(ByteSpan so, const char* symbol) {
   close(fd);
 }
 
-// `count` distinct images of about 1 MiB: the vector example with its last kernel padded by
-// trailing zeros (ELF loaders ignore bytes past the segments).
+}  // namespace
+
+// The last kernel is padded with trailing zeros: ELF loaders ignore bytes past the segments.
 Result<std::vector<Bytes>> one_mib_images(const std::filesystem::path& examples, size_t count) {
   CHIPRT_ASSIGN_OR_RETURN(ExampleParts parts, load_vector_parts(examples));
   uint64_t used = parts.orchestration.size() + 4096;
@@ -51,7 +52,7 @@ Result<std::vector<Bytes>> one_mib_images(const std::filesystem::path& examples,
   return make_distinct_images(parts, count, "bench");
 }
 
-}  // namespace
+std::shared_ptr<CodeLoader> no_load_loader() { return std::make_shared<NoLoadLoader>(); }
 
 Result<std::vector<BenchResult>> bench_registration(const std::filesystem::path& examples,
                                                     size_t iterations) {
@@ -59,7 +60,7 @@ Result<std::vector<BenchResult>> bench_registration(const std::filesystem::path&
   CHIPRT_ASSIGN_OR_RETURN(ChipProfile profile, chip_profile("a2a3"));
   auto device = create_sim_chip(profile, 256ull << 20);
   WorkerOptions placing;
-  placing.loader = std::make_shared<NoLoadLoader>();
+  placing.loader = no_load_loader();
   CHIPRT_ASSIGN_OR_RETURN(auto placer, ChipWorker::create(device, placing));
   CHIPRT_ASSIGN_OR_RETURN(auto loader, ChipWorker::create(device, WorkerOptions{}));
   Status failure;
