@@ -38,8 +38,9 @@ void BM_Floor_MemcpyPlusXxh3(benchmark::State& state) {
 }
 BENCHMARK(BM_Floor_MemcpyPlusXxh3);
 
-void BM_RegisterNewImage_Placement(benchmark::State& state) {
-  auto worker = make_worker(cli::no_load_loader());
+// Registers a new image per iteration (timed) and unregisters it (untimed).
+void register_new_images(benchmark::State& state, std::shared_ptr<CodeLoader> loader) {
+  auto worker = make_worker(std::move(loader));
   size_t i = 0;
   for (auto _ : state) {
     auto id = worker->register_callable(images()[i++ % kImages]);
@@ -49,18 +50,13 @@ void BM_RegisterNewImage_Placement(benchmark::State& state) {
   }
   state.SetBytesProcessed(state.iterations() * images()[0].size());
 }
+
+void BM_RegisterNewImage_Placement(benchmark::State& state) {
+  register_new_images(state, cli::no_load_loader());
+}
 BENCHMARK(BM_RegisterNewImage_Placement);
 
-void BM_RegisterNewImage_WithLoads(benchmark::State& state) {
-  auto worker = make_worker(nullptr);
-  size_t i = 0;
-  for (auto _ : state) {
-    auto id = worker->register_callable(images()[i++ % kImages]);
-    state.PauseTiming();
-    if (!id.ok() || !worker->unregister_callable(*id).ok()) state.SkipWithError("register failed");
-    state.ResumeTiming();
-  }
-}
+void BM_RegisterNewImage_WithLoads(benchmark::State& state) { register_new_images(state, nullptr); }
 BENCHMARK(BM_RegisterNewImage_WithLoads);
 
 void BM_Floor_Xxh3PlusMemcmp(benchmark::State& state) {

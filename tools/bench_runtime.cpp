@@ -12,16 +12,6 @@
 namespace chiprt::cli {
 namespace {
 
-RunArgs vector_args(int64_t rows, int64_t cols) {
-  RunArgs args;
-  for (auto [name, value] : {std::pair{"a", 2.0f}, std::pair{"b", 3.0f}}) {
-    HostTensor t{CHIPRT_DTYPE_F32, {rows, cols}, Bytes(rows * cols * sizeof(float))};
-    for (int64_t i = 0; i < rows * cols; ++i) std::memcpy(t.data.data() + i * 4, &value, 4);
-    args.tensors.emplace(name, std::move(t));
-  }
-  return args;
-}
-
 double elapsed_us(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
 }
@@ -33,7 +23,7 @@ Result<BenchResult> first_vs_steady(const std::filesystem::path& examples, size_
   CHIPRT_ASSIGN_OR_RETURN(ChipProfile profile, chip_profile("a2a3"));
   auto device = create_sim_chip(profile, 512ull << 20);
   CHIPRT_ASSIGN_OR_RETURN(auto worker, ChipWorker::create(device, WorkerOptions{}));
-  const RunArgs args = vector_args(128, 1024);
+  const RunArgs args = vector_run_args(128, 1024);
   std::vector<double> first, steady;
   for (const Bytes& image : images) {
     CHIPRT_ASSIGN_OR_RETURN(CallableId id, worker->register_callable(image));

@@ -43,6 +43,7 @@ using Command = void (*)(CLI::App& app);
 void add_pack_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);
 void add_churn_command(CLI::App& app);
+void add_run_command(CLI::App& app);
 void add_stats_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 

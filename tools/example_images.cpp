@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
+
 #include "cli_common.h"
 
 namespace chiprt::cli {
@@ -32,6 +34,30 @@ Result<std::vector<Bytes>> make_distinct_images(const ExampleParts& parts, size_
     images.push_back(std::move(image));
   }
   return images;
+}
+
+RunArgs vector_run_args(int64_t rows, int64_t cols) {
+  RunArgs args;
+  for (auto [name, value] : {std::pair{"a", 2.0f}, std::pair{"b", 3.0f}}) {
+    HostTensor t{CHIPRT_DTYPE_F32, {rows, cols}, Bytes(rows * cols * sizeof(float))};
+    for (int64_t i = 0; i < rows * cols; ++i) std::memcpy(t.data.data() + i * 4, &value, 4);
+    args.tensors.emplace(name, std::move(t));
+  }
+  return args;
+}
+
+bool is_vector_golden(const RunReport& report, uint64_t elements) {
+  auto it = report.outputs.find("f");
+  if (it == report.outputs.end() || it->second.element_count() != elements ||
+      it->second.data.size() != elements * sizeof(float)) {
+    return false;
+  }
+  for (uint64_t i = 0; i < elements; ++i) {
+    float v;
+    std::memcpy(&v, it->second.data.data() + i * 4, 4);
+    if (v != 47.0f) return false;
+  }
+  return true;
 }
 
 }  // namespace chiprt::cli

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "chiprt/worker_pool.h"
+#include "example_images.h"
 #include "foundation/test_support.h"
 
 namespace chiprt {
@@ -21,27 +22,6 @@ constexpr size_t kThreads = 8;
 constexpr size_t kOperations = 20'000;
 constexpr size_t kDistinct = 24;
 constexpr auto kWatchdog = std::chrono::minutes(5);
-
-RunArgs vector_args() {
-  RunArgs args;
-  for (auto [name, value] : {std::pair{"a", 2.0f}, std::pair{"b", 3.0f}}) {
-    HostTensor t{CHIPRT_DTYPE_F32, {16, 16}, Bytes(16 * 16 * sizeof(float))};
-    for (size_t i = 0; i < 16 * 16; ++i) std::memcpy(t.data.data() + i * 4, &value, 4);
-    args.tensors.emplace(name, std::move(t));
-  }
-  return args;
-}
-
-bool is_golden(const RunReport& report) {
-  auto it = report.outputs.find("f");
-  if (it == report.outputs.end() || it->second.element_count() != 256) return false;
-  for (size_t i = 0; i < 256; ++i) {
-    float v;
-    std::memcpy(&v, it->second.data.data() + i * 4, 4);
-    if (v != 47.0f) return false;
-  }
-  return true;
-}
 
 // Registrations shared by all threads, so that one thread's unregister races another's run.
 class LiveSet {
@@ -78,7 +58,7 @@ struct Tally {
 void worker_thread(WorkerPool& pool, const std::vector<Bytes>& images, LiveSet& live, Tally& tally,
                    unsigned seed, size_t operations) {
   std::mt19937 rng(seed);
-  const RunArgs args = vector_args();
+  const RunArgs args = cli::vector_run_args(16, 16);
   for (size_t op = 0; op < operations; ++op) {
     const unsigned roll = rng() % 10;
     if (roll < 4) {  // register: a third of the time a duplicate of image 0
@@ -98,7 +78,7 @@ void worker_thread(WorkerPool& pool, const std::vector<Bytes>& images, LiveSet& 
       auto report = entry->first->run(entry->second, args);
       if (report.ok()) {
         ++tally.runs;
-        if (!is_golden(*report)) ++tally.wrong;
+        if (!cli::is_vector_golden(*report, 16 * 16)) ++tally.wrong;
       } else if (report.status().code() != StatusCode::not_found) {
         ++tally.unexpected;
       }

@@ -1,0 +1,175 @@
+// chiprt run IMG: registers one image on a simulated chip, runs it K times with .npy tensors
+// and scalars, writes the outputs as .npy, and reports timings (JSON with --json) and,
+// with --trace, a Chrome trace of the last run (one track per core, one slice per task).
+// Exit 2 for bad input (image, .npy, options), 1 when the run fails.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "chiprt/worker.h"
+#include "cli_common.h"
+#include "npy_io.h"
+
+namespace chiprt::cli {
+namespace {
+
+struct RunOptions {
+  std::string image;
+  std::string runtime = "tmr";
+  std::string profile = "a2a3";
+  uint64_t device_memory = 1ull << 30;
+  std::vector<std::string> args, scalars, outs;
+  size_t repeat = 1;
+  uint32_t ring_slots = 0;
+  uint64_t heap_bytes = 0;
+  bool json = false;
+  std::string trace;
+};
+
+std::pair<std::string, std::string> split_pair(const std::string& spec, const char* option) {
+  const size_t eq = spec.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
+    fail(kExitBadInput, Status(StatusCode::invalid_argument,
+                               fmt::format("{} expects NAME=VALUE, got '{}'", option, spec)));
+  }
+  return {spec.substr(0, eq), spec.substr(eq + 1)};
+}
+
+double elapsed_us(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - since).count();
+}
+
+Status write_trace(const std::string& path, const RunReport& report) {
+  nlohmann::json events = nlohmann::json::array();
+  std::map<uint32_t, std::string> tracks;
+  for (const TaskTrace& t : report.trace) {
+    const uint32_t tid = t.core_type * 1000 + t.core_index;
+    tracks[tid] = fmt::format("{} {}", t.core_type == CHIPRT_CORE_AIC ? "AIC" : "AIV", t.core_index);
+    events.push_back({{"name", fmt::format("func {}", t.func_id)}, {"cat", "task"}, {"ph", "X"},
+                      {"ts", t.start_us}, {"dur", std::max(t.end_us - t.start_us, 0.0)},
+                      {"pid", 1}, {"tid", tid},
+                      {"args", {{"task_id", t.task_id}, {"func_id", t.func_id}}}});
+  }
+  for (const auto& [tid, name] : tracks) {
+    events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", 1}, {"tid", tid},
+                      {"args", {{"name", name}}}});
+  }
+  events.push_back({{"name", "process_name"}, {"ph", "M"}, {"pid", 1}, {"args", {{"name", "chip"}}}});
+  const std::string text = nlohmann::json{{"traceEvents", events}, {"displayTimeUnit", "ns"}}.dump();
+  return write_file(path, as_bytes(text));
+}
+
+void run_command(const RunOptions& o) {
+  const RuntimeKind runtime = take(parse_runtime(o.runtime), kExitBadInput);
+  const ChipProfile profile = take(chip_profile(o.profile), kExitBadInput);
+  const Bytes image = take(read_file(o.image), kExitBadInput);
+  take(ImageView::parse(image), kExitBadInput);
+  RunArgs args;
+  for (const std::string& spec : o.args) {
+    auto [name, file] = split_pair(spec, "--arg");
+    args.tensors[name] = take(load_npy(file), kExitBadInput);
+  }
+  for (const std::string& spec : o.scalars) {
+    auto [name, text] = split_pair(spec, "--scalar");
+    char* end = nullptr;
+    const double value = std::strtod(text.c_str(), &end);
+    if (end == text.c_str() || *end != '\0') {
+      fail(kExitBadInput, Status(StatusCode::invalid_argument,
+                                 fmt::format("--scalar {}: '{}' is not a number", name, text)));
+    }
+    args.scalars[name] = value;
+  }
+  std::vector<std::pair<std::string, std::string>> outs;
+  for (const std::string& spec : o.outs) outs.push_back(split_pair(spec, "--out"));
+
+  auto device = create_sim_chip(profile, o.device_memory);
+  if (!device) fail(kExitFailure, Status(StatusCode::out_of_device_memory, "cannot create the device"));
+  WorkerOptions options;
+  options.runtime = runtime;
+  options.ring_slots = o.ring_slots;
+  options.heap_bytes = o.heap_bytes;
+  auto worker = take(ChipWorker::create(device, options));
+
+  auto start = std::chrono::steady_clock::now();
+  const CallableId id = take(worker->register_callable(image));
+  const double register_us = elapsed_us(start);
+  const uint64_t live_before = device->stats().live_bytes;
+
+  std::vector<double> run_us;
+  RunReport last;
+  uint64_t cache_hits = 0;
+  for (size_t i = 0; i < o.repeat; ++i) {
+    args.trace = !o.trace.empty() && i + 1 == o.repeat;
+    start = std::chrono::steady_clock::now();
+    last = take(worker->run(id, args));
+    run_us.push_back(elapsed_us(start));
+    cache_hits += last.graph_cache_hit ? 1 : 0;
+  }
+  const DeviceStats after = device->stats();
+  for (const auto& [name, file] : outs) {
+    auto it = last.outputs.find(name);
+    if (it == last.outputs.end()) {
+      fail(kExitBadInput, Status(StatusCode::not_found, fmt::format("the run made no output '{}'", name)));
+    }
+    check(save_npy(file, it->second));
+  }
+  if (!o.trace.empty()) check(write_trace(o.trace, last));
+  check(worker->unregister_callable(id));
+
+  std::vector<double> steady(run_us.begin() + (run_us.size() > 1 ? 1 : 0), run_us.end());
+  std::sort(steady.begin(), steady.end());
+  const double median = steady[steady.size() / 2];
+  nlohmann::json out;
+  out["runtime"] = o.runtime;
+  out["profile"] = o.profile;
+  out["tasks"] = last.tasks;
+  out["repeat"] = o.repeat;
+  out["register_us"] = register_us;
+  out["first_run_us"] = run_us.front();
+  out["run_us_median"] = median;
+  out["first_to_steady_ratio"] = run_us.front() / median;
+  out["peak_ring_occupancy"] = last.peak_ring_occupancy;
+  out["peak_heap_bytes"] = last.peak_heap_bytes;
+  if (runtime == RuntimeKind::hbg) {
+    out["graph_cache_hits"] = cache_hits;
+    out["graph_bytes"] = last.graph_bytes;
+  }
+  for (const auto& [name, tensor] : last.outputs) out["outputs"][name] = tensor.shape;
+  out["device"] = {{"live_bytes_before", live_before},
+                   {"live_bytes_after", after.live_bytes},
+                   {"tensor_live_bytes_after", after.tag(MemoryTag::tensor).live_bytes},
+                   {"graph_cache_bytes", last.graph_cache_bytes},
+                   {"peak_bytes", after.peak_bytes}};
+  if (o.json) {
+    std::cout << out.dump(2) << "\n";
+  } else {
+    fmt::print("{} tasks on {} ({}): register {:.1f} us, first run {:.1f} us, median run {:.1f} us\n",
+               last.tasks, o.runtime, o.profile, register_us, run_us.front(), median);
+  }
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app) {
+  auto o = std::make_shared<RunOptions>();
+  CLI::App* cmd = app.add_subcommand("run", "Run an image on a simulated chip with .npy tensors");
+  cmd->add_option("image", o->image, "image file")->required();
+  cmd->add_option("--runtime", o->runtime, "tmr | hbg");
+  cmd->add_option("--profile", o->profile, "chip profile: a2a3 | a5");
+  cmd->add_option("--device-memory", o->device_memory, "simulated device memory in bytes");
+  cmd->add_option("--arg", o->args, "NAME=FILE.npy input tensor (repeatable)");
+  cmd->add_option("--scalar", o->scalars, "NAME=VALUE scalar argument (repeatable)");
+  cmd->add_option("--out", o->outs, "NAME=FILE.npy output to write (repeatable)");
+  cmd->add_option("--repeat", o->repeat, "number of runs")->check(CLI::PositiveNumber);
+  cmd->add_option("--ring-slots", o->ring_slots, "tmr task ring slots (default: chip profile)");
+  cmd->add_option("--heap-bytes", o->heap_bytes, "tmr intermediate heap bytes (default: chip profile)");
+  cmd->add_option("--trace", o->trace, "write a Chrome trace JSON of the last run");
+  cmd->add_flag("--json", o->json, "print JSON");
+  cmd->callback([o] { run_command(*o); });
+}
+
+}  // namespace chiprt::cli
