@@ -9,12 +9,38 @@
 
 #include <memory>
 #include <optional>
+#include <version>
+#if defined(__cpp_lib_source_location)
 #include <source_location>
+#endif
 #include <string>
 #include <string_view>
 #include <utility>
 
 namespace chiprt {
+
+#if defined(__cpp_lib_source_location)
+using SourceLocation = std::source_location;
+#else
+// Stand-in for std::source_location where the standard library cannot provide it (libstdc++ 12
+// under clang 14, the compiler of the libFuzzer build): the same builtins, file and line only.
+class SourceLocation {
+ public:
+  static constexpr SourceLocation current(const char* file = __builtin_FILE(),
+                                          unsigned line = __builtin_LINE()) noexcept {
+    SourceLocation where;
+    where.file_ = file;
+    where.line_ = line;
+    return where;
+  }
+  constexpr const char* file_name() const noexcept { return file_; }
+  constexpr unsigned line() const noexcept { return line_; }
+
+ private:
+  const char* file_ = "";
+  unsigned line_ = 0;
+};
+#endif
 
 enum class StatusCode : int {
   ok = 0,
@@ -50,17 +76,14 @@ std::string_view status_code_name(StatusCode code) noexcept;
 class [[nodiscard]] Status {
  public:
   Status() noexcept = default;  // ok
-  Status(StatusCode code, std::string message,
-         std::source_location where = std::source_location::current());
+  Status(StatusCode code, std::string message, SourceLocation where = SourceLocation::current());
 
   static Status Ok() noexcept { return Status(); }
 
   bool ok() const noexcept { return payload_ == nullptr; }
   StatusCode code() const noexcept { return payload_ ? payload_->code : StatusCode::ok; }
   std::string_view message() const noexcept;
-  const std::source_location* where() const noexcept {
-    return payload_ ? &payload_->where : nullptr;
-  }
+  const SourceLocation* where() const noexcept { return payload_ ? &payload_->where : nullptr; }
   // "code: message" (plus file:line when `with_location`).
   std::string to_string(bool with_location = false) const;
 
@@ -74,7 +97,7 @@ class [[nodiscard]] Status {
   struct Payload {
     StatusCode code;
     std::string message;
-    std::source_location where;
+    SourceLocation where;
   };
   std::shared_ptr<const Payload> payload_;  // immutable once made, so copies may share it
 };

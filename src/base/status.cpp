@@ -34,7 +34,7 @@ std::string_view status_code_name(StatusCode code) noexcept {
   return "unknown";
 }
 
-Status::Status(StatusCode code, std::string message, std::source_location where) {
+Status::Status(StatusCode code, std::string message, SourceLocation where) {
   if (code != StatusCode::ok) {
     payload_ = std::make_shared<const Payload>(Payload{code, std::move(message), where});
   }

@@ -53,6 +53,13 @@ class LiveSet {
 
 struct Tally {
   std::atomic<uint64_t> registrations{0}, runs{0}, wrong{0}, unregisters{0}, unexpected{0};
+  std::mutex mutex;
+  std::string first_unexpected;
+  void failed(const Status& status) {
+    ++unexpected;
+    std::lock_guard lock(mutex);
+    if (first_unexpected.empty()) first_unexpected = status.to_string();
+  }
 };
 
 void worker_thread(WorkerPool& pool, const std::vector<Bytes>& images, LiveSet& live, Tally& tally,
@@ -67,7 +74,7 @@ void worker_thread(WorkerPool& pool, const std::vector<Bytes>& images, LiveSet& 
       const Bytes& image = images[rng() % 3 == 0 ? 0 : rng() % images.size()];
       auto id = worker->register_callable(image);
       if (!id.ok()) {
-        ++tally.unexpected;
+        tally.failed(id.status());
         continue;
       }
       live.add(worker, *id);
@@ -80,15 +87,15 @@ void worker_thread(WorkerPool& pool, const std::vector<Bytes>& images, LiveSet& 
         ++tally.runs;
         if (!cli::is_vector_golden(*report, 16 * 16)) ++tally.wrong;
       } else if (report.status().code() != StatusCode::not_found) {
-        ++tally.unexpected;
+        tally.failed(report.status());
       }
     } else {
       auto entry = live.pick(rng, true);
       if (!entry) continue;
-      if (entry->first->unregister_callable(entry->second).ok()) {
+      if (Status s = entry->first->unregister_callable(entry->second); s.ok()) {
         ++tally.unregisters;
       } else {
-        ++tally.unexpected;
+        tally.failed(s);
       }
     }
   }
@@ -120,7 +127,7 @@ TEST(Stress, MixedOperationsAcrossChipsAndRuntimes) {
   }
   for (auto [worker, id] : live.drain()) ASSERT_TRUE(worker->unregister_callable(id).ok());
 
-  EXPECT_EQ(tally.unexpected, 0u);
+  EXPECT_EQ(tally.unexpected, 0u) << tally.first_unexpected;
   EXPECT_EQ(tally.wrong, 0u);
   EXPECT_GT(tally.runs, 1000u);
   EXPECT_GT(tally.registrations, 1000u);

@@ -1,0 +1,153 @@
+// The chiprt CLI: pack, inspect (JSON keys; exit 2 with one line on malformed input) and churn
+// (the device-memory equalities of issue 3, tmr and hbg, on both chip profiles).
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "malformed_images.h"
+#include "worker_fixture.h"
+
+namespace chiprt::test {
+namespace {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+class CliTest : public testing::Test {
+ protected:
+  std::string write(const std::string& name, ByteSpan bytes) {
+    const fs::path path = dir_.path() / name;
+    std::ofstream(path, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()),
+               static_cast<std::streamsize>(bytes.size()));
+    return "'" + path.string() + "'";
+  }
+  static json parse_json(const CliResult& result) {
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    return json::parse(result.out);
+  }
+  static void expect_one_line_error(const CliResult& result, std::string_view names) {
+    EXPECT_EQ(result.exit_code, 2);
+    EXPECT_TRUE(result.out.empty()) << result.out;
+    ASSERT_FALSE(result.err.empty());
+    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+    EXPECT_EQ(result.err.back(), '\n');
+    EXPECT_NE(result.err.find(names), std::string::npos) << result.err;
+  }
+
+  ScopedTempDir dir_;
+};
+
+TEST_F(CliTest, InspectJsonDescribesThePackedExample) {
+  const fs::path image_path = fs::path(CHIPRT_EXAMPLES_DIR) / "vector.chipimg";
+  const Bytes image = read_file_bytes(image_path);
+  const ImageView view = parse_ok(image);
+  const json out = parse_json(run_cli("inspect '" + image_path.string() + "' --json"));
+  EXPECT_EQ(out["version"], "1.0");
+  EXPECT_EQ(out["image_bytes"], image.size());
+  EXPECT_EQ(out["orch_offset"], view.header_size());
+  EXPECT_EQ(out["orch_bytes"], example_so("orch_vector.so").size());
+  EXPECT_EQ(out["hash"], view.content_hash().hex());
+  ASSERT_EQ(out["children"].size(), 3u);
+  const char* kernel_files[] = {"kernel_add.so", "kernel_add_scalar.so", "kernel_mul.so"};
+  for (size_t i = 0; i < 3; ++i) {
+    const json& child = out["children"][i];
+    EXPECT_EQ(child["func_id"], i + 1);
+    EXPECT_EQ(child["core"], "aiv");
+    EXPECT_EQ(child["offset"], view.children()[i].offset);
+    EXPECT_EQ(child["binary_bytes"], example_so(kernel_files[i]).size());
+  }
+  // The build's packed example is byte for byte what write_image makes.
+  EXPECT_EQ(image, vector_image("vector"));
+}
+
+TEST_F(CliTest, PackWritesWhatWriteImageWrites) {
+  const std::string out = (dir_.path() / "packed.chipimg").string();
+  const CliResult packed = run_cli(
+      fmt::format("pack --orch '{0}/fixture_orch_b.so' --kernel '1:aic:{0}/fixture_kernel_b.so' "
+                  "--kernel '2:aiv:{0}/fixture_kernel_a.so' --name packed -o '{1}'",
+                  CHIPRT_FIXTURES_DIR, out));
+  ASSERT_EQ(packed.exit_code, 0) << packed.err;
+  EXPECT_EQ(read_file_bytes(out), fixture_image_b("packed"));
+}
+
+TEST_F(CliTest, PackRejectsBadInputWithExitTwo) {
+  const std::string orch = fmt::format("'{}/fixture_orch_a.so'", CHIPRT_FIXTURES_DIR);
+  const std::string out = "-o '" + (dir_.path() / "x.chipimg").string() + "'";
+  const std::string not_elf = write("not_elf.so", as_bytes("definitely not ELF"));
+  expect_one_line_error(run_cli("pack --orch " + not_elf + " " + out), "image_bad_elf");
+  expect_one_line_error(run_cli("pack --orch " + orch + " --kernel 1:gpu:x.so " + out),
+                        "invalid_argument");
+  expect_one_line_error(run_cli("pack --orch " + orch + " --kernel 1:aic:" + not_elf + " " + out),
+                        "image_bad_elf");
+  EXPECT_FALSE(fs::exists(dir_.path() / "x.chipimg"));
+}
+
+TEST_F(CliTest, InspectOfEveryMalformedImageExitsTwoWithOneLine) {
+  for (const MalformedImage& malformed : malformed_images()) {
+    SCOPED_TRACE(malformed.name);
+    const std::string path = write(malformed.name + ".chipimg", malformed.bytes);
+    expect_one_line_error(run_cli("inspect " + path + " --json"),
+                          status_code_name(malformed.expected));
+  }
+  expect_one_line_error(run_cli("inspect '" + (dir_.path() / "missing.chipimg").string() + "'"),
+                        "io_error");
+}
+
+// The distinct images churn makes: the vector example named "churn-<i>".
+uint64_t churn_distinct_alloc_bytes(RuntimeKind runtime, size_t distinct) {
+  const auto device = make_device(Backend::a2a3, 1 << 20);
+  uint64_t sum = 0;
+  for (size_t i = 0; i < distinct; ++i) {
+    const Bytes image = vector_image(fmt::format("churn-{}", i));
+    sum += device->allocation_size(callable_device_bytes(parse_ok(image), runtime));
+  }
+  return sum;
+}
+
+class ChurnTest : public CliTest, public testing::WithParamInterface<WorkerCase> {
+ protected:
+  json churn(const std::string& pattern) {
+    return parse_json(run_cli(fmt::format(
+        "churn --callables 500 --distinct 50 --pattern {} --runtime {} --profile {} --json",
+        pattern, runtime_name(GetParam().runtime), backend_name(GetParam().backend))));
+  }
+};
+
+TEST_P(ChurnTest, AllPatternKeepsOneCopyPerDistinctImageAndReturnsToBaseline) {
+  const json out = churn("all");
+  const json& device = out["device"];
+  const uint64_t expected_alloc = churn_distinct_alloc_bytes(GetParam().runtime, 50);
+  EXPECT_EQ(out["registrations"], 500);
+  EXPECT_EQ(out["distinct_images"], 50);
+  EXPECT_EQ(out["distinct_image_alloc_bytes"], expected_alloc);
+  EXPECT_EQ(device["callable_bytes_peak"], expected_alloc);
+  EXPECT_EQ(device["live_bytes_after_unregister"], device["baseline_bytes"]);
+  EXPECT_EQ(device["peak_bytes"].get<uint64_t>(),
+            device["baseline_bytes"].get<uint64_t>() + expected_alloc);
+  EXPECT_EQ(device["callable_buffers_live_after_unregister"], 0);
+  EXPECT_EQ(device["orch_uploads"], 0);
+  EXPECT_EQ(out["loads"], 50 * 4);
+  EXPECT_TRUE(out["elapsed_s"].is_number());
+  if (GetParam().runtime == RuntimeKind::hbg) {
+    const uint64_t orchestration_pages =
+        churn_distinct_alloc_bytes(RuntimeKind::tmr, 50) - expected_alloc;
+    EXPECT_GE(orchestration_pages, 50 * (example_so("orch_vector.so").size() / 512 * 512))
+        << "hbg leaves every orchestration out of the device";
+  }
+}
+
+TEST_P(ChurnTest, RollingPatternPeaksAtOneImage) {
+  const json out = churn("rolling");
+  const json& device = out["device"];
+  EXPECT_EQ(device["callable_bytes_peak"], churn_distinct_alloc_bytes(GetParam().runtime, 1));
+  EXPECT_EQ(device["live_bytes_after_unregister"], device["baseline_bytes"]);
+  EXPECT_EQ(device["callable_buffers_live_after_unregister"], 0);
+  EXPECT_EQ(out["loads"], 500 * 4) << "each registration of a released image loads it again";
+}
+
+INSTANTIATE_TEST_SUITE_P(Chips, ChurnTest, testing::ValuesIn(sim_chip_cases()), worker_case_name);
+
+}  // namespace
+}  // namespace chiprt::test

@@ -1,0 +1,172 @@
+// The Device interface on every backend: SimChip a2a3 and a5 (capacity, granularity, exact
+// per-tag accounting, out of memory as a value, bounded copies) and the null device (every
+// call fails cleanly with unavailable).
+#include <thread>
+
+#include "test_support.h"
+
+namespace chiprt::test {
+namespace {
+
+constexpr uint64_t kGranule = 512;
+
+DeviceBuffer allocate_ok(Device& device, uint64_t bytes, MemoryTag tag) {
+  Result<DeviceBuffer> buffer = device.allocate(bytes, tag);
+  if (!buffer.ok()) throw std::runtime_error(buffer.status().to_string());
+  return std::move(buffer).value();
+}
+
+class SimChipTest : public testing::TestWithParam<Backend> {
+ protected:
+  std::shared_ptr<Device> device_ = make_device(GetParam(), 16 * kGranule);
+};
+
+TEST_P(SimChipTest, ProfileIsTheNamedChip) {
+  const ChipProfile& profile = device_->profile();
+  EXPECT_EQ(profile.name, backend_name(GetParam()));
+  if (GetParam() == Backend::a2a3) {
+    EXPECT_EQ(profile.aic_cores, 24u);
+    EXPECT_EQ(profile.aiv_cores, 48u);
+    EXPECT_EQ(profile.aicpu_threads, 4u);
+  } else {
+    EXPECT_EQ(profile.aic_cores, 32u);
+    EXPECT_EQ(profile.aiv_cores, 64u);
+    EXPECT_EQ(profile.aicpu_threads, 6u);
+  }
+  EXPECT_EQ(chip_profile("a9").status().code(), StatusCode::not_found);
+}
+
+TEST_P(SimChipTest, AllocationsRoundUpToTheGranularity) {
+  EXPECT_EQ(device_->allocation_granularity(), kGranule);
+  EXPECT_EQ(device_->allocation_size(0), kGranule);
+  EXPECT_EQ(device_->allocation_size(1), kGranule);
+  EXPECT_EQ(device_->allocation_size(kGranule), kGranule);
+  EXPECT_EQ(device_->allocation_size(kGranule + 1), 2 * kGranule);
+  const DeviceBuffer buffer = allocate_ok(*device_, 1000, MemoryTag::other);
+  EXPECT_EQ(buffer.size(), 2 * kGranule);
+  EXPECT_EQ(buffer.addr() % kGranule, 0u);
+  EXPECT_EQ(device_->stats().live_bytes, 2 * kGranule);
+}
+
+TEST_P(SimChipTest, EveryTagIsCountedExactly) {
+  DeviceBuffer callable = allocate_ok(*device_, 1000, MemoryTag::callable);
+  DeviceBuffer tensor = allocate_ok(*device_, 512, MemoryTag::tensor);
+  DeviceBuffer runtime = allocate_ok(*device_, 1, MemoryTag::runtime);
+  DeviceBuffer other = allocate_ok(*device_, 3 * kGranule, MemoryTag::other);
+  DeviceStats stats = device_->stats();
+  EXPECT_EQ(stats.tag(MemoryTag::callable).live_bytes, 2 * kGranule);
+  EXPECT_EQ(stats.tag(MemoryTag::tensor).live_bytes, kGranule);
+  EXPECT_EQ(stats.tag(MemoryTag::runtime).live_bytes, kGranule);
+  EXPECT_EQ(stats.tag(MemoryTag::other).live_bytes, 3 * kGranule);
+  EXPECT_EQ(stats.live_bytes, 7 * kGranule);
+  EXPECT_EQ(stats.live_allocations, 4u);
+
+  callable.reset();
+  tensor = DeviceBuffer();
+  stats = device_->stats();
+  EXPECT_EQ(stats.tag(MemoryTag::callable).live_bytes, 0u);
+  EXPECT_EQ(stats.tag(MemoryTag::callable).peak_bytes, 2 * kGranule);
+  EXPECT_EQ(stats.tag(MemoryTag::callable).total_allocations, 1u);
+  EXPECT_EQ(stats.tag(MemoryTag::tensor).live_allocations, 0u);
+  EXPECT_EQ(stats.live_bytes, 4 * kGranule);
+  EXPECT_EQ(stats.peak_bytes, 7 * kGranule);
+  EXPECT_EQ(stats.live_allocations, 2u);
+}
+
+TEST_P(SimChipTest, OutOfMemoryIsAValueThatChangesNoAccounting) {
+  const DeviceBuffer most = allocate_ok(*device_, 15 * kGranule, MemoryTag::tensor);
+  const DeviceStats before = device_->stats();
+  const Result<DeviceBuffer> too_big = device_->allocate(2 * kGranule, MemoryTag::callable);
+  EXPECT_EQ(too_big.status().code(), StatusCode::out_of_device_memory);
+  const DeviceStats after = device_->stats();
+  EXPECT_EQ(after.live_bytes, before.live_bytes);
+  EXPECT_EQ(after.live_allocations, before.live_allocations);
+  EXPECT_EQ(after.tag(MemoryTag::callable).total_allocations, 0u);
+  EXPECT_EQ(after.failed_allocations, before.failed_allocations + 1);
+  EXPECT_TRUE(device_->allocate(kGranule, MemoryTag::callable).ok()) << "the last granule fits";
+}
+
+TEST_P(SimChipTest, FreedBlocksAreReusedFirstFitAndCoalesce) {
+  DeviceBuffer a = allocate_ok(*device_, kGranule, MemoryTag::other);
+  DeviceBuffer b = allocate_ok(*device_, kGranule, MemoryTag::other);
+  DeviceBuffer c = allocate_ok(*device_, kGranule, MemoryTag::other);
+  EXPECT_EQ(b.addr(), a.addr() + kGranule);
+  const DeviceAddr b_addr = b.addr();
+  b.reset();
+  EXPECT_EQ(allocate_ok(*device_, kGranule, MemoryTag::other).addr(), b_addr);
+  a.reset();
+  c.reset();
+  // With everything freed, the neighbours coalesced back into one block of full capacity.
+  EXPECT_EQ(allocate_ok(*device_, 16 * kGranule, MemoryTag::other).size(), 16 * kGranule);
+}
+
+TEST_P(SimChipTest, CopiesStayInsideOneLiveAllocation) {
+  const DeviceBuffer buffer = allocate_ok(*device_, kGranule, MemoryTag::tensor);
+  Bytes pattern(kGranule);
+  for (size_t i = 0; i < pattern.size(); ++i) pattern[i] = std::byte(i * 7);
+  ASSERT_TRUE(device_->copy_to_device(buffer.addr(), pattern).ok());
+  EXPECT_EQ(read_device(*device_, buffer.addr(), kGranule), pattern);
+  EXPECT_EQ(device_->host_pointer(buffer.addr(), kGranule)[5], pattern[5]);
+
+  const Bytes one_more(kGranule + 1);
+  EXPECT_EQ(device_->copy_to_device(buffer.addr(), one_more).code(), StatusCode::invalid_argument);
+  Bytes sink(2);
+  EXPECT_EQ(device_->copy_from_device(sink, buffer.addr() + kGranule - 1).code(),
+            StatusCode::invalid_argument);
+  EXPECT_EQ(device_->host_pointer(buffer.addr() + kGranule, 1), nullptr);
+  EXPECT_EQ(device_->copy_to_device(0x1000, pattern).code(), StatusCode::invalid_argument);
+
+  DeviceBuffer released = allocate_ok(*device_, kGranule, MemoryTag::tensor);
+  const DeviceAddr released_addr = released.addr();
+  released.reset();
+  EXPECT_EQ(device_->copy_to_device(released_addr, Bytes(1)).code(), StatusCode::invalid_argument);
+}
+
+TEST_P(SimChipTest, MovedBuffersFreeOnce) {
+  DeviceBuffer original = allocate_ok(*device_, kGranule, MemoryTag::tensor);
+  DeviceBuffer moved = std::move(original);
+  EXPECT_FALSE(original);  // NOLINT(bugprone-use-after-move): moved-from state is specified
+  EXPECT_EQ(device_->stats().live_allocations, 1u);
+  moved = allocate_ok(*device_, 2 * kGranule, MemoryTag::tensor);
+  EXPECT_EQ(device_->stats().live_bytes, 2 * kGranule);
+  moved.reset();
+  moved.reset();
+  EXPECT_EQ(device_->stats().live_bytes, 0u);
+  EXPECT_EQ(device_->stats().live_allocations, 0u);
+}
+
+TEST_P(SimChipTest, ConcurrentAllocationsBalance) {
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 500; ++i) {
+        Result<DeviceBuffer> buffer = device_->allocate(kGranule, MemoryTag::tensor);
+        if (buffer.ok()) buffer->reset();
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  const DeviceStats stats = device_->stats();
+  EXPECT_EQ(stats.live_bytes, 0u);
+  EXPECT_EQ(stats.tag(MemoryTag::tensor).total_allocations + stats.failed_allocations, 2000u);
+  EXPECT_EQ(stats.failed_allocations, 0u) << "4 granules live at most, 16 available";
+}
+
+INSTANTIATE_TEST_SUITE_P(SimChips, SimChipTest, testing::ValuesIn(kSimChips), backend_param_name);
+
+TEST(NullDeviceInterfaceTest, EveryCallFailsCleanly) {
+  const auto device = create_null_device();
+  EXPECT_EQ(device->allocate(kGranule, MemoryTag::callable).status().code(),
+            StatusCode::unavailable);
+  EXPECT_EQ(device->copy_to_device(0, Bytes(4)).code(), StatusCode::unavailable);
+  Bytes sink(4);
+  EXPECT_EQ(device->copy_from_device(sink, 0).code(), StatusCode::unavailable);
+  EXPECT_EQ(device->host_pointer(0, 4), nullptr);
+  const DeviceStats stats = device->stats();
+  EXPECT_EQ(stats.capacity_bytes, 0u);
+  EXPECT_EQ(stats.live_bytes, 0u);
+  EXPECT_EQ(stats.live_allocations, 0u);
+}
+
+}  // namespace
+}  // namespace chiprt::test

@@ -1,0 +1,136 @@
+// The image format (include/chiprt/abi/image_format.h): the writer's layout, the content hash,
+// and the validated view, which rejects every malformed class with its own code (I9).
+#include <fmt/format.h>
+
+#include <xxhash.h>
+
+#include "malformed_images.h"
+#include "support/image_bytes.h"
+#include "test_support.h"
+
+namespace chiprt::test {
+namespace {
+
+Bytes slice(ByteSpan bytes) {
+  return {bytes.begin(), bytes.end()};
+}
+
+TEST(ImageWriterTest, LaysOutHeaderOrchestrationAndAlignedKernels) {
+  const Bytes image = vector_image("layout");
+  const chiprt_image_header_t header = read_header(image);
+  EXPECT_EQ(header.magic, CHIPRT_IMAGE_MAGIC);
+  EXPECT_EQ(std::memcmp(image.data(), "CIMG", 4), 0);
+  EXPECT_EQ(header.version_major, CHIPRT_IMAGE_VERSION_MAJOR);
+  EXPECT_EQ(header.version_minor, CHIPRT_IMAGE_VERSION_MINOR);
+  EXPECT_EQ(header.child_count, 3u);
+  EXPECT_EQ(header.header_size, 256u);  // align_up(128 + 3 * 32, 64)
+  EXPECT_EQ(header.orch_offset, header.header_size);
+  EXPECT_EQ(header.total_size, image.size());
+
+  const ImageView view = parse_ok(image);
+  EXPECT_EQ(view.name(), "layout");
+  EXPECT_EQ(slice(view.orchestration()), example_so("orch_vector.so"));
+  const char* kernel_files[] = {"kernel_add.so", "kernel_add_scalar.so", "kernel_mul.so"};
+  uint64_t previous_end = header.orch_offset + header.orch_size;
+  for (uint32_t i = 0; i < 3; ++i) {
+    const ImageChild& child = view.children()[i];
+    EXPECT_EQ(child.func_id, i + 1);
+    EXPECT_EQ(child.core, CoreType::aiv);
+    EXPECT_EQ(child.offset, align_up(previous_end, CHIPRT_IMAGE_ALIGN));
+    EXPECT_EQ(slice(view.child_bytes(child)), example_so(kernel_files[i]));
+    EXPECT_EQ(read_child(image, i).resolved_device_addr, 0u);
+    previous_end = child.offset + child.size;
+  }
+  EXPECT_EQ(previous_end, image.size());
+  EXPECT_EQ(view.kernels_begin(), view.children()[0].offset);
+}
+
+TEST(ImageWriterTest, ContentHashIsCanonicalXxh3Of24ToEnd) {
+  const Bytes image = vector_image("hash");
+  Bytes restamped = image;
+  std::memset(restamped.data() + 8, 0, 16);
+  restamp_content_hash(restamped);
+  EXPECT_EQ(restamped, image);
+
+  const XXH128_hash_t expected = XXH3_128bits(image.data() + 24, image.size() - 24);
+  const ImageHash hash = parse_ok(image).content_hash();
+  EXPECT_EQ(hash.high, expected.high64);
+  EXPECT_EQ(hash.low, expected.low64);
+  EXPECT_EQ(hash_bytes(ByteSpan(image).subspan(24)), hash);
+  EXPECT_EQ(hash.hex(), fmt::format("{:016x}{:016x}", expected.high64, expected.low64));
+  EXPECT_EQ(std::to_integer<uint8_t>(image[8]), expected.high64 >> 56) << "big-endian, high first";
+}
+
+TEST(ImageWriterTest, KeepsKernelsInTheGivenOrder) {
+  const Bytes image = make_image(fixture_so("fixture_orch_a.so"),
+                                 {{9, CoreType::aiv, &fixture_so("fixture_kernel_b.so")},
+                                  {4, CoreType::aic, &fixture_so("fixture_kernel_a.so")}});
+  const ImageView view = parse_ok(image);
+  ASSERT_EQ(view.children().size(), 2u);
+  EXPECT_EQ(view.children()[0].func_id, 9u);
+  EXPECT_EQ(view.children()[1].func_id, 4u);
+  EXPECT_EQ(view.children()[1].core, CoreType::aic);
+  EXPECT_LT(view.children()[0].offset, view.children()[1].offset);
+}
+
+TEST(ImageWriterTest, ZeroKernelsIsValid) {
+  const Bytes image = make_image(fixture_so("fixture_orch_a.so"), {});
+  const ImageView view = parse_ok(image);
+  EXPECT_TRUE(view.children().empty());
+  EXPECT_EQ(view.header_size(), 128u);
+  EXPECT_EQ(view.kernels_begin(), view.size());
+  EXPECT_EQ(view.size(), 128u + fixture_so("fixture_orch_a.so").size());
+  EXPECT_EQ(callable_device_bytes(view, RuntimeKind::tmr), view.size());
+  EXPECT_EQ(callable_device_bytes(view, RuntimeKind::hbg), 128u);
+}
+
+TEST(ImageWriterTest, RejectsWhatNoImageCanHold) {
+  const Bytes& orch = fixture_so("fixture_orch_a.so");
+  const Bytes& kernel = fixture_so("fixture_kernel_a.so");
+  const Bytes empty;
+  auto code = [](const ImageSource& source) { return write_image(source).status().code(); };
+  EXPECT_EQ(code({empty, {}, ""}), StatusCode::invalid_argument);
+  EXPECT_EQ(code({orch, {{1, CoreType::aic, empty}}, ""}), StatusCode::invalid_argument);
+  EXPECT_EQ(code({orch, {{1, CoreType::aic, kernel}, {1, CoreType::aiv, kernel}}, ""}),
+            StatusCode::invalid_argument);
+  EXPECT_EQ(code({orch, {}, std::string(CHIPRT_IMAGE_NAME_BYTES, 'n')}),
+            StatusCode::invalid_argument);
+  EXPECT_TRUE(write_image({orch, {}, std::string(CHIPRT_IMAGE_NAME_BYTES - 1, 'n')}).ok());
+}
+
+TEST(ImageViewTest, AcceptsANewerMinorVersion) {
+  Bytes image = vector_image();
+  edit_header(image,
+              [](chiprt_image_header_t& h) { h.version_minor = CHIPRT_IMAGE_VERSION_MINOR + 7; });
+  const ImageView view = parse_ok(image);
+  EXPECT_EQ(view.version_minor(), CHIPRT_IMAGE_VERSION_MINOR + 7);
+}
+
+TEST(ImageViewTest, SkipsTheHashOnlyWhenAsked) {
+  Bytes image = vector_image();
+  image[offsetof(chiprt_image_header_t, content_hash)] ^= std::byte{0xff};
+  EXPECT_EQ(ImageView::parse(image).status().code(), StatusCode::image_hash_mismatch);
+  EXPECT_TRUE(ImageView::parse(image, /*verify_hash=*/false).ok());
+}
+
+TEST(ImageViewTest, NeverWritesItsInput) {
+  const Bytes image = vector_image();
+  const ReadOnlyCopy read_only(image);
+  EXPECT_TRUE(ImageView::parse(read_only.bytes()).ok());
+}
+
+class MalformedImageTest : public testing::TestWithParam<MalformedImage> {};
+
+TEST_P(MalformedImageTest, IsRejectedWithItsCodeWithoutWritingIt) {
+  const ReadOnlyCopy read_only(GetParam().bytes);
+  const Result<ImageView> view = ImageView::parse(read_only.bytes());
+  ASSERT_FALSE(view.ok());
+  EXPECT_EQ(view.status().code(), GetParam().expected) << view.status().to_string();
+  EXPECT_FALSE(view.status().message().empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryClass, MalformedImageTest, testing::ValuesIn(malformed_images()),
+                         malformed_image_name);
+
+}  // namespace
+}  // namespace chiprt::test

@@ -1,0 +1,98 @@
+// The memfd loader (I6): code is loaded from bytes through an anonymous memfd, resolves its
+// entry, fails cleanly without it, and never creates a named file (TMPDIR stays empty, /dev/shm
+// is unchanged, no named file is held open).
+#include <fstream>
+
+#include "worker_fixture.h"
+
+namespace chiprt::test {
+namespace {
+
+using LoaderTest = NoFilesTest;
+
+std::unique_ptr<LoadedCode> load_ok(ByteSpan bytes, const char* entry) {
+  auto code = memfd_loader()->load(bytes, entry);
+  if (!code.ok()) throw std::runtime_error(code.status().to_string());
+  return std::move(code).value();
+}
+
+int marker_of(const LoadedCode& code) {
+  auto* marker = reinterpret_cast<int (*)()>(code.symbol(kMarkerSymbol));
+  return marker == nullptr ? -1 : marker();
+}
+
+TEST_F(LoaderTest, ResolvesTheEntryAndOtherSymbols) {
+  const auto code = load_ok(fixture_so("fixture_orch_a.so"), "chiprt_orchestration_entry");
+  EXPECT_NE(code->entry(), nullptr);
+  EXPECT_EQ(marker_of(*code), kOrchAMarker);
+  EXPECT_EQ(code->symbol("no_such_symbol"), nullptr);
+}
+
+TEST_F(LoaderTest, MissingEntryIsSymbolNotFound) {
+  const auto code =
+      memfd_loader()->load(fixture_so("fixture_no_entry.so"), "chiprt_orchestration_entry");
+  EXPECT_EQ(code.status().code(), StatusCode::symbol_not_found);
+  // The same object loads when asked for a symbol it does export.
+  const auto by_marker = load_ok(fixture_so("fixture_no_entry.so"), kMarkerSymbol);
+  EXPECT_EQ(reinterpret_cast<int (*)()>(by_marker->entry())(), kNoEntryMarker);
+}
+
+TEST_F(LoaderTest, BytesThatAreNotASharedObjectAreLoadFailed) {
+  const Bytes junk(4096, std::byte{0x5a});
+  EXPECT_EQ(memfd_loader()->load(junk, "x").status().code(), StatusCode::load_failed);
+  EXPECT_EQ(memfd_loader()->load(Bytes{}, "x").status().code(), StatusCode::load_failed);
+}
+
+TEST_F(LoaderTest, ReloadAfterUnloadGetsTheNewCode) {
+  for (int round = 0; round < 3; ++round) {
+    const auto a = load_ok(fixture_so("fixture_orch_a.so"), "chiprt_orchestration_entry");
+    EXPECT_EQ(marker_of(*a), kOrchAMarker);
+  }
+  auto a = load_ok(fixture_so("fixture_orch_a.so"), "chiprt_orchestration_entry");
+  a.reset();
+  const auto b = load_ok(fixture_so("fixture_orch_b.so"), "chiprt_orchestration_entry");
+  EXPECT_EQ(marker_of(*b), kOrchBMarker);
+}
+
+TEST_F(LoaderTest, EachLoadIsItsOwnCopy) {
+  const auto first = load_ok(fixture_so("fixture_kernel_a.so"), "chiprt_kernel_entry");
+  const auto second = load_ok(fixture_so("fixture_kernel_a.so"), "chiprt_kernel_entry");
+  const auto other = load_ok(fixture_so("fixture_kernel_b.so"), "chiprt_kernel_entry");
+  EXPECT_NE(first->entry(), second->entry());
+  EXPECT_EQ(marker_of(*first), kKernelAMarker);
+  EXPECT_EQ(marker_of(*second), kKernelAMarker);
+  EXPECT_EQ(marker_of(*other), kKernelBMarker);
+}
+
+std::string self_maps() {
+  std::ifstream in("/proc/self/maps");
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+TEST_F(LoaderTest, LoadsAndRegistrationsCreateNoFiles) {
+  CreationWatch shm_watch("/dev/shm");
+  const std::set<std::string> named_before = open_named_files();
+  {
+    const auto code = load_ok(fixture_so("fixture_orch_b.so"), "chiprt_orchestration_entry");
+    EXPECT_NE(self_maps().find("/memfd:chiprt-code"), std::string::npos)
+        << "loaded code is mapped from an anonymous memfd";
+    EXPECT_EQ(open_named_files(), named_before);
+
+    auto device = make_device(Backend::a2a3);
+    for (RuntimeKind runtime : {RuntimeKind::tmr, RuntimeKind::hbg}) {
+      WorkerOptions options;
+      options.runtime = runtime;
+      auto worker = make_worker(device, options);
+      for (const Bytes& image : distinct_vector_images(3)) {
+        ASSERT_TRUE(worker->register_callable(image).ok());
+      }
+      EXPECT_EQ(open_named_files(), named_before);
+      EXPECT_EQ(tmpdir_.created(), std::vector<std::string>{});
+    }
+  }
+  EXPECT_EQ(shm_watch.created(), std::vector<std::string>{}) << "nothing created in /dev/shm";
+  EXPECT_EQ(self_maps().find("/memfd:chiprt-code"), std::string::npos) << "everything unloaded";
+}
+
+}  // namespace
+}  // namespace chiprt::test

@@ -1,0 +1,165 @@
+// Device-memory accounting of the registry: release on last unregister (I2), one buffer per
+// distinct image with exact byte counts (I1), smallest-free ids without a cap (I10), and errors
+// for unknown ids. Runs on SimChip a2a3 and a5, tmr and hbg.
+#include <algorithm>
+#include <numeric>
+
+#include "worker_fixture.h"
+
+namespace chiprt::test {
+namespace {
+
+constexpr uint32_t kLoadsPerVectorImage = 4;  // orchestration + 3 kernels
+
+class RegistryAccountingTest : public WorkerTest {};
+
+TEST_P(RegistryAccountingTest, DistinctRegisteredThenUnregisteredReturnsToBaseline) {
+  const std::vector<Bytes> images = distinct_vector_images(20);
+  std::vector<CallableId> ids;
+  for (const Bytes& image : images) ids.push_back(register_ok(image));
+  EXPECT_EQ(callable_live_bytes(*device_), allocation_bytes(images));
+  EXPECT_EQ(callable_live_allocations(*device_), images.size());
+
+  for (CallableId id : ids) unregister_ok(id);
+  expect_back_to_baseline();
+  EXPECT_EQ(worker_->stats().device.tag(MemoryTag::callable).peak_bytes, allocation_bytes(images));
+  EXPECT_EQ(worker_->stats().unloads, images.size() * kLoadsPerVectorImage);
+}
+
+TEST_P(RegistryAccountingTest, SameImageTwiceSharesOneBufferWithRefcountTwo) {
+  const Bytes image = vector_image();
+  const CallableId first = register_ok(image);
+  const CallableId second = register_ok(image);
+  EXPECT_EQ(first, 0u);
+  EXPECT_EQ(second, 1u);
+
+  const CallableInfo a = info(first);
+  const CallableInfo b = info(second);
+  EXPECT_EQ(a.buffer_addr, b.buffer_addr);
+  EXPECT_EQ(a.buffer_generation, b.buffer_generation);
+  EXPECT_EQ(a.refcount, 2u);
+  EXPECT_EQ(b.refcount, 2u);
+  EXPECT_EQ(a.orch_entry, b.orch_entry);
+  EXPECT_EQ(callable_live_allocations(*device_), 1u);
+  EXPECT_EQ(callable_live_bytes(*device_), allocation_bytes(image));
+
+  WorkerStats stats = worker_->stats();
+  EXPECT_EQ(stats.loads, kLoadsPerVectorImage);
+  EXPECT_EQ(loader_->calls(), kLoadsPerVectorImage);
+  EXPECT_EQ(stats.buffers_created, 1u);
+  EXPECT_EQ(stats.distinct_buffers_live, 1u);
+  EXPECT_EQ(stats.registrations_live, 2u);
+  EXPECT_EQ(stats.refcount_histogram, (std::map<uint32_t, uint64_t>{{2, 1}}));
+
+  unregister_ok(first);
+  const CallableInfo survivor = info(second);
+  EXPECT_EQ(survivor.refcount, 1u);
+  EXPECT_EQ(survivor.buffer_addr, a.buffer_addr);
+  EXPECT_EQ(callable_live_bytes(*device_), allocation_bytes(image));
+  EXPECT_EQ(loader_->alive(), static_cast<int64_t>(kLoadsPerVectorImage));
+  EXPECT_EQ(worker_->stats().unloads, 0u);
+
+  unregister_ok(second);
+  expect_back_to_baseline();
+  EXPECT_EQ(worker_->stats().unloads, kLoadsPerVectorImage);
+}
+
+TEST_P(RegistryAccountingTest, LiveDistinctImagesCostExactlyTheirAllocationSizes) {
+  // Images of different sizes, among them one with no kernels; each registered twice.
+  std::vector<Bytes> images = distinct_vector_images(6);
+  images.push_back(fixture_image_a());
+  images.push_back(fixture_image_b());
+  images.push_back(make_image(fixture_so("fixture_orch_a.so"), {}, "no-kernels"));
+  images.push_back(make_image(example_so("orch_vector.so"),
+                              {{4, CoreType::aic, &example_so("kernel_matmul.so")}}, "matmul"));
+  std::set<DeviceAddr> addresses;
+  for (const Bytes& image : images) {
+    const CallableId id = register_ok(image);
+    register_ok(image);
+    const CallableInfo placed = info(id);
+    EXPECT_EQ(placed.buffer_bytes, allocation_bytes(image));
+    addresses.insert(placed.buffer_addr);
+  }
+  EXPECT_EQ(addresses.size(), images.size());
+
+  const DeviceStats stats = device_->stats();
+  EXPECT_EQ(stats.tag(MemoryTag::callable).live_bytes, allocation_bytes(images));
+  EXPECT_EQ(stats.tag(MemoryTag::callable).live_allocations, images.size());
+  // No separate orchestration allocation under any tag.
+  EXPECT_EQ(stats.live_allocations, baseline_.live_allocations + images.size());
+  EXPECT_EQ(stats.live_bytes, baseline_.live_bytes + allocation_bytes(images));
+  EXPECT_EQ(worker_->stats().orch_uploads, 0u);
+  EXPECT_EQ(worker_->stats().refcount_histogram,
+            (std::map<uint32_t, uint64_t>{{2, images.size()}}));
+
+  worker_->finalize();
+  expect_back_to_baseline();
+}
+
+TEST_P(RegistryAccountingTest, IdsAreTheSmallestFree) {
+  const std::vector<Bytes> images = distinct_vector_images(2);
+  for (CallableId expected = 0; expected < 5; ++expected) {
+    EXPECT_EQ(register_ok(images[expected % 2]), expected);
+  }
+  unregister_ok(3);
+  unregister_ok(1);
+  EXPECT_EQ(register_ok(images[0]), 1u);
+  EXPECT_EQ(register_ok(images[1]), 3u);
+  EXPECT_EQ(register_ok(images[0]), 5u);
+  unregister_ok(5);
+  unregister_ok(4);
+  EXPECT_EQ(register_ok(images[1]), 4u);
+  unregister_ok(0);
+  EXPECT_EQ(register_ok(images[1]), 0u);
+}
+
+TEST_P(RegistryAccountingTest, UnknownIdAndDoubleUnregisterAreNotFound) {
+  EXPECT_EQ(worker_->unregister_callable(0).code(), StatusCode::not_found);
+  EXPECT_EQ(worker_->unregister_callable(12345).code(), StatusCode::not_found);
+  EXPECT_EQ(worker_->callable_info(7).status().code(), StatusCode::not_found);
+
+  const Bytes image = vector_image();
+  const CallableId kept = register_ok(image);
+  const CallableId dropped = register_ok(image);
+  unregister_ok(dropped);
+  EXPECT_EQ(worker_->unregister_callable(dropped).code(), StatusCode::not_found);
+  EXPECT_EQ(worker_->callable_info(dropped).status().code(), StatusCode::not_found);
+  // The failed second unregister did not take the surviving registration's reference.
+  EXPECT_EQ(info(kept).refcount, 1u);
+  EXPECT_EQ(callable_live_bytes(*device_), allocation_bytes(image));
+  EXPECT_EQ(worker_->stats().registrations_live, 1u);
+
+  unregister_ok(kept);
+  EXPECT_EQ(worker_->unregister_callable(kept).code(), StatusCode::not_found);
+  expect_back_to_baseline();
+}
+
+INSTANTIATE_TEST_SUITE_P(SimChips, RegistryAccountingTest, testing::ValuesIn(sim_chip_cases()),
+                         worker_case_name);
+
+class RegistryScaleTest : public WorkerTest {};
+
+TEST_P(RegistryScaleTest, TenThousandLiveRegistrationsOfOneHundredImages) {
+  constexpr CallableId kRegistrations = 10'000;
+  const std::vector<Bytes> images = distinct_vector_images(100);
+  for (CallableId i = 0; i < kRegistrations; ++i) {
+    ASSERT_EQ(register_ok(images[i % images.size()]), i);
+  }
+  const WorkerStats stats = worker_->stats();
+  EXPECT_EQ(stats.registrations_live, kRegistrations);
+  EXPECT_EQ(stats.distinct_buffers_live, images.size());
+  EXPECT_EQ(stats.refcount_histogram, (std::map<uint32_t, uint64_t>{{100, 100}}));
+  EXPECT_EQ(stats.loads, images.size() * kLoadsPerVectorImage);
+  EXPECT_EQ(stats.device.tag(MemoryTag::callable).live_bytes, allocation_bytes(images));
+  EXPECT_EQ(stats.device.tag(MemoryTag::callable).live_allocations, images.size());
+
+  for (CallableId i = 0; i < kRegistrations; ++i) unregister_ok(i);
+  expect_back_to_baseline();
+  EXPECT_EQ(register_ok(images[0]), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(SimChips, RegistryScaleTest, testing::ValuesIn(sim_chip_cases()),
+                         worker_case_name);
+
+}  // namespace
+}  // namespace chiprt::test
