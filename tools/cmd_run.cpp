@@ -40,7 +40,8 @@ std::pair<std::string, std::string> split_pair(const std::string& spec, const ch
 }
 
 double elapsed_us(std::chrono::steady_clock::time_point since) {
-  return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - since).count();
+  return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - since)
+      .count();
 }
 
 Status write_trace(const std::string& path, const RunReport& report) {
@@ -48,18 +49,28 @@ Status write_trace(const std::string& path, const RunReport& report) {
   std::map<uint32_t, std::string> tracks;
   for (const TaskTrace& t : report.trace) {
     const uint32_t tid = t.core_type * 1000 + t.core_index;
-    tracks[tid] = fmt::format("{} {}", t.core_type == CHIPRT_CORE_AIC ? "AIC" : "AIV", t.core_index);
-    events.push_back({{"name", fmt::format("func {}", t.func_id)}, {"cat", "task"}, {"ph", "X"},
-                      {"ts", t.start_us}, {"dur", std::max(t.end_us - t.start_us, 0.0)},
-                      {"pid", 1}, {"tid", tid},
+    tracks[tid] =
+        fmt::format("{} {}", t.core_type == CHIPRT_CORE_AIC ? "AIC" : "AIV", t.core_index);
+    events.push_back({{"name", fmt::format("func {}", t.func_id)},
+                      {"cat", "task"},
+                      {"ph", "X"},
+                      {"ts", t.start_us},
+                      {"dur", std::max(t.end_us - t.start_us, 0.0)},
+                      {"pid", 1},
+                      {"tid", tid},
                       {"args", {{"task_id", t.task_id}, {"func_id", t.func_id}}}});
   }
   for (const auto& [tid, name] : tracks) {
-    events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", 1}, {"tid", tid},
+    events.push_back({{"name", "thread_name"},
+                      {"ph", "M"},
+                      {"pid", 1},
+                      {"tid", tid},
                       {"args", {{"name", name}}}});
   }
-  events.push_back({{"name", "process_name"}, {"ph", "M"}, {"pid", 1}, {"args", {{"name", "chip"}}}});
-  const std::string text = nlohmann::json{{"traceEvents", events}, {"displayTimeUnit", "ns"}}.dump();
+  events.push_back(
+      {{"name", "process_name"}, {"ph", "M"}, {"pid", 1}, {"args", {{"name", "chip"}}}});
+  const std::string text =
+      nlohmann::json{{"traceEvents", events}, {"displayTimeUnit", "ns"}}.dump();
   return write_file(path, as_bytes(text));
 }
 
@@ -87,7 +98,8 @@ void run_command(const RunOptions& o) {
   for (const std::string& spec : o.outs) outs.push_back(split_pair(spec, "--out"));
 
   auto device = create_sim_chip(profile, o.device_memory);
-  if (!device) fail(kExitFailure, Status(StatusCode::out_of_device_memory, "cannot create the device"));
+  if (!device)
+    fail(kExitFailure, Status(StatusCode::out_of_device_memory, "cannot create the device"));
   WorkerOptions options;
   options.runtime = runtime;
   options.ring_slots = o.ring_slots;
@@ -113,7 +125,8 @@ void run_command(const RunOptions& o) {
   for (const auto& [name, file] : outs) {
     auto it = last.outputs.find(name);
     if (it == last.outputs.end()) {
-      fail(kExitBadInput, Status(StatusCode::not_found, fmt::format("the run made no output '{}'", name)));
+      fail(kExitBadInput,
+           Status(StatusCode::not_found, fmt::format("the run made no output '{}'", name)));
     }
     check(save_npy(file, it->second));
   }
@@ -147,8 +160,9 @@ void run_command(const RunOptions& o) {
   if (o.json) {
     std::cout << out.dump(2) << "\n";
   } else {
-    fmt::print("{} tasks on {} ({}): register {:.1f} us, first run {:.1f} us, median run {:.1f} us\n",
-               last.tasks, o.runtime, o.profile, register_us, run_us.front(), median);
+    fmt::print(
+        "{} tasks on {} ({}): register {:.1f} us, first run {:.1f} us, median run {:.1f} us\n",
+        last.tasks, o.runtime, o.profile, register_us, run_us.front(), median);
   }
 }
 
@@ -166,7 +180,8 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--out", o->outs, "NAME=FILE.npy output to write (repeatable)");
   cmd->add_option("--repeat", o->repeat, "number of runs")->check(CLI::PositiveNumber);
   cmd->add_option("--ring-slots", o->ring_slots, "tmr task ring slots (default: chip profile)");
-  cmd->add_option("--heap-bytes", o->heap_bytes, "tmr intermediate heap bytes (default: chip profile)");
+  cmd->add_option("--heap-bytes", o->heap_bytes,
+                  "tmr intermediate heap bytes (default: chip profile)");
   cmd->add_option("--trace", o->trace, "write a Chrome trace JSON of the last run");
   cmd->add_flag("--json", o->json, "print JSON");
   cmd->callback([o] { run_command(*o); });

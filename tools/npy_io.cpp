@@ -17,8 +17,10 @@ struct DtypeName {
   uint32_t dtype;
   const char* descr;  // numpy descr, little-endian host
 };
-constexpr DtypeName kDtypes[] = {{CHIPRT_DTYPE_F32, "<f4"}, {CHIPRT_DTYPE_I32, "<i4"},
-                                 {CHIPRT_DTYPE_F16, "<f2"}, {CHIPRT_DTYPE_I64, "<i8"},
+constexpr DtypeName kDtypes[] = {{CHIPRT_DTYPE_F32, "<f4"},
+                                 {CHIPRT_DTYPE_I32, "<i4"},
+                                 {CHIPRT_DTYPE_F16, "<f2"},
+                                 {CHIPRT_DTYPE_I64, "<i8"},
                                  {CHIPRT_DTYPE_U8, "|u1"}};
 
 template <typename T>
@@ -29,7 +31,8 @@ Status dump_as(const std::filesystem::path& path, const HostTensor& t) {
   try {
     xt::dump_npy(path.string(), view);
   } catch (const std::exception& e) {
-    return Status(StatusCode::io_error, fmt::format("cannot write {}: {}", path.string(), e.what()));
+    return Status(StatusCode::io_error,
+                  fmt::format("cannot write {}: {}", path.string(), e.what()));
   }
   return Status::Ok();
 }
@@ -39,8 +42,8 @@ Status dump_as(const std::filesystem::path& path, const HostTensor& t) {
 Result<HostTensor> load_npy(const std::filesystem::path& path) {
   CHIPRT_ASSIGN_OR_RETURN(Bytes bytes, read_file(path));
   auto bad = [&](std::string_view why) {
-    return Status(StatusCode::invalid_argument, fmt::format("{}: not a usable .npy file: {}",
-                                                            path.string(), why));
+    return Status(StatusCode::invalid_argument,
+                  fmt::format("{}: not a usable .npy file: {}", path.string(), why));
   };
   std::istringstream in(std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
   std::string header, descr;
@@ -89,10 +92,14 @@ Result<HostTensor> load_npy(const std::filesystem::path& path) {
 
 Status save_npy(const std::filesystem::path& path, const HostTensor& t) {
   switch (t.dtype) {
-    case CHIPRT_DTYPE_F32: return dump_as<float>(path, t);
-    case CHIPRT_DTYPE_I32: return dump_as<int32_t>(path, t);
-    case CHIPRT_DTYPE_I64: return dump_as<int64_t>(path, t);
-    case CHIPRT_DTYPE_U8: return dump_as<uint8_t>(path, t);
+    case CHIPRT_DTYPE_F32:
+      return dump_as<float>(path, t);
+    case CHIPRT_DTYPE_I32:
+      return dump_as<int32_t>(path, t);
+    case CHIPRT_DTYPE_I64:
+      return dump_as<int64_t>(path, t);
+    case CHIPRT_DTYPE_U8:
+      return dump_as<uint8_t>(path, t);
     default:
       return Status(StatusCode::invalid_argument,
                     fmt::format("cannot write dtype {} to {}", t.dtype, path.string()));

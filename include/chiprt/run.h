@@ -27,6 +27,17 @@ struct HostTensor {
 struct RunArgs {
   std::map<std::string, HostTensor> tensors;
   std::map<std::string, double> scalars;
+  bool trace = false;  // record one TaskTrace per executed task in RunReport::trace
+};
+
+// One executed task: which core ran it and when (microseconds from the run's start).
+struct TaskTrace {
+  uint64_t task_id = 0;
+  uint32_t func_id = 0;
+  uint32_t core_type = 0;  // chiprt_core_type_t
+  uint32_t core_index = 0;
+  double start_us = 0;
+  double end_us = 0;
 };
 
 struct RunReport {
@@ -37,6 +48,9 @@ struct RunReport {
   uint64_t peak_heap_bytes = 0;
   bool graph_cache_hit = false;  // hbg: replayed a recorded graph
   uint64_t graph_bytes = 0;      // hbg: device bytes of the graph run
+  uint64_t orchestration_calls = 0;  // times the orchestration entry ran for this run (0 or 1)
+  uint64_t graph_cache_bytes = 0;    // hbg: device bytes held by the worker's graph cache after
+  std::vector<TaskTrace> trace;      // when RunArgs::trace
 };
 
 }  // namespace chiprt

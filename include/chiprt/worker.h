@@ -46,6 +46,8 @@ struct WorkerOptions {
   // tmr limits; 0 takes the chip profile's default.
   uint32_t ring_slots = 0;
   uint64_t heap_bytes = 0;
+  // hbg: recorded graphs kept per worker (LRU); 0 takes the default of 16.
+  uint32_t graph_cache_entries = 0;
 };
 
 struct KernelInfo {

@@ -171,6 +171,7 @@ std::unique_ptr<ChipBuffer> ChipBufferPool::unlink_locked(const ChipBuffer* buff
   std::unique_ptr<ChipBuffer> owned = std::move(it->second);
   buffers_.erase(it);
   counters_.unloads += 1 + owned->kernels.size();
+  if (release_hook_) release_hook_(owned->generation);
   return owned;
 }
 
@@ -217,7 +218,10 @@ void ChipBufferPool::release_all() {
   {
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [&] { return total_leases_ == 0 && creating_.empty(); });
-    for (auto& [raw, owned] : buffers_) counters_.unloads += 1 + owned->kernels.size();
+    for (auto& [raw, owned] : buffers_) {
+      counters_.unloads += 1 + owned->kernels.size();
+      if (release_hook_) release_hook_(owned->generation);
+    }
     doomed.swap(buffers_);
     index_.clear();
   }

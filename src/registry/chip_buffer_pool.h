@@ -46,6 +46,11 @@ class ChipBufferPool {
   // Releases every buffer whatever its refcount, after waiting for outstanding leases.
   void release_all();
 
+  // Called with a buffer's generation as it is released (under the pool's lock, so it must not
+  // call back into the pool): the executor drops what it cached for that buffer. Set once,
+  // before any acquire().
+  void set_release_hook(std::function<void(uint64_t generation)> hook) { release_hook_ = std::move(hook); }
+
   uint32_t refcount(const ChipBuffer* buffer) const;
   PoolStats stats() const;
   Device& device() const { return device_; }
@@ -76,6 +81,7 @@ class ChipBufferPool {
   std::multimap<Key, ChipBuffer*> index_;  // live buffers with refcount > 0
   std::set<Key> creating_;                 // keys whose buffer is being created right now
   std::unordered_map<const ChipBuffer*, std::unique_ptr<ChipBuffer>> buffers_;
+  std::function<void(uint64_t)> release_hook_;
   uint64_t next_generation_ = 1;
   uint64_t total_leases_ = 0;
   PoolStats counters_;

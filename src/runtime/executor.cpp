@@ -1,17 +1,13 @@
 #include "runtime/executor.h"
 
-namespace chiprt::runtime {
-namespace {
-class PendingExecutor final : public Executor {
- public:
-  Result<RunReport> run(const registry::ChipBuffer&, const RunArgs&) override {
-    return Status(StatusCode::failed_precondition, "running callables is not built yet");
-  }
-};
-}  // namespace
+#include "runtime/hbg/hbg_executor.h"
+#include "runtime/tmr/tmr_executor.h"
 
-std::unique_ptr<Executor> make_executor(Device&, const WorkerOptions&) {
-  return std::make_unique<PendingExecutor>();
+namespace chiprt::runtime {
+
+std::unique_ptr<Executor> make_executor(Device& device, const WorkerOptions& options) {
+  if (options.runtime == RuntimeKind::hbg) return std::make_unique<HbgExecutor>(device, options);
+  return std::make_unique<TmrExecutor>(device, options);
 }
 
 }  // namespace chiprt::runtime

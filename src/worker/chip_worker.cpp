@@ -26,7 +26,9 @@ struct ChipWorker::Impl {
         options(std::move(opts)),
         executor(runtime::make_executor(*device, options)),
         pool(*device, options.runtime, options.loader, options.identity_hash),
-        registry(pool) {}
+        registry(pool) {
+    pool.set_release_hook([exec = executor.get()](uint64_t generation) { exec->forget(generation); });
+  }
 
   Status check_live() const {
     if (finalized) return Status(StatusCode::failed_precondition, "the worker was finalized");

@@ -1,0 +1,72 @@
+/* Small helpers shared by the example orchestrations: 2-D sub-views and task parameters. */
+#ifndef CHIPRT_EXAMPLES_ORCH_UTIL_H_
+#define CHIPRT_EXAMPLES_ORCH_UTIL_H_
+
+#include "chiprt/abi/image_format.h"
+#include "chiprt/abi/orchestration.h"
+
+/* Rows [r, r + nr) and columns [c, c + nc) of a 2-D view. */
+static inline chiprt_tensor_t tile2d(const chiprt_tensor_t* t, int64_t r, int64_t nr, int64_t c,
+                                     int64_t nc) {
+  chiprt_tensor_t v = *t;
+  v.offset = t->offset + (uint64_t)(r * t->strides[0] + c * t->strides[1]);
+  v.shape[0] = nr;
+  v.shape[1] = nc;
+  return v;
+}
+
+/* The transpose of a 2-D view (no data moves: strides swap). */
+static inline chiprt_tensor_t transpose2d(chiprt_tensor_t t) {
+  int64_t s = t.shape[0];
+  t.shape[0] = t.shape[1];
+  t.shape[1] = s;
+  s = t.strides[0];
+  t.strides[0] = t.strides[1];
+  t.strides[1] = s;
+  return t;
+}
+
+static inline chiprt_param_t in_p(chiprt_tensor_t t) {
+  chiprt_param_t p = {0};
+  p.kind = CHIPRT_PARAM_INPUT;
+  p.tensor = t;
+  return p;
+}
+static inline chiprt_param_t out_p(chiprt_tensor_t t) {
+  chiprt_param_t p = {0};
+  p.kind = CHIPRT_PARAM_OUTPUT;
+  p.tensor = t;
+  return p;
+}
+static inline chiprt_param_t inout_p(chiprt_tensor_t t) {
+  chiprt_param_t p = {0};
+  p.kind = CHIPRT_PARAM_INOUT;
+  p.tensor = t;
+  return p;
+}
+static inline chiprt_param_t u64_p(uint64_t v) {
+  chiprt_param_t p = {0};
+  p.kind = CHIPRT_PARAM_SCALAR;
+  p.scalar = v;
+  return p;
+}
+
+static inline int32_t submit(const chiprt_orch_api_t* api, void* ctx, uint32_t func_id,
+                             uint32_t core, const chiprt_param_t* params, uint32_t count) {
+  chiprt_task_t task = {func_id, core, count, 0, params};
+  return api->submit_task(ctx, &task);
+}
+
+/* A positive integer scalar argument, or `fallback` when absent. */
+static inline int64_t int_arg(const chiprt_orch_api_t* api, void* ctx, const char* name,
+                              int64_t fallback) {
+  double v = 0;
+  if (api->get_scalar_arg(ctx, name, &v) != CHIPRT_ORCH_OK || v < 1) return fallback;
+  return (int64_t)v;
+}
+
+static inline int64_t min64(int64_t a, int64_t b) {
+  return a < b ? a : b;
+}
+
+#endif

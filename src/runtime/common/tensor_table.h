@@ -1,0 +1,78 @@
+// TensorTable: the tensors of one run and the opaque handles the orchestration sees.
+//
+// Inputs (from RunArgs) and outputs (alloc_output) each get their own device buffer tagged
+// `tensor`, freed with the table; intermediates live in the runtime's heap and only their
+// host pointer is recorded here. A handle is kHandleBase + index: never an address, so an
+// orchestration cannot reach memory by forging one, and lookups reject anything else.
+//
+// Not thread-safe: a run guards its table (tmr: its mutex; hbg: built before dispatch).
+// Records never move once added (deque), so pointers to them stay valid.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "chiprt/abi/tensor.h"
+#include "chiprt/device.h"
+#include "chiprt/run.h"
+
+namespace chiprt::runtime {
+
+inline constexpr uint64_t kHandleBase = 0x7e45'4e00'0000'0000ull;
+
+enum class TensorKind : uint8_t { input, output, intermediate };
+
+struct TensorRecord {
+  TensorKind kind = TensorKind::input;
+  std::string name;
+  uint32_t dtype = CHIPRT_DTYPE_F32;
+  uint32_t ndim = 0;
+  int64_t shape[CHIPRT_MAX_DIMS] = {};
+  uint64_t elements = 0;
+  uint64_t bytes = 0;
+  DeviceBuffer memory;        // inputs and outputs
+  uint64_t heap_offset = 0;   // intermediates
+  std::byte* host = nullptr;  // element 0, for the cores
+  // tmr lifetime of intermediates: freed once the scope closed and no task in flight uses it.
+  uint32_t users = 0;
+  bool scope_open = false;
+  bool live = true;
+};
+
+// Element count of a dense tensor, or invalid_argument for a bad dtype, ndim or shape.
+Result<uint64_t> dense_elements(uint32_t dtype, uint32_t ndim, const int64_t* shape);
+
+class TensorTable {
+ public:
+  explicit TensorTable(Device& device) : device_(device) {}
+
+  // Allocates and uploads every host tensor of `args`.
+  Status add_inputs(const RunArgs& args);
+  Result<uint64_t> add_output(const std::string& name, uint32_t dtype, uint32_t ndim,
+                              const int64_t* shape);
+  uint64_t add_intermediate(uint32_t dtype, uint32_t ndim, const int64_t* shape, uint64_t elements,
+                            uint64_t heap_offset, std::byte* host);
+
+  // Adds a record as is (hbg records tensors without device memory); inputs and outputs are
+  // indexed by name.
+  uint64_t add_record(TensorRecord record);
+
+  std::optional<uint64_t> input(const std::string& name) const;
+  TensorRecord* find(uint64_t handle);
+  // The dense row-major view of a whole tensor.
+  chiprt_tensor_t full_view(uint64_t handle);
+  // Copies every output back to the host.
+  Status read_outputs(std::map<std::string, HostTensor>& out) const;
+  size_t size() const { return records_.size(); }
+
+ private:
+  Device& device_;
+  std::deque<TensorRecord> records_;
+  std::map<std::string, uint64_t> inputs_;
+  std::map<std::string, uint64_t> outputs_;
+};
+
+}  // namespace chiprt::runtime

@@ -1,0 +1,85 @@
+// The host-built graph: what the hbg recorder produces, the compact form uploaded to device
+// memory, and the key that decides when a recorded graph may be replayed.
+//
+// Device layout (one allocation tagged `runtime`, read back by the replay through the
+// device's host mapping): DeviceGraphHeader, then task_count DeviceGraphTask, then
+// param_count chiprt_param_t (tensor views carry the recording's handles), then edge_count
+// uint32_t successor indices. Tasks are in submission order; every successor index is greater
+// than its task's index.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "chiprt/abi/kernel.h"
+#include "chiprt/abi/orchestration.h"
+#include "chiprt/run.h"
+#include "runtime/common/tensor_table.h"
+
+namespace chiprt::runtime {
+
+inline constexpr uint32_t kGraphMagic = 0x48424731u;  // "HBG1"
+
+struct DeviceGraphHeader {
+  uint32_t magic;
+  uint32_t task_count;
+  uint32_t param_count;
+  uint32_t edge_count;
+};
+
+struct DeviceGraphTask {
+  uint32_t func_id;
+  uint32_t core_type;
+  uint32_t first_param;
+  uint32_t param_count;
+  uint32_t dep_count;
+  uint32_t first_successor;
+  uint32_t successor_count;
+  uint32_t reserved;
+};
+
+// A tensor of the graph, in handle order (handle = kHandleBase + index).
+struct GraphTensor {
+  TensorKind kind;
+  std::string name;  // inputs and outputs
+  uint32_t dtype;
+  uint32_t ndim;
+  int64_t shape[CHIPRT_MAX_DIMS];
+  uint64_t bytes;
+  uint64_t heap_offset;  // intermediates
+};
+
+// What the orchestration read while recording: a later run whose arguments read the same
+// replays the graph.
+struct GraphKey {
+  struct TensorRead {
+    std::string name;
+    bool present;
+    uint32_t dtype;
+    std::vector<int64_t> shape;
+  };
+  struct ScalarRead {
+    std::string name;
+    std::optional<double> value;
+  };
+  std::vector<TensorRead> tensors;
+  std::vector<ScalarRead> scalars;
+  bool matches(const RunArgs& args) const;
+};
+
+struct RecordedGraph {
+  GraphKey key;
+  std::vector<GraphTensor> tensors;
+  std::vector<DeviceGraphTask> tasks;
+  std::vector<chiprt_param_t> params;
+  std::vector<uint32_t> successors;
+  std::vector<chiprt_kernel_entry_fn> entries;  // per task, from the leased callable
+  uint64_t heap_bytes = 0;                      // intermediates, packed
+
+  // The compact device form.
+  std::vector<std::byte> serialize() const;
+};
+
+}  // namespace chiprt::runtime

@@ -1,0 +1,185 @@
+#include "runtime/hbg/graph_recorder.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "runtime/common/task_check.h"
+#include "runtime/tmr/heap.h"
+
+namespace chiprt::runtime {
+
+GraphRecorder::GraphRecorder(Device& device, const registry::ChipBuffer& buffer,
+                             const RunArgs& args, uint64_t heap_limit)
+    : buffer_(buffer), args_(args), heap_limit_(heap_limit), table_(device) {}
+
+int32_t GraphRecorder::reject(int32_t code, Status why) {
+  last_error_ = why.to_string();
+  if (code != CHIPRT_ORCH_NOT_FOUND && failure_.ok()) failure_ = std::move(why);
+  return code;
+}
+
+uint64_t GraphRecorder::add_tensor(TensorRecord record, GraphTensor tensor) {
+  tensor.kind = record.kind;
+  tensor.name = record.name;
+  tensor.dtype = record.dtype;
+  tensor.ndim = record.ndim;
+  for (uint32_t d = 0; d < CHIPRT_MAX_DIMS; ++d) tensor.shape[d] = record.shape[d];
+  tensor.bytes = record.bytes;
+  graph_.tensors.push_back(std::move(tensor));
+  return table_.add_record(std::move(record));
+}
+
+Result<RecordedGraph> GraphRecorder::record() {
+  const int32_t rc =
+      call_orchestration(buffer_.orchestration ? buffer_.orchestration->entry() : nullptr, *this);
+  if (!failure_.ok()) return failure_;
+  if (rc != 0) {
+    return Status(StatusCode::orchestration_failed,
+                  fmt::format("orchestration entry returned {}{}{}", rc,
+                              last_error_.empty() ? "" : "; last error: ", last_error_));
+  }
+  // Successor lists (CSR) from the recorded dependencies.
+  std::vector<std::vector<uint32_t>> successors(graph_.tasks.size());
+  for (uint32_t t = 0; t < deps_.size(); ++t) {
+    for (uint32_t d : deps_[t]) successors[d].push_back(t);
+  }
+  for (uint32_t t = 0; t < successors.size(); ++t) {
+    graph_.tasks[t].first_successor = static_cast<uint32_t>(graph_.successors.size());
+    graph_.tasks[t].successor_count = static_cast<uint32_t>(successors[t].size());
+    graph_.successors.insert(graph_.successors.end(), successors[t].begin(), successors[t].end());
+  }
+  return std::move(graph_);
+}
+
+int32_t GraphRecorder::get_tensor_arg(const char* name, chiprt_tensor_t* out) {
+  if (auto handle = table_.input(name)) {
+    *out = table_.full_view(*handle);
+    return CHIPRT_ORCH_OK;
+  }
+  auto it = args_.tensors.find(name);
+  if (it == args_.tensors.end()) {
+    graph_.key.tensors.push_back({name, false, 0, {}});
+    return CHIPRT_ORCH_NOT_FOUND;
+  }
+  const HostTensor& host = it->second;
+  graph_.key.tensors.push_back({name, true, host.dtype, host.shape});
+  std::vector<int64_t> shape = host.shape.empty() ? std::vector<int64_t>{1} : host.shape;
+  if (shape.size() > CHIPRT_MAX_DIMS) {
+    return reject(CHIPRT_ORCH_INVALID,
+                  Status(StatusCode::invalid_argument,
+                         fmt::format("tensor argument '{}' has >4 dims", name)));
+  }
+  auto elements = dense_elements(host.dtype, static_cast<uint32_t>(shape.size()), shape.data());
+  if (!elements.ok()) return reject(CHIPRT_ORCH_INVALID, elements.status());
+  TensorRecord r;
+  r.kind = TensorKind::input;
+  r.name = name;
+  r.dtype = host.dtype;
+  r.ndim = static_cast<uint32_t>(shape.size());
+  for (uint32_t d = 0; d < r.ndim; ++d) r.shape[d] = shape[d];
+  r.elements = *elements;
+  r.bytes = *elements * chiprt_dtype_size(host.dtype);
+  *out = table_.full_view(add_tensor(std::move(r), GraphTensor{}));
+  return CHIPRT_ORCH_OK;
+}
+
+int32_t GraphRecorder::get_scalar_arg(const char* name, double* out) {
+  auto it = args_.scalars.find(name);
+  if (scalars_read_.insert(name).second) {
+    graph_.key.scalars.push_back(
+        {name, it == args_.scalars.end() ? std::nullopt : std::optional<double>(it->second)});
+  }
+  if (it == args_.scalars.end()) return CHIPRT_ORCH_NOT_FOUND;
+  *out = it->second;
+  return CHIPRT_ORCH_OK;
+}
+
+int32_t GraphRecorder::alloc_tensor(uint32_t dtype, uint32_t ndim, const int64_t* shape,
+                                    chiprt_tensor_t* out) {
+  auto elements = dense_elements(dtype, ndim, shape);
+  if (!elements.ok()) return reject(CHIPRT_ORCH_INVALID, elements.status());
+  const uint64_t bytes = *elements * chiprt_dtype_size(dtype);
+  const uint64_t block = Heap::block_size(bytes);
+  if (block > heap_limit_ || graph_.heap_bytes > heap_limit_ - block) {
+    return reject(CHIPRT_ORCH_EXHAUSTED,
+                  Status(StatusCode::resource_exhausted,
+                         fmt::format("intermediates of {} bytes exceed the hbg heap limit of {} "
+                                     "bytes; raise WorkerOptions::heap_bytes (chiprt run "
+                                     "--heap-bytes)",
+                                     graph_.heap_bytes + block, heap_limit_)));
+  }
+  TensorRecord r;
+  r.kind = TensorKind::intermediate;
+  r.dtype = dtype;
+  r.ndim = ndim;
+  for (uint32_t d = 0; d < ndim; ++d) r.shape[d] = shape[d];
+  r.elements = *elements;
+  r.bytes = bytes;
+  r.heap_offset = graph_.heap_bytes;
+  GraphTensor t{};
+  t.heap_offset = graph_.heap_bytes;
+  graph_.heap_bytes += block;
+  *out = table_.full_view(add_tensor(std::move(r), std::move(t)));
+  return CHIPRT_ORCH_OK;
+}
+
+int32_t GraphRecorder::alloc_output(const char* name, uint32_t dtype, uint32_t ndim,
+                                    const int64_t* shape, chiprt_tensor_t* out) {
+  for (const GraphTensor& t : graph_.tensors) {
+    if (t.kind == TensorKind::output && t.name == name) {
+      return reject(CHIPRT_ORCH_INVALID, Status(StatusCode::invalid_argument,
+                                                fmt::format("output '{}' allocated twice", name)));
+    }
+  }
+  auto elements = dense_elements(dtype, ndim, shape);
+  if (!elements.ok()) return reject(CHIPRT_ORCH_INVALID, elements.status());
+  TensorRecord r;
+  r.kind = TensorKind::output;
+  r.name = name;
+  r.dtype = dtype;
+  r.ndim = ndim;
+  for (uint32_t d = 0; d < ndim; ++d) r.shape[d] = shape[d];
+  r.elements = *elements;
+  r.bytes = *elements * chiprt_dtype_size(dtype);
+  *out = table_.full_view(add_tensor(std::move(r), GraphTensor{}));
+  return CHIPRT_ORCH_OK;
+}
+
+int32_t GraphRecorder::scope_begin() {
+  ++scopes_;
+  return CHIPRT_ORCH_OK;
+}
+
+int32_t GraphRecorder::scope_end() {
+  if (scopes_ <= 1) {
+    return reject(CHIPRT_ORCH_INVALID,
+                  Status(StatusCode::orchestration_failed, "scope_end without scope_begin"));
+  }
+  --scopes_;
+  return CHIPRT_ORCH_OK;
+}
+
+int32_t GraphRecorder::submit_task(const chiprt_task_t* task) {
+  if (!failure_.ok()) return CHIPRT_ORCH_FAILED;
+  const uint64_t id = graph_.tasks.size();
+  CheckedTask checked;
+  if (Status s = check_task(*task, id, buffer_, table_, checked); !s.ok()) {
+    return reject(CHIPRT_ORCH_INVALID, std::move(s));
+  }
+  task_accesses(checked, accesses_);
+  task_deps_.clear();
+  map_.submit(id, accesses_, task_deps_);
+  deps_.emplace_back(task_deps_.begin(), task_deps_.end());
+  graph_.tasks.push_back({task->func_id, task->core_type,
+                          static_cast<uint32_t>(graph_.params.size()), checked.count,
+                          static_cast<uint32_t>(task_deps_.size()), 0, 0, 0});
+  graph_.params.insert(graph_.params.end(), checked.params, checked.params + checked.count);
+  graph_.entries.push_back(reinterpret_cast<chiprt_kernel_entry_fn>(checked.kernel->code->entry()));
+  return CHIPRT_ORCH_OK;
+}
+
+void GraphRecorder::log(const char* message) {
+  spdlog::debug("orchestration (host): {}", message);
+}
+
+}  // namespace chiprt::runtime

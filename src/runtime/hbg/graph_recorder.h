@@ -1,0 +1,62 @@
+// GraphRecorder: the hbg front end of the orchestration table. It runs the orchestration entry
+// on the host (the callable's orchestration was loaded from host bytes, never uploaded) and
+// records, instead of executing, every task with its dependencies. Tasks are checked and
+// dependencies derived exactly as on tmr (check_task, TensorMap), so both runtimes accept the
+// same tasks and order dependent work the same way.
+//
+// Intermediates are packed into one per-run heap of at most `heap_limit` bytes (no reuse
+// across scopes: the replay runs tasks of different scopes at once). Single-threaded: one
+// recorder per recording, used by the thread that runs the entry.
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "registry/chip_buffer.h"
+#include "runtime/common/orch_backend.h"
+#include "runtime/common/tensor_table.h"
+#include "runtime/hbg/graph.h"
+#include "runtime/tmr/tensormap.h"
+
+namespace chiprt::runtime {
+
+class GraphRecorder final : public OrchBackend {
+ public:
+  GraphRecorder(Device& device, const registry::ChipBuffer& buffer, const RunArgs& args,
+                uint64_t heap_limit);
+  // Calls the orchestration entry once and returns the graph it described.
+  Result<RecordedGraph> record();
+
+  int32_t get_tensor_arg(const char* name, chiprt_tensor_t* out) override;
+  int32_t get_scalar_arg(const char* name, double* out) override;
+  int32_t alloc_tensor(uint32_t dtype, uint32_t ndim, const int64_t* shape,
+                       chiprt_tensor_t* out) override;
+  int32_t alloc_output(const char* name, uint32_t dtype, uint32_t ndim, const int64_t* shape,
+                       chiprt_tensor_t* out) override;
+  int32_t scope_begin() override;
+  int32_t scope_end() override;
+  int32_t submit_task(const chiprt_task_t* task) override;
+  int32_t sync() override { return failure_.ok() ? CHIPRT_ORCH_OK : CHIPRT_ORCH_FAILED; }
+  void log(const char* message) override;
+
+ private:
+  int32_t reject(int32_t code, Status why);
+  uint64_t add_tensor(TensorRecord record, GraphTensor tensor);
+
+  const registry::ChipBuffer& buffer_;
+  const RunArgs& args_;
+  const uint64_t heap_limit_;
+  TensorTable table_;  // records only: recording allocates no device memory
+  TensorMap map_;
+  RecordedGraph graph_;
+  std::vector<std::vector<uint32_t>> deps_;  // per task
+  std::set<std::string> scalars_read_;
+  std::vector<TensorAccess> accesses_;
+  std::vector<uint64_t> task_deps_;
+  int scopes_ = 1;
+  Status failure_;
+  std::string last_error_;
+};
+
+}  // namespace chiprt::runtime

@@ -1,0 +1,173 @@
+#include "runtime/scheduler/graph_run.h"
+
+#include <fmt/format.h>
+
+namespace chiprt::runtime {
+
+GraphRun::GraphRun(CorePool& cores, uint32_t nodes, Mode mode, bool trace)
+    : cores_(cores),
+      mode_(mode),
+      trace_(trace),
+      start_(std::chrono::steady_clock::now()),
+      node_count_(nodes),
+      nodes_(std::make_unique<Node[]>(nodes)) {}
+
+void GraphRun::submit(uint32_t node, const TaskDesc& desc, std::span<const Dependency> deps) {
+  Node& n = nodes_[node];
+  int32_t pending = 1;  // a guard, dropped below, so no completion dispatches it early
+  {
+    std::lock_guard lock(edge_mutex_);
+    n.desc = desc;
+    n.done = false;
+    n.successors.clear();
+    for (const Dependency& d : deps) {
+      Node& p = nodes_[d.node];
+      if (p.done || p.desc.task_id != d.task) continue;  // already finished
+      p.successors.push_back(node);
+      ++pending;
+    }
+    // Set before the edges become visible to completers (they take this lock first).
+    n.pending.store(pending, std::memory_order_relaxed);
+  }
+  submitted_.fetch_add(1);
+  if (n.pending.fetch_sub(1, std::memory_order_acq_rel) == 1) dispatch(node);
+}
+
+void GraphRun::set_fixed(uint32_t node, const TaskDesc& desc, uint32_t deps,
+                         std::span<const uint32_t> successors) {
+  Node& n = nodes_[node];
+  n.desc = desc;
+  n.pending.store(static_cast<int32_t>(deps), std::memory_order_relaxed);
+  n.fixed_successors = successors;
+  n.done = false;
+}
+
+void GraphRun::start_fixed() {
+  submitted_.store(node_count_);
+  // Find every root before dispatching any: once a root runs, it may bring a successor's count
+  // to zero and dispatch it itself, and that node must not be taken for a root a second time.
+  std::vector<uint32_t> roots;
+  for (uint32_t i = 0; i < node_count_; ++i) {
+    if (nodes_[i].pending.load(std::memory_order_relaxed) == 0) roots.push_back(i);
+  }
+  for (uint32_t i : roots) dispatch(i);
+}
+
+void GraphRun::invoke(const Node& n, CoreType core, uint32_t core_index) {
+  const TaskDesc& d = n.desc;
+  if (d.entry == nullptr) {
+    fail(Status(StatusCode::not_found,
+                fmt::format("task {} names func_id {}, which is not a kernel of this callable",
+                            d.task_id, d.func_id)));
+    return;
+  }
+  chiprt_kernel_tensor_t tensors[CHIPRT_MAX_TASK_PARAMS];
+  uint64_t scalars[CHIPRT_MAX_TASK_PARAMS];
+  uint32_t tensor_count = 0, scalar_count = 0;
+  for (uint32_t i = 0; i < d.param_count; ++i) {
+    const chiprt_param_t& p = d.params[i];
+    if (p.kind == CHIPRT_PARAM_SCALAR) {
+      scalars[scalar_count++] = p.scalar;
+      continue;
+    }
+    chiprt_kernel_tensor_t& t = tensors[tensor_count++];
+    t.data = d.bases[i] + p.tensor.offset * chiprt_dtype_size(p.tensor.dtype);
+    t.dtype = p.tensor.dtype;
+    t.ndim = p.tensor.ndim;
+    for (uint32_t k = 0; k < CHIPRT_MAX_DIMS; ++k) {
+      t.shape[k] = p.tensor.shape[k];
+      t.strides[k] = p.tensor.strides[k];
+    }
+    t.kind = p.kind;
+    t.reserved = 0;
+  }
+  const chiprt_kernel_args_t args{CHIPRT_KERNEL_ABI_VERSION,
+                                  d.func_id,
+                                  static_cast<uint32_t>(core),
+                                  core_index,
+                                  tensor_count,
+                                  scalar_count,
+                                  tensors,
+                                  scalars,
+                                  d.task_id};
+  std::chrono::steady_clock::time_point begin;
+  if (trace_) begin = std::chrono::steady_clock::now();  // clock reads only when tracing
+  const int32_t rc = d.entry(&args);
+  if (trace_) {
+    const auto end = std::chrono::steady_clock::now();
+    auto us = [&](auto t) { return std::chrono::duration<double, std::micro>(t - start_).count(); };
+    std::lock_guard lock(finish_mutex_);
+    slices_.push_back(
+        {d.task_id, d.func_id, static_cast<uint32_t>(core), core_index, us(begin), us(end)});
+  }
+  if (rc != 0) {
+    fail(Status(StatusCode::kernel_failed,
+                fmt::format("task {} (func_id {}) on {} core {} returned {}", d.task_id, d.func_id,
+                            core_type_name(core), core_index, rc)));
+  }
+}
+
+std::optional<uint32_t> GraphRun::execute(uint32_t node, CoreType core, uint32_t core_index) {
+  Node& n = nodes_[node];
+  if (!failed()) invoke(n, core, core_index);
+
+  // Release successors. Dynamic nodes mark themselves done under the edge lock first, so the
+  // submitting thread never adds an edge that nobody would release.
+  thread_local std::vector<uint32_t> released;
+  released.clear();
+  std::span<const uint32_t> successors = n.fixed_successors;
+  if (mode_ == Mode::dynamic) {
+    std::lock_guard lock(edge_mutex_);
+    n.done = true;
+    released.swap(n.successors);
+    successors = released;
+  }
+  std::optional<uint32_t> next;
+  for (uint32_t s : successors) {
+    if (nodes_[s].pending.fetch_sub(1, std::memory_order_acq_rel) != 1) continue;
+    if (!next && nodes_[s].desc.core == core) {
+      next = s;
+    } else {
+      dispatch(s);
+    }
+  }
+  if (mode_ == Mode::dynamic) released.swap(n.successors);  // keep the capacity with the node
+  retire(node);
+  count_completion();  // the run may be destroyed once this returns unless `next` is set
+  return next;
+}
+
+// The count and closed_ change only under finish_mutex_: the waiter may destroy the run as soon
+// as it sees the last completion, so whoever makes the predicate true must still hold the lock
+// (and touch nothing after releasing it).
+void GraphRun::count_completion() {
+  std::lock_guard lock(finish_mutex_);
+  const uint64_t done = completed_.fetch_add(1) + 1;
+  if (done == submitted_.load() && closed_.load()) finished_.notify_all();
+}
+
+void GraphRun::close() {
+  std::lock_guard lock(finish_mutex_);
+  closed_.store(true);
+  finished_.notify_all();
+}
+
+Status GraphRun::wait() {
+  std::unique_lock lock(finish_mutex_);
+  finished_.wait(lock, [&] { return closed_.load() && completed_.load() == submitted_.load(); });
+  return failure_;
+}
+
+void GraphRun::fail(Status status) {
+  std::lock_guard lock(finish_mutex_);
+  if (failed_.load()) return;
+  failure_ = std::move(status);
+  failed_.store(true, std::memory_order_release);
+}
+
+std::vector<TaskTrace> GraphRun::take_trace() {
+  std::lock_guard lock(finish_mutex_);
+  return std::move(slices_);
+}
+
+}  // namespace chiprt::runtime

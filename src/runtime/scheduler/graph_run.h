@@ -1,0 +1,118 @@
+// GraphRun: one run's task graph as the dispatcher sees it. This is the single piece of
+// scheduling code shared by both runtimes: dependency counters, successor release on
+// completion, dispatch of ready tasks to the CorePool, kernel invocation, failure and the
+// wait for the end of the run.
+//
+// Two ways to fill it:
+// - dynamic (tmr): nodes are ring slots reused by successive tasks. The orchestration thread
+//   submit()s a node with the earlier nodes it depends on; edges and completion meet under one
+//   mutex so an edge is never added to a finished task.
+// - fixed (hbg): every node's descriptor, dependency count and successor list are set up front
+//   (from the uploaded graph), then start_fixed() dispatches the roots. No locks on edges.
+//
+// Thread safety: submit/close are called from one submitting thread;
+// execute() from core threads; fail() from any thread; wait() from one waiting thread. A run
+// must stay alive until wait() returned.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "chiprt/abi/kernel.h"
+#include "chiprt/abi/orchestration.h"
+#include "chiprt/run.h"
+#include "runtime/scheduler/core_pool.h"
+
+namespace chiprt::runtime {
+
+// Everything a core needs to run one task. Borrowed pointers stay valid until the task retired.
+struct TaskDesc {
+  uint64_t task_id = 0;
+  uint32_t func_id = 0;
+  CoreType core = CoreType::aiv;
+  chiprt_kernel_entry_fn entry = nullptr;  // nullptr: not a kernel of this callable
+  uint32_t param_count = 0;
+  const chiprt_param_t* params = nullptr;  // views carry the runtime's tensor handles
+  std::byte* const* bases = nullptr;       // per param: host pointer of its tensor's element 0
+};
+
+class GraphRun {
+ public:
+  enum class Mode { dynamic, fixed };
+  GraphRun(CorePool& cores, uint32_t nodes, Mode mode, bool trace);
+  virtual ~GraphRun() = default;
+  GraphRun(const GraphRun&) = delete;
+  GraphRun& operator=(const GraphRun&) = delete;
+
+  // dynamic mode: (re)arms `node` for a task that waits for the listed earlier tasks (those
+  // already finished are skipped) and dispatches it once they are done.
+  struct Dependency {
+    uint32_t node;
+    uint64_t task;
+  };
+  void submit(uint32_t node, const TaskDesc& desc, std::span<const Dependency> deps);
+
+  // fixed mode
+  void set_fixed(uint32_t node, const TaskDesc& desc, uint32_t deps,
+                 std::span<const uint32_t> successors);
+  void start_fixed();
+
+  // Called by a core thread: runs the node's kernel, releases its successors, and returns a
+  // ready successor of the same core type for the caller to run next, if any.
+  std::optional<uint32_t> execute(uint32_t node, CoreType core, uint32_t core_index);
+
+  // No more tasks will be armed. Then wait() returns once every task completed, with the
+  // first failure (kernel or otherwise) or ok.
+  void close();
+  Status wait();
+  // Records a failure (the first wins); kernels of tasks not yet started are skipped.
+  void fail(Status status);
+  bool failed() const { return failed_.load(std::memory_order_acquire); }
+  uint64_t submitted() const { return submitted_.load(); }
+  uint64_t completed() const { return completed_.load(); }
+  std::vector<TaskTrace> take_trace();
+
+ protected:
+  // On a core thread, after `node` completed and released its successors and before the run
+  // counts it: tmr frees the ring slot and heap references here. The node may be re-armed as
+  // soon as this returns.
+  virtual void retire(uint32_t node) { (void)node; }
+
+ private:
+  struct Node {
+    TaskDesc desc;
+    std::atomic<int32_t> pending{0};
+    std::span<const uint32_t> fixed_successors;
+    std::vector<uint32_t> successors;  // dynamic; guarded by edge_mutex_
+    bool done = true;                  // dynamic; guarded by edge_mutex_
+  };
+  void invoke(const Node& n, CoreType core, uint32_t core_index);
+  void dispatch(uint32_t node) { cores_.push(nodes_[node].desc.core, ReadyTask{this, node}); }
+  void count_completion();
+
+  CorePool& cores_;
+  const Mode mode_;
+  const bool trace_;
+  const std::chrono::steady_clock::time_point start_;
+  const uint32_t node_count_;
+  std::unique_ptr<Node[]> nodes_;
+  std::mutex edge_mutex_;
+
+  std::atomic<uint64_t> submitted_{0};
+  std::atomic<uint64_t> completed_{0};
+  std::atomic<bool> closed_{false};
+  std::atomic<bool> failed_{false};
+  std::mutex finish_mutex_;
+  std::condition_variable finished_;
+  Status failure_;                 // guarded by finish_mutex_
+  std::vector<TaskTrace> slices_;  // guarded by finish_mutex_
+};
+
+}  // namespace chiprt::runtime

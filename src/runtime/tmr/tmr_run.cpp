@@ -1,0 +1,257 @@
+#include "runtime/tmr/tmr_run.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "runtime/common/task_check.h"
+
+namespace chiprt::runtime {
+
+TmrRun::TmrRun(Device& device, CorePool& cores, const registry::ChipBuffer& buffer,
+               const RunArgs& args, TmrLimits limits)
+    : GraphRun(cores, limits.ring_slots, Mode::dynamic, args.trace),
+      device_(device),
+      buffer_(buffer),
+      args_(args),
+      limits_(limits),
+      tensors_(device),
+      ring_(limits.ring_slots),
+      heap_(limits.heap_bytes),
+      scopes_(1) {}  // the implicit outer scope
+
+TmrRun::~TmrRun() = default;
+
+int32_t TmrRun::reject(int32_t code, Status why) {
+  last_error_ = why.to_string();
+  if (code != CHIPRT_ORCH_NOT_FOUND) fail(std::move(why));
+  return code;
+}
+
+void TmrRun::orchestrate() {
+  orch_rc_ =
+      call_orchestration(buffer_.orchestration ? buffer_.orchestration->entry() : nullptr, *this);
+  {
+    std::lock_guard lock(mutex_);
+    while (!scopes_.empty()) end_scope_locked();
+  }
+  close();  // the host may destroy this run as soon as the last task completes: touch nothing after
+}
+
+Result<RunReport> TmrRun::finish(Status executed) {
+  if (!executed.ok()) return executed;
+  if (orch_rc_ != 0) {
+    return Status(StatusCode::orchestration_failed,
+                  fmt::format("orchestration entry returned {}{}{}", orch_rc_,
+                              last_error_.empty() ? "" : "; last error: ", last_error_));
+  }
+  RunReport report;
+  report.tasks = next_task_;
+  report.peak_ring_occupancy = ring_.peak();
+  report.peak_heap_bytes = heap_.peak();
+  report.orchestration_calls = 1;
+  report.trace = take_trace();
+  CHIPRT_RETURN_IF_ERROR(tensors_.read_outputs(report.outputs));
+  return report;
+}
+
+int32_t TmrRun::get_tensor_arg(const char* name, chiprt_tensor_t* out) {
+  std::lock_guard lock(mutex_);
+  auto handle = tensors_.input(name);
+  if (!handle) {
+    return reject(CHIPRT_ORCH_NOT_FOUND,
+                  Status(StatusCode::not_found, fmt::format("no tensor argument '{}'", name)));
+  }
+  *out = tensors_.full_view(*handle);
+  return CHIPRT_ORCH_OK;
+}
+
+int32_t TmrRun::get_scalar_arg(const char* name, double* out) {
+  auto it = args_.scalars.find(name);
+  if (it == args_.scalars.end()) return CHIPRT_ORCH_NOT_FOUND;
+  *out = it->second;
+  return CHIPRT_ORCH_OK;
+}
+
+int32_t TmrRun::alloc_tensor(uint32_t dtype, uint32_t ndim, const int64_t* shape,
+                             chiprt_tensor_t* out) {
+  if (failed()) return CHIPRT_ORCH_FAILED;
+  auto elements = dense_elements(dtype, ndim, shape);
+  if (!elements.ok()) return reject(CHIPRT_ORCH_INVALID, elements.status());
+  const uint64_t bytes = *elements * chiprt_dtype_size(dtype);
+  if (Heap::block_size(bytes) > heap_.capacity()) {
+    return reject(
+        CHIPRT_ORCH_EXHAUSTED,
+        Status(StatusCode::resource_exhausted,
+               fmt::format("an intermediate tensor of {} bytes can never fit the tmr heap "
+                           "limit of {} bytes; raise WorkerOptions::heap_bytes "
+                           "(chiprt run --heap-bytes)",
+                           bytes, heap_.capacity())));
+  }
+  std::unique_lock lock(mutex_);
+  std::optional<uint64_t> offset;
+  while (!(offset = heap_.allocate(bytes))) {
+    if (failed()) return CHIPRT_ORCH_FAILED;
+    if (ring_.in_flight() == 0) {
+      // Nothing in flight can free anything: what is held belongs to open scopes.
+      lock.unlock();
+      return reject(
+          CHIPRT_ORCH_EXHAUSTED,
+          Status(StatusCode::resource_exhausted,
+                 fmt::format("the tmr heap limit of {} bytes is held by intermediates of "
+                             "open scopes ({} bytes used) and {} more bytes can never "
+                             "fit; close scopes sooner or raise WorkerOptions::heap_bytes "
+                             "(chiprt run --heap-bytes)",
+                             heap_.capacity(), heap_.used(), bytes)));
+    }
+    waiting_ = Wait::any;
+    progress_.wait(lock);
+    waiting_ = Wait::none;
+  }
+  auto memory = device_.allocate(bytes, MemoryTag::runtime);
+  std::byte* host = memory.ok() ? device_.host_pointer(memory->addr(), bytes) : nullptr;
+  if (host == nullptr) {
+    heap_.free(*offset, bytes);
+    lock.unlock();
+    return reject(CHIPRT_ORCH_EXHAUSTED,
+                  memory.ok() ? Status(StatusCode::unavailable, "device memory is not host-visible")
+                              : std::move(memory).status().annotate("intermediate tensor"));
+  }
+  const uint64_t handle = tensors_.add_intermediate(dtype, ndim, shape, *elements, *offset, host);
+  TensorRecord* record = tensors_.find(handle);
+  record->memory = std::move(memory).value();
+  record->scope_open = true;
+  scopes_.back().push_back(record);
+  *out = tensors_.full_view(handle);
+  return CHIPRT_ORCH_OK;
+}
+
+int32_t TmrRun::alloc_output(const char* name, uint32_t dtype, uint32_t ndim, const int64_t* shape,
+                             chiprt_tensor_t* out) {
+  if (failed()) return CHIPRT_ORCH_FAILED;
+  std::unique_lock lock(mutex_);
+  auto handle = tensors_.add_output(name, dtype, ndim, shape);
+  if (!handle.ok()) {
+    lock.unlock();
+    return reject(CHIPRT_ORCH_INVALID, std::move(handle).status().annotate("alloc_output"));
+  }
+  *out = tensors_.full_view(*handle);
+  return CHIPRT_ORCH_OK;
+}
+
+int32_t TmrRun::scope_begin() {
+  std::lock_guard lock(mutex_);
+  scopes_.emplace_back();
+  return CHIPRT_ORCH_OK;
+}
+
+int32_t TmrRun::scope_end() {
+  std::unique_lock lock(mutex_);
+  if (scopes_.size() <= 1) {
+    lock.unlock();
+    return reject(CHIPRT_ORCH_INVALID,
+                  Status(StatusCode::orchestration_failed, "scope_end without scope_begin"));
+  }
+  end_scope_locked();
+  return CHIPRT_ORCH_OK;
+}
+
+void TmrRun::end_scope_locked() {
+  for (TensorRecord* r : scopes_.back()) {
+    r->scope_open = false;
+    if (r->users == 0) release_locked(r);
+  }
+  scopes_.pop_back();
+}
+
+void TmrRun::release_locked(TensorRecord* record) {
+  heap_.free(record->heap_offset, record->bytes);
+  record->memory.reset();
+  record->live = false;
+}
+
+int32_t TmrRun::submit_task(const chiprt_task_t* task) {
+  if (failed()) return CHIPRT_ORCH_FAILED;
+  const uint64_t id = next_task_;
+  CheckedTask checked;
+  std::unique_lock lock(mutex_);
+  if (Status s = check_task(*task, id, buffer_, tensors_, checked); !s.ok()) {
+    lock.unlock();
+    return reject(CHIPRT_ORCH_INVALID, std::move(s));
+  }
+  const uint32_t index = ring_.index(id);
+  TaskSlot& slot = ring_.slot(index);
+  while (slot.busy && !failed()) {  // back-pressure: the task `slots` places earlier still runs
+    waiting_ = Wait::slot;
+    progress_.wait(lock);
+    waiting_ = Wait::none;
+  }
+  if (failed()) return CHIPRT_ORCH_FAILED;
+  slot.busy = true;
+  ring_.occupy();
+  slot.intermediates.clear();
+  for (uint32_t i = 0; i < checked.count; ++i) {
+    TensorRecord* r = checked.records[i];
+    if (r == nullptr || r->kind != TensorKind::intermediate) continue;
+    if (std::find(slot.intermediates.begin(), slot.intermediates.end(), r) !=
+        slot.intermediates.end())
+      continue;
+    ++r->users;
+    slot.intermediates.push_back(r);
+  }
+  lock.unlock();
+
+  // The slot is ours now; its previous task completed, so its tensormap entries retire here.
+  map_.retire(slot.placed);
+  slot.task_id = id;
+  for (uint32_t i = 0; i < checked.count; ++i) {
+    slot.params[i] = checked.params[i];
+    slot.bases[i] = checked.records[i] ? checked.records[i]->host : nullptr;
+  }
+  task_accesses(checked, accesses_);
+  deps_.clear();
+  map_.submit(id, accesses_, deps_, &slot.placed);
+
+  const TaskDesc desc{id,
+                      task->func_id,
+                      checked.kernel->core,
+                      reinterpret_cast<chiprt_kernel_entry_fn>(checked.kernel->code->entry()),
+                      checked.count,
+                      slot.params,
+                      slot.bases};
+  edges_.clear();
+  for (uint64_t dep : deps_) edges_.push_back({ring_.index(dep), dep});
+  GraphRun::submit(index, desc, edges_);
+  ++next_task_;
+  return CHIPRT_ORCH_OK;
+}
+
+int32_t TmrRun::sync() {
+  std::unique_lock lock(mutex_);
+  while (ring_.in_flight() > 0) {
+    waiting_ = Wait::any;
+    progress_.wait(lock);
+    waiting_ = Wait::none;
+  }
+  return failed() ? CHIPRT_ORCH_FAILED : CHIPRT_ORCH_OK;
+}
+
+void TmrRun::log(const char* message) {
+  spdlog::debug("orchestration: {}", message);
+}
+
+void TmrRun::retire(uint32_t node) {
+  std::lock_guard lock(mutex_);
+  TaskSlot& slot = ring_.slot(node);
+  slot.busy = false;
+  ring_.vacate();
+  for (TensorRecord* r : slot.intermediates) {
+    if (--r->users == 0 && !r->scope_open) release_locked(r);
+  }
+  if (waiting_ == Wait::any || (waiting_ == Wait::slot && ring_.in_flight() <= ring_.slots() / 2)) {
+    progress_.notify_all();
+  }
+}
+
+}  // namespace chiprt::runtime

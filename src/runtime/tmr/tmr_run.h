@@ -1,0 +1,95 @@
+// TmrRun: one run of a callable on the device-orchestration runtime.
+//
+// The orchestration entry (loaded from the callable's single device copy) runs on an AICPU
+// thread and calls this object through the orchestration table. Each submitted task gets a
+// ring slot, its dependencies from the TensorMap, and goes to the shared GraphRun dispatcher;
+// core threads run it and retire() hands the slot and heap space back.
+//
+// Memory: inputs and outputs are device buffers tagged `tensor`. Intermediates are bounded by
+// the heap (heap_bytes, accounted by Heap) and each is its own device buffer tagged `runtime`,
+// allocated when admitted and freed when released, so a run holds only the device memory it
+// uses (many concurrent runs do not each reserve a whole heap). All of it belongs to the run,
+// so device live bytes after a run equal those before it.
+//
+// Thread safety: the OrchBackend calls come from the one AICPU thread running the entry;
+// retire() from core threads; everything they share is guarded by mutex_.
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "registry/chip_buffer.h"
+#include "runtime/common/orch_backend.h"
+#include "runtime/common/tensor_table.h"
+#include "runtime/scheduler/graph_run.h"
+#include "runtime/tmr/heap.h"
+#include "runtime/tmr/task_ring.h"
+#include "runtime/tmr/tensormap.h"
+
+namespace chiprt::runtime {
+
+struct TmrLimits {
+  uint32_t ring_slots;
+  uint64_t heap_bytes;
+};
+
+class TmrRun final : public GraphRun, public OrchBackend {
+ public:
+  TmrRun(Device& device, CorePool& cores, const registry::ChipBuffer& buffer, const RunArgs& args,
+         TmrLimits limits);
+  ~TmrRun() override;
+
+  Status prepare() { return tensors_.add_inputs(args_); }
+  // On the AICPU thread: runs the entry, closes its scopes, then closes the run.
+  void orchestrate();
+  // After wait(): the run's status (kernel failures first), outputs and counters.
+  Result<RunReport> finish(Status executed);
+
+  int32_t get_tensor_arg(const char* name, chiprt_tensor_t* out) override;
+  int32_t get_scalar_arg(const char* name, double* out) override;
+  int32_t alloc_tensor(uint32_t dtype, uint32_t ndim, const int64_t* shape,
+                       chiprt_tensor_t* out) override;
+  int32_t alloc_output(const char* name, uint32_t dtype, uint32_t ndim, const int64_t* shape,
+                       chiprt_tensor_t* out) override;
+  int32_t scope_begin() override;
+  int32_t scope_end() override;
+  int32_t submit_task(const chiprt_task_t* task) override;
+  int32_t sync() override;
+  void log(const char* message) override;
+
+ protected:
+  void retire(uint32_t node) override;
+
+ private:
+  int32_t reject(int32_t code, Status why);  // remembers why for the run's error message
+  void release_locked(TensorRecord* record);
+  void end_scope_locked();
+
+  Device& device_;
+  const registry::ChipBuffer& buffer_;
+  const RunArgs& args_;
+  const TmrLimits limits_;
+
+  std::mutex mutex_;
+  std::condition_variable progress_;  // a slot or heap space was freed
+  // What the submitting thread waits for. Waiting for a ring slot, it is woken only once the
+  // ring has drained to half (then submits a batch), not on every completion.
+  enum class Wait { none, slot, any } waiting_ = Wait::none;
+  TensorTable tensors_;
+  TaskRing ring_;
+  Heap heap_;
+  std::vector<std::vector<TensorRecord*>> scopes_;
+
+  // Submitting thread only.
+  TensorMap map_;
+  uint64_t next_task_ = 0;
+  std::vector<TensorAccess> accesses_;
+  std::vector<uint64_t> deps_;
+  std::vector<Dependency> edges_;
+  int32_t orch_rc_ = 0;
+  std::string last_error_;
+};
+
+}  // namespace chiprt::runtime

@@ -1,0 +1,115 @@
+// `chiprt run` end to end: .npy in and out, JSON report keys, Chrome trace, exit codes.
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <xtensor/xarray.hpp>
+#include <xtensor/xnpy.hpp>
+
+#include "runtime_test_util.h"
+
+namespace chiprt::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+class CliRunTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("chiprt_cli_run_" + std::to_string(::getpid()) + "_" + GetParam());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Runs the CLI with `args`; returns the exit code, stdout and stderr in files.
+  int chiprt(const std::string& args) {
+    const std::string cmd = std::string(CHIPRT_CLI) + " " + args + " >" + (dir_ / "out").string() +
+                            " 2>" + (dir_ / "err").string();
+    const int rc = std::system(cmd.c_str());
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  }
+  std::string slurp(const std::string& name) {
+    std::ifstream in(dir_ / name);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+  std::string path(const std::string& name) { return (dir_ / name).string(); }
+  std::string image() { return (fs::path(CHIPRT_EXAMPLES_DIR) / "vector.chipimg").string(); }
+
+  fs::path dir_;
+};
+
+TEST_P(CliRunTest, VectorFromNpyGives47WithReportAndTrace) {
+  xt::xarray<float> a = xt::xarray<float>::from_shape({128, 1024});
+  xt::xarray<float> b = xt::xarray<float>::from_shape({128, 1024});
+  a.fill(2.0f);
+  b.fill(3.0f);
+  xt::dump_npy(path("a.npy"), a);
+  xt::dump_npy(path("b.npy"), b);
+  ASSERT_EQ(chiprt("run " + image() + " --runtime " + GetParam() + " --arg a=" + path("a.npy") +
+                   " --arg b=" + path("b.npy") + " --out f=" + path("f.npy") +
+                   " --repeat 3 --json --trace " + path("trace.json")),
+            0)
+      << slurp("err");
+  const auto f = xt::load_npy<float>(path("f.npy"));
+  ASSERT_EQ(f.shape().size(), 2u);
+  EXPECT_EQ(f.shape()[0], 128u);
+  EXPECT_EQ(f.shape()[1], 1024u);
+  for (float v : f) ASSERT_EQ(v, 47.0f);
+
+  const auto report = nlohmann::json::parse(slurp("out"));
+  EXPECT_GT(report["tasks"].get<uint64_t>(), 1u);
+  for (const char* key : {"register_us", "first_run_us", "run_us_median"}) {
+    EXPECT_GT(report[key].get<double>(), 0.0) << key;
+  }
+  const auto& device = report["device"];
+  EXPECT_EQ(
+      device["live_bytes_after"].get<uint64_t>() - device["graph_cache_bytes"].get<uint64_t>(),
+      device["live_bytes_before"].get<uint64_t>());
+  EXPECT_EQ(device["tensor_live_bytes_after"].get<uint64_t>(), 0u);
+  if (GetParam() == "hbg") {
+    EXPECT_EQ(report["graph_cache_hits"].get<uint64_t>(), 2u);
+    EXPECT_GT(report["graph_bytes"].get<uint64_t>(), 0u);
+  }
+
+  const auto trace = nlohmann::json::parse(slurp("trace.json"));
+  size_t slices = 0, tracks = 0;
+  for (const auto& e : trace["traceEvents"]) {
+    if (e["ph"] == "X") ++slices;
+    if (e["ph"] == "M" && e["name"] == "thread_name") ++tracks;
+  }
+  EXPECT_EQ(slices, report["tasks"].get<uint64_t>());
+  EXPECT_GE(tracks, 1u);
+}
+
+TEST_P(CliRunTest, MalformedNpyIsOneLineAndExit2) {
+  std::ofstream(path("bad.npy")) << "\x93NUMPY this is not a header";
+  std::ofstream(path("short.npy")).write("\x93NUMPY\x01\x00\x10\x00{'descr': '<f4',", 24);
+  xt::xarray<float> good = xt::xarray<float>::from_shape({4});
+  good.fill(1.0f);
+  xt::dump_npy(path("good.npy"), good);
+  for (const char* file : {"bad.npy", "short.npy", "missing.npy"}) {
+    EXPECT_EQ(chiprt("run " + image() + " --runtime " + GetParam() + " --arg a=" + path(file) +
+                     " --arg b=" + path("good.npy")),
+              2)
+        << file;
+    const std::string err = slurp("err");
+    EXPECT_FALSE(err.empty());
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  }
+  // A truncated data section is an error too, never garbage.
+  const std::string whole = [&] {
+    std::ifstream in(path("good.npy"), std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }();
+  std::ofstream(path("cut.npy"), std::ios::binary).write(whole.data(), whole.size() - 4);
+  EXPECT_EQ(
+      chiprt("run " + image() + " --arg a=" + path("cut.npy") + " --arg b=" + path("good.npy")), 2);
+}
+
+INSTANTIATE_TEST_SUITE_P(Runtimes, CliRunTest, ::testing::Values("tmr", "hbg"));
+
+}  // namespace
+}  // namespace chiprt::testing

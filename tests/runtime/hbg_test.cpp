@@ -1,0 +1,181 @@
+// hbg against tmr: bitwise-equal outputs, orchestration bytes never on the device (and exactly
+// once on tmr), graph reuse keyed by shapes and scalars read, a bounded cache released with its
+// callable.
+#include <cstring>
+#include <set>
+#include <thread>
+
+#include "random_dag.h"
+#include "runtime_test_util.h"
+
+namespace chiprt::testing {
+namespace {
+
+struct Example {
+  std::string name;
+  RunArgs args;
+};
+
+std::vector<Example> examples() {
+  std::vector<Example> out(4);
+  out[0].name = "vector";
+  out[0].args.tensors["a"] = host_f32({5, 300}, pattern(1500, 1));
+  out[0].args.tensors["b"] = host_f32({5, 300}, pattern(1500, 2));
+  out[0].args.scalars["tile"] = 256;
+  out[1].name = "matmul";
+  out[1].args.tensors["a"] = host_f32({40, 70}, pattern(2800, 3));
+  out[1].args.tensors["b"] = host_f32({70, 50}, pattern(3500, 4));
+  out[1].args.tensors["bias"] = host_f32({50}, pattern(50, 5));
+  out[1].args.scalars["tile"] = 16;
+  out[2].name = "softmax";
+  out[2].args.tensors["x"] = host_f32({30, 20}, pattern(600, 6));
+  out[2].args.scalars["tile"] = 4;
+  out[3].name = "attention";
+  out[3].args.tensors["q"] = host_f32({24, 8}, pattern(192, 7));
+  out[3].args.tensors["k"] = host_f32({40, 8}, pattern(320, 8));
+  out[3].args.tensors["v"] = host_f32({40, 12}, pattern(480, 9));
+  out[3].args.scalars["tile"] = 8;
+  return out;
+}
+
+std::map<std::string, HostTensor> outputs(const char* profile, RuntimeKind runtime,
+                                          const Bytes& image, const RunArgs& args) {
+  Rig rig = make_rig(profile, runtime);
+  auto id = rig.worker->register_callable(image);
+  EXPECT_TRUE(id.ok());
+  auto report = rig.worker->run(*id, args);
+  EXPECT_TRUE(report.ok()) << report.status().to_string();
+  return report.ok() ? report->outputs : std::map<std::string, HostTensor>{};
+}
+
+TEST(Hbg, OutputsAreBitwiseEqualToTmr) {
+  for (const char* profile : kProfiles) {
+    for (const Example& ex : examples()) {
+      const Bytes image = example_image(ex.name);
+      const auto tmr = outputs(profile, RuntimeKind::tmr, image, ex.args);
+      const auto hbg = outputs(profile, RuntimeKind::hbg, image, ex.args);
+      ASSERT_EQ(tmr.size(), hbg.size());
+      for (const auto& [name, t] : tmr) {
+        const HostTensor& h = hbg.at(name);
+        EXPECT_EQ(t.shape, h.shape);
+        ASSERT_EQ(t.data.size(), h.data.size());
+        EXPECT_EQ(std::memcmp(t.data.data(), h.data.data(), t.data.size()), 0)
+            << ex.name << " " << name << " on " << profile;
+      }
+    }
+  }
+}
+
+// Copies of `window` in live device memory, found by walking the arena granule by granule.
+size_t device_copies(Device& device, ByteSpan window, uint64_t capacity) {
+  constexpr uint64_t kBase = 0x100000000000ull, kGranule = 512;
+  size_t found = 0;
+  for (uint64_t at = 0; at < capacity;) {
+    if (device.host_pointer(kBase + at, kGranule) == nullptr) {
+      at += kGranule;
+      continue;
+    }
+    uint64_t end = at;
+    while (end < capacity && device.host_pointer(kBase + end, kGranule) != nullptr) end += kGranule;
+    // [at, end) is live, possibly several adjacent allocations: scan each on its own.
+    for (uint64_t a = at; a < end;) {
+      uint64_t b = a + kGranule;
+      while (b < end && device.host_pointer(kBase + a, b + kGranule - a) != nullptr) b += kGranule;
+      const std::byte* p = device.host_pointer(kBase + a, b - a);
+      for (uint64_t i = 0; p && i + window.size() <= b - a; ++i) {
+        if (std::memcmp(p + i, window.data(), window.size()) == 0) ++found;
+      }
+      a = b;
+    }
+    at = end;
+  }
+  return found;
+}
+
+// A 64-byte window of the orchestration with many distinct bytes (code, not padding).
+ByteSpan orchestration_window(const ImageView& view) {
+  const ByteSpan orch = view.orchestration();
+  for (size_t off = orch.size() / 3; off + 64 <= orch.size(); off += 16) {
+    std::set<std::byte> distinct(orch.begin() + off, orch.begin() + off + 64);
+    if (distinct.size() >= 40) return orch.subspan(off, 64);
+  }
+  return orch.first(64);
+}
+
+TEST(Hbg, OrchestrationBytesAreNeverOnTheDeviceButOnceOnTmr) {
+  const Bytes image = test_image("orch_probe.so", {{1, CoreType::aiv, "kernel_probe.so"}});
+  auto view = ImageView::parse(image);
+  ASSERT_TRUE(view.ok());
+  const ByteSpan window = orchestration_window(*view);
+  const uint64_t capacity = 64ull << 20;
+  for (RuntimeKind runtime : {RuntimeKind::tmr, RuntimeKind::hbg}) {
+    Rig rig = make_rig("a2a3", runtime, {}, capacity);
+    auto id = rig.worker->register_callable(image);
+    ASSERT_TRUE(id.ok());
+    RunArgs args;
+    args.tensors["x"] = host_f32({64}, pattern(64, 1));
+    args.scalars["sleep_ms"] = 200;
+    args.scalars["tasks"] = 1;
+    Result<RunReport> report = Status(StatusCode::internal, "not run");
+    std::thread runner([&] { report = rig.worker->run(*id, args); });
+    // Scan while the run holds its tensors (and, on hbg, its graph) in device memory.
+    while (rig.device->stats().tag(MemoryTag::tensor).live_bytes == 0) std::this_thread::yield();
+    const size_t during = device_copies(*rig.device, window, capacity);
+    runner.join();
+    ASSERT_TRUE(report.ok()) << report.status().to_string();
+    EXPECT_EQ(during, runtime == RuntimeKind::tmr ? 1u : 0u) << runtime_name(runtime);
+    EXPECT_EQ(device_copies(*rig.device, window, capacity), runtime == RuntimeKind::tmr ? 1u : 0u);
+  }
+}
+
+TEST(Hbg, GraphIsReusedPerShapeAndScalarsAndCacheIsBounded) {
+  WorkerOptions options;
+  options.graph_cache_entries = 2;
+  Rig rig = make_rig("a2a3", RuntimeKind::hbg, options);
+  const uint64_t baseline = rig.device->stats().live_bytes;
+  auto id = rig.worker->register_callable(example_image("vector"));
+  ASSERT_TRUE(id.ok());
+  const uint64_t registered = rig.device->stats().live_bytes;
+  auto run = [&](int64_t n, double tile) {
+    RunArgs args;
+    args.tensors["a"] = host_f32({n}, std::vector<float>(n, 2.0f));
+    args.tensors["b"] = host_f32({n}, std::vector<float>(n, 3.0f));
+    args.scalars["tile"] = tile;
+    auto report = rig.worker->run(*id, args);
+    EXPECT_TRUE(report.ok()) << report.status().to_string();
+    for (float v : floats(report->outputs.at("f"))) EXPECT_EQ(v, 47.0f);
+    EXPECT_EQ(rig.device->stats().tag(MemoryTag::tensor).live_bytes, 0u);
+    EXPECT_EQ(rig.device->stats().live_bytes, registered + report->graph_cache_bytes);
+    return std::move(report).value();
+  };
+  RunReport first = run(1000, 100);
+  EXPECT_FALSE(first.graph_cache_hit);
+  EXPECT_EQ(first.orchestration_calls, 1u);
+  EXPECT_EQ(first.graph_cache_bytes, first.graph_bytes);
+  RunReport second = run(1000, 100);
+  EXPECT_TRUE(second.graph_cache_hit);
+  EXPECT_EQ(second.orchestration_calls, 0u);
+  EXPECT_EQ(second.tasks, first.tasks);
+  RunReport other_shape = run(2000, 100);
+  EXPECT_FALSE(other_shape.graph_cache_hit);
+  EXPECT_EQ(other_shape.tasks, 2 * first.tasks);
+  RunReport other_scalar = run(1000, 250);  // a scalar the orchestration reads
+  EXPECT_FALSE(other_scalar.graph_cache_hit);
+  EXPECT_EQ(other_scalar.orchestration_calls, 1u);
+  // Bounded at two graphs: the first one was evicted.
+  EXPECT_EQ(other_scalar.graph_cache_bytes, other_shape.graph_bytes + other_scalar.graph_bytes);
+  EXPECT_FALSE(run(1000, 100).graph_cache_hit);
+  // The same image registered again shares the buffer, and so the graphs.
+  auto again = rig.worker->register_callable(example_image("vector"));
+  ASSERT_TRUE(again.ok());
+  ASSERT_TRUE(rig.worker->unregister_callable(*id).ok());
+  id = again;
+  EXPECT_TRUE(run(1000, 100).graph_cache_hit);
+  // Released with the callable: back to the baseline, byte for byte.
+  ASSERT_TRUE(rig.worker->unregister_callable(*id).ok());
+  EXPECT_EQ(rig.device->stats().tag(MemoryTag::runtime).live_bytes, 0u);
+  EXPECT_EQ(rig.device->stats().live_bytes, baseline);
+}
+
+}  // namespace
+}  // namespace chiprt::testing

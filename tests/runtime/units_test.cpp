@@ -1,0 +1,102 @@
+// Units of the runtime: view footprints, tensormap dependency rules, the bounded heap.
+#include <gtest/gtest.h>
+
+#include "runtime/common/footprint.h"
+#include "runtime/tmr/heap.h"
+#include "runtime/tmr/tensormap.h"
+
+namespace chiprt::runtime {
+namespace {
+
+chiprt_tensor_t view2d(uint64_t offset, int64_t r, int64_t c, int64_t rs, int64_t cs) {
+  chiprt_tensor_t v{};
+  v.base = 1;
+  v.offset = offset;
+  v.dtype = CHIPRT_DTYPE_F32;
+  v.ndim = 2;
+  v.shape[0] = r;
+  v.shape[1] = c;
+  v.strides[0] = rs;
+  v.strides[1] = cs;
+  return v;
+}
+
+TEST(Footprint, RowTilesOfOneTensorAreDisjoint) {
+  EXPECT_FALSE(Footprint(view2d(0, 4, 16, 16, 1)).overlaps(Footprint(view2d(64, 4, 16, 16, 1))));
+  EXPECT_TRUE(Footprint(view2d(0, 5, 16, 16, 1)).overlaps(Footprint(view2d(64, 4, 16, 16, 1))));
+}
+
+TEST(Footprint, ColumnTilesOfARowMajorTensorAreDisjoint) {
+  // [16, 16] row-major: columns 0..7 and 8..15 interleave in memory but share no element.
+  const Footprint left(view2d(0, 16, 8, 16, 1)), right(view2d(8, 16, 8, 16, 1));
+  EXPECT_TRUE(left.exact());
+  EXPECT_FALSE(left.overlaps(right));
+  EXPECT_TRUE(left.overlaps(Footprint(view2d(7, 16, 2, 16, 1))));
+}
+
+TEST(Footprint, TransposedAndStridedViews) {
+  // Column 3 as a transposed [1, 16] view vs row 3.
+  EXPECT_TRUE(Footprint(view2d(3, 1, 16, 0, 16)).overlaps(Footprint(view2d(48, 1, 16, 0, 1))));
+  // Even columns vs odd columns.
+  EXPECT_FALSE(Footprint(view2d(0, 16, 8, 16, 2)).overlaps(Footprint(view2d(1, 16, 8, 16, 2))));
+  // Broadcast rows (stride 0) touch one row only.
+  EXPECT_FALSE(Footprint(view2d(0, 8, 16, 0, 1)).overlaps(Footprint(view2d(16, 1, 16, 16, 1))));
+}
+
+TEST(Footprint, ContiguousAgainstStrided) {
+  const Footprint even(view2d(0, 1, 8, 0, 2));  // elements 0, 2, ..., 14
+  EXPECT_TRUE(Footprint(view2d(2, 1, 1, 0, 1)).overlaps(even));
+  EXPECT_FALSE(Footprint(view2d(3, 1, 1, 0, 1)).overlaps(even));
+  EXPECT_FALSE(even.overlaps(Footprint(view2d(15, 1, 4, 0, 1))));
+  EXPECT_TRUE(even.overlaps(Footprint(view2d(13, 1, 4, 0, 1))));
+}
+
+TEST(Footprint, CheckViewRejectsOutOfRange) {
+  EXPECT_TRUE(check_view(view2d(0, 16, 16, 16, 1), CHIPRT_DTYPE_F32, 256).ok());
+  EXPECT_FALSE(check_view(view2d(1, 16, 16, 16, 1), CHIPRT_DTYPE_F32, 256).ok());
+  EXPECT_FALSE(check_view(view2d(0, 16, 16, 16, 1), CHIPRT_DTYPE_I32, 256).ok());
+  EXPECT_FALSE(check_view(view2d(0, 1 << 30, 1 << 30, 1 << 30, 1), CHIPRT_DTYPE_F32, 256).ok());
+  EXPECT_FALSE(check_view(view2d(0, 2, 2, -1, 1), CHIPRT_DTYPE_F32, 256).ok());
+}
+
+std::vector<uint64_t> submit(TensorMap& map, uint64_t task, std::vector<TensorAccess> accesses,
+                             std::vector<TensorMap::Placed>* placed = nullptr) {
+  std::vector<uint64_t> deps;
+  map.submit(task, accesses, deps, placed);
+  return deps;
+}
+
+TEST(TensorMap, ReadAfterWriteWriteAfterReadWriteAfterWrite) {
+  TensorMap map;
+  const Footprint all(view2d(0, 16, 16, 16, 1)), left(view2d(0, 16, 8, 16, 1)),
+      right(view2d(8, 16, 8, 16, 1));
+  std::vector<TensorMap::Placed> first;
+  EXPECT_TRUE(submit(map, 0, {{1, true, all}}, &first).empty());
+  EXPECT_EQ(submit(map, 1, {{1, false, left}}), (std::vector<uint64_t>{0}));    // RAW
+  EXPECT_EQ(submit(map, 2, {{1, false, right}}), (std::vector<uint64_t>{0}));   // RAW, not on 1
+  EXPECT_EQ(submit(map, 3, {{1, true, left}}), (std::vector<uint64_t>{0, 1}));  // WAW + WAR
+  EXPECT_EQ(submit(map, 4, {{2, true, all}}), (std::vector<uint64_t>{}));       // other tensor
+  EXPECT_EQ(submit(map, 5, {{1, true, right}, {2, false, left}}), (std::vector<uint64_t>{0, 2, 4}));
+  EXPECT_EQ(map.entries(), 7u);
+  map.retire(first);
+  EXPECT_EQ(map.entries(), 6u);
+  EXPECT_EQ(submit(map, 6, {{1, false, right}}), (std::vector<uint64_t>{5}));
+}
+
+TEST(Heap, NeverExceedsCapacityAndCoalesces) {
+  Heap heap(1024);
+  auto a = heap.allocate(500), b = heap.allocate(500);
+  ASSERT_TRUE(a && b);
+  EXPECT_FALSE(heap.allocate(64));  // 512 + 512 used
+  EXPECT_EQ(heap.used(), 1024u);
+  heap.free(*a, 500);
+  heap.free(*b, 500);
+  auto whole = heap.allocate(1024);
+  ASSERT_TRUE(whole);
+  EXPECT_EQ(*whole, 0u);
+  EXPECT_EQ(heap.peak(), 1024u);
+  EXPECT_FALSE(Heap(100).allocate(128));
+}
+
+}  // namespace
+}  // namespace chiprt::runtime
