@@ -12,62 +12,24 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <vector>
 
-#include "chiprt/image.h"
+#include "bench_dag.h"
 #include "chiprt/worker.h"
 
 namespace {
 
 using namespace chiprt;
-constexpr int kLayers = 10, kWidth = 100, kTasks = kLayers * kWidth, kThreads = 2;
 std::map<std::string, double> g_ns_per_task;  // name -> mean ns per task
 
-Bytes read_bytes(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::vector<char> c((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  Bytes out(c.size());
-  std::memcpy(out.data(), c.data(), c.size());
-  return out;
-}
+using cli::kDagTasks;
+constexpr int kTasks = kDagTasks, kThreads = cli::kDagThreads;
 
-Bytes dag_image() {
-  static const Bytes orch =
-      read_bytes(std::filesystem::path(CHIPRT_BENCH_SO_DIR) / "orch_layered_dag.so");
-  static const Bytes kernel =
-      read_bytes(std::filesystem::path(CHIPRT_BENCH_SO_DIR) / "kernel_empty.so");
-  ImageSource source{orch, {{1, CoreType::aiv, kernel}}, "layered_dag"};
-  return write_image(source).value();
-}
-
-RunArgs dag_args() {
-  RunArgs args;
-  args.tensors["t"].shape = {kLayers + 1, kWidth};
-  args.tensors["t"].data.resize((kLayers + 1) * kWidth * sizeof(float));
-  return args;
-}
-
-struct Rig {
-  std::shared_ptr<Device> device;
-  std::unique_ptr<ChipWorker> worker;
-  CallableId id = 0;
-};
-
-Rig make_rig(RuntimeKind runtime) {
-  // The bench chip: 2 AIV cores (matching TBB's 2 threads), 1 AIC, 1 AICPU.
-  ChipProfile profile{"bench", 1, kThreads, 1, 64, 64ull << 20};
-  Rig rig;
-  rig.device = create_sim_chip(profile, 256ull << 20);
-  WorkerOptions options;
-  options.runtime = runtime;
-  if (const char* slots = std::getenv("CHIPRT_BENCH_RING_SLOTS"))
-    options.ring_slots = std::atoi(slots);
-  rig.worker = ChipWorker::create(rig.device, options).value();
-  rig.id = rig.worker->register_callable(dag_image()).value();
-  return rig;
+cli::DagRig make_rig(RuntimeKind runtime) {
+  const char* slots = std::getenv("CHIPRT_BENCH_RING_SLOTS");
+  return std::move(cli::make_dag_rig(CHIPRT_EXAMPLES_SO_DIR, runtime, slots ? std::atoi(slots) : 0))
+      .value();
 }
 
 void record(benchmark::State& state, const std::string& name, double total_ns) {
@@ -84,8 +46,8 @@ double timed_ns(F&& f) {
 }
 
 void BM_Runtime(benchmark::State& state, RuntimeKind runtime) {
-  Rig rig = make_rig(runtime);
-  const RunArgs args = dag_args();
+  cli::DagRig rig = make_rig(runtime);
+  const RunArgs args = cli::dag_args();
   if (!rig.worker->run(rig.id, args).ok())
     state.SkipWithError("run failed");  // warm: threads, graph
   double total = 0;
@@ -102,9 +64,9 @@ BENCHMARK_CAPTURE(BM_Runtime, hbg_replay, RuntimeKind::hbg)->UseRealTime();
 
 // A fresh registration's first run against the steady runs that follow it.
 void BM_FirstRun(benchmark::State& state, RuntimeKind runtime) {
-  Rig rig = make_rig(runtime);
-  const RunArgs args = dag_args();
-  const Bytes image = dag_image();
+  cli::DagRig rig = make_rig(runtime);
+  const RunArgs args = cli::dag_args();
+  const Bytes image = std::move(cli::dag_image(CHIPRT_EXAMPLES_SO_DIR)).value();
   (void)rig.worker->run(rig.id, args);  // threads started once per worker
   (void)rig.worker->unregister_callable(rig.id);
   double first = 0, steady = 0;
@@ -120,26 +82,6 @@ void BM_FirstRun(benchmark::State& state, RuntimeKind runtime) {
 BENCHMARK_CAPTURE(BM_FirstRun, tmr, RuntimeKind::tmr)->UseRealTime()->Iterations(50);
 BENCHMARK_CAPTURE(BM_FirstRun, hbg, RuntimeKind::hbg)->UseRealTime()->Iterations(50);
 
-using Node = tbb::flow::continue_node<tbb::flow::continue_msg>;
-
-// Builds the same layered DAG in a flow graph; returns the roots.
-std::vector<Node*> build(tbb::flow::graph& g, std::vector<std::unique_ptr<Node>>& nodes) {
-  nodes.clear();
-  nodes.reserve(kTasks);
-  for (int i = 0; i < kTasks; ++i) {
-    nodes.push_back(std::make_unique<Node>(g, [](const tbb::flow::continue_msg&) {}));
-  }
-  for (int l = 1; l < kLayers; ++l) {
-    for (int w = 0; w < kWidth; ++w) {
-      tbb::flow::make_edge(*nodes[(l - 1) * kWidth + w], *nodes[l * kWidth + w]);
-      tbb::flow::make_edge(*nodes[(l - 1) * kWidth + (w + 1) % kWidth], *nodes[l * kWidth + w]);
-    }
-  }
-  std::vector<Node*> roots;
-  for (int w = 0; w < kWidth; ++w) roots.push_back(nodes[w].get());
-  return roots;
-}
-
 void BM_TbbBuildAndRun(benchmark::State& state) {
   tbb::task_arena arena(kThreads);
   double total = 0;
@@ -147,8 +89,9 @@ void BM_TbbBuildAndRun(benchmark::State& state) {
     arena.execute([&] {
       total += timed_ns([&] {
         tbb::flow::graph g;
-        std::vector<std::unique_ptr<Node>> nodes;
-        for (Node* root : build(g, nodes)) root->try_put(tbb::flow::continue_msg());
+        std::vector<std::unique_ptr<cli::DagNode>> nodes;
+        for (cli::DagNode* root : cli::build_dag_flow_graph(g, nodes))
+          root->try_put(tbb::flow::continue_msg());
         g.wait_for_all();
       });
     });
@@ -161,12 +104,12 @@ void BM_TbbRerun(benchmark::State& state) {
   tbb::task_arena arena(kThreads);
   arena.execute([&] {
     tbb::flow::graph g;
-    std::vector<std::unique_ptr<Node>> nodes;
-    const std::vector<Node*> roots = build(g, nodes);
+    std::vector<std::unique_ptr<cli::DagNode>> nodes;
+    const std::vector<cli::DagNode*> roots = cli::build_dag_flow_graph(g, nodes);
     double total = 0;
     for (auto _ : state) {
       total += timed_ns([&] {
-        for (Node* root : roots) root->try_put(tbb::flow::continue_msg());
+        for (cli::DagNode* root : roots) root->try_put(tbb::flow::continue_msg());
         g.wait_for_all();
       });
     }

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "bench_dag.h"
 #include "chiprt/worker.h"
 #include "cli_common.h"
 #include "example_images.h"
@@ -13,13 +14,15 @@ namespace chiprt::cli {
 namespace {
 
 double elapsed_us(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
+  return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
+      .count();
 }
 
 // First run of a fresh registration vs later runs of the same one (tmr, vector example).
 Result<BenchResult> first_vs_steady(const std::filesystem::path& examples, size_t iterations) {
   CHIPRT_ASSIGN_OR_RETURN(ExampleParts parts, load_vector_parts(examples));
-  CHIPRT_ASSIGN_OR_RETURN(std::vector<Bytes> images, make_distinct_images(parts, iterations, "first"));
+  CHIPRT_ASSIGN_OR_RETURN(std::vector<Bytes> images,
+                          make_distinct_images(parts, iterations, "first"));
   CHIPRT_ASSIGN_OR_RETURN(ChipProfile profile, chip_profile("a2a3"));
   auto device = create_sim_chip(profile, 512ull << 20);
   CHIPRT_ASSIGN_OR_RETURN(auto worker, ChipWorker::create(device, WorkerOptions{}));
@@ -39,8 +42,24 @@ Result<BenchResult> first_vs_steady(const std::filesystem::path& examples, size_
     std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
     return v[v.size() / 2];
   };
-  return BenchResult{"first run of a new registration (tmr)", "steady run of the same callable",
+  return BenchResult{"first run of a new registration (tmr, us)", "steady run of the same callable",
                      median(first), median(steady), 1.2};
+}
+
+// Median microseconds of a steady run of the DAG on `runtime` (hbg: a replay of the recorded
+// graph), after one warm-up run.
+Result<double> dag_run_us(const std::filesystem::path& examples, RuntimeKind runtime,
+                          size_t iterations) {
+  CHIPRT_ASSIGN_OR_RETURN(DagRig rig, make_dag_rig(examples, runtime));
+  const RunArgs args = dag_args();
+  CHIPRT_RETURN_IF_ERROR(rig.worker->run(rig.id, args).status());
+  Status failure;
+  const double us = median_us(iterations, [&](size_t) {
+    auto report = rig.worker->run(rig.id, args);
+    if (!report.ok() && failure.ok()) failure = report.status();
+  });
+  CHIPRT_RETURN_IF_ERROR(failure);
+  return us;
 }
 
 }  // namespace
@@ -50,6 +69,16 @@ Result<std::vector<BenchResult>> bench_runtime(const std::filesystem::path& exam
   std::vector<BenchResult> results;
   CHIPRT_ASSIGN_OR_RETURN(BenchResult first, first_vs_steady(examples, iterations));
   results.push_back(first);
+  // Per-task dispatch: the 1,000-task DAG of empty kernels against oneTBB flow_graph.
+  const double per_task = 1000.0 / kDagTasks;  // us per run -> ns per task
+  CHIPRT_ASSIGN_OR_RETURN(double tmr_us, dag_run_us(examples, RuntimeKind::tmr, iterations));
+  CHIPRT_ASSIGN_OR_RETURN(double hbg_us, dag_run_us(examples, RuntimeKind::hbg, iterations));
+  const double tbb_build_ns = tbb_build_and_run_ns_per_task(iterations);
+  const double tbb_rerun_ns = tbb_rerun_ns_per_task(iterations);
+  results.push_back({"tmr 1,000-task DAG (ns/task)", "oneTBB flow_graph build + run",
+                     tmr_us * per_task, tbb_build_ns, 2.0});
+  results.push_back({"hbg replay of the DAG (ns/task)", "oneTBB flow_graph re-run",
+                     hbg_us * per_task, tbb_rerun_ns, 2.0});
   return results;
 }
 

@@ -1,4 +1,4 @@
-/* Benchmark orchestration: a layered DAG of `layers` x `width` (scalars, default 10 x 100)
+/* Layered DAG (dispatch benchmarks): a layered DAG of `layers` x `width` (scalars, default 10 x 100)
  * tasks of an empty AIV kernel (func_id 1). Task (l, w) reads elements (l, w) and
  * (l, (w + 1) % width) of tensor t [layers + 1, width] and writes (l + 1, w), so each task
  * after the first layer waits for two tasks of the layer before it. */
