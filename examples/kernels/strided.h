@@ -15,6 +15,7 @@ static inline int64_t view_elements(const chiprt_kernel_tensor_t* t) {
 
 /* Offset (in elements) of the i-th element of a view in row-major order of its shape. */
 static inline int64_t view_offset(const chiprt_kernel_tensor_t* t, int64_t i) {
+  if (t->ndim == 1) return i * t->strides[0]; /* the common case, without divisions */
   int64_t offset = 0;
   for (int d = (int)t->ndim - 1; d >= 0; --d) {
     offset += (i % t->shape[d]) * t->strides[d];
