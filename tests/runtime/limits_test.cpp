@@ -108,7 +108,9 @@ TEST_P(LimitsTest, KernelFailureNamesTaskAndFuncIdAndWorkerStaysUsable) {
   EXPECT_NE(report.status().message().find("task 2 (func_id 1)"), std::string_view::npos)
       << report.status().to_string();
   EXPECT_NE(report.status().message().find("returned 7"), std::string_view::npos);
-  if (GetParam() == RuntimeKind::tmr) EXPECT_EQ(r.device->stats().live_bytes, before);
+  if (GetParam() == RuntimeKind::tmr) {  // hbg keeps the recorded graph cached
+    EXPECT_EQ(r.device->stats().live_bytes, before);
+  }
   auto next = r.worker->run(*id, probe_args(0));
   ASSERT_TRUE(next.ok()) << next.status().to_string();
   expect_plus_one(*next);
