@@ -100,8 +100,11 @@ class Device {
   virtual DeviceStats stats() const = 0;
   virtual uint64_t allocation_granularity() const = 0;
 
+  // The request rounded up to the granularity; 0 when no allocation could ever be that large.
   uint64_t allocation_size(uint64_t requested) const {
-    return align_up(requested == 0 ? 1 : requested, allocation_granularity());
+    const uint64_t granularity = allocation_granularity();
+    if (requested > UINT64_MAX - granularity) return 0;
+    return align_up(requested == 0 ? 1 : requested, granularity);
   }
 
  protected:

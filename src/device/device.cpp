@@ -4,10 +4,14 @@ namespace chiprt {
 
 std::string_view memory_tag_name(MemoryTag tag) noexcept {
   switch (tag) {
-    case MemoryTag::callable: return "callable";
-    case MemoryTag::tensor: return "tensor";
-    case MemoryTag::runtime: return "runtime";
-    case MemoryTag::other: return "other";
+    case MemoryTag::callable:
+      return "callable";
+    case MemoryTag::tensor:
+      return "tensor";
+    case MemoryTag::runtime:
+      return "runtime";
+    case MemoryTag::other:
+      return "other";
   }
   return "unknown";
 }

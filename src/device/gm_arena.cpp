@@ -32,9 +32,16 @@ GmArena::GmArena(std::byte* host_base, uint64_t capacity)
   stats_.granularity = kGranularity;
 }
 
-GmArena::~GmArena() { munmap(host_base_, capacity_); }
+GmArena::~GmArena() {
+  munmap(host_base_, capacity_);
+}
 
 Result<DeviceAddr> GmArena::allocate(uint64_t size, MemoryTag tag) {
+  if (size == 0 || size % kGranularity != 0) {
+    return Status(
+        StatusCode::invalid_argument,
+        fmt::format("arena blocks are positive multiples of {} bytes, not {}", kGranularity, size));
+  }
   std::lock_guard lock(mutex_);
   for (auto it = free_blocks_.begin(); it != free_blocks_.end(); ++it) {
     if (it->second < size) continue;

@@ -18,12 +18,16 @@ class NullDevice final : public Device {
   void release(DeviceAddr) noexcept override {}
 
  private:
-  static Status unavailable() { return Status(StatusCode::unavailable, "the null device has no memory"); }
+  static Status unavailable() {
+    return Status(StatusCode::unavailable, "the null device has no memory");
+  }
   ChipProfile profile_{"null", 0, 0, 0, 0, 0};
 };
 
 }  // namespace
 
-std::shared_ptr<Device> create_null_device() { return std::make_shared<NullDevice>(); }
+std::shared_ptr<Device> create_null_device() {
+  return std::make_shared<NullDevice>();
+}
 
 }  // namespace chiprt

@@ -8,6 +8,10 @@ namespace chiprt::device {
 
 Result<DeviceBuffer> SimChip::allocate(uint64_t bytes, MemoryTag tag) {
   const uint64_t size = allocation_size(bytes);
+  if (size == 0) {
+    return Status(StatusCode::out_of_device_memory,
+                  fmt::format("{} bytes can never be allocated", bytes));
+  }
   CHIPRT_ASSIGN_OR_RETURN(DeviceAddr addr, arena_->allocate(size, tag));
   return make_buffer(addr, size, tag);
 }
@@ -15,9 +19,9 @@ Result<DeviceBuffer> SimChip::allocate(uint64_t bytes, MemoryTag tag) {
 Status SimChip::copy_to_device(DeviceAddr dst, ByteSpan src) {
   std::byte* target = arena_->host_pointer(dst, src.size());
   if (target == nullptr) {
-    return Status(StatusCode::invalid_argument,
-                  fmt::format("copy of {} bytes to 0x{:x} leaves every live allocation",
-                              src.size(), dst));
+    return Status(
+        StatusCode::invalid_argument,
+        fmt::format("copy of {} bytes to 0x{:x} leaves every live allocation", src.size(), dst));
   }
   if (!src.empty()) std::memcpy(target, src.data(), src.size());
   return Status::Ok();
@@ -26,9 +30,9 @@ Status SimChip::copy_to_device(DeviceAddr dst, ByteSpan src) {
 Status SimChip::copy_from_device(MutableByteSpan dst, DeviceAddr src) const {
   const std::byte* source = arena_->host_pointer(src, dst.size());
   if (source == nullptr) {
-    return Status(StatusCode::invalid_argument,
-                  fmt::format("copy of {} bytes from 0x{:x} leaves every live allocation",
-                              dst.size(), src));
+    return Status(
+        StatusCode::invalid_argument,
+        fmt::format("copy of {} bytes from 0x{:x} leaves every live allocation", dst.size(), src));
   }
   if (!dst.empty()) std::memcpy(dst.data(), source, dst.size());
   return Status::Ok();

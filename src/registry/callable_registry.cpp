@@ -18,13 +18,19 @@ void IdAllocator::free(uint32_t id) {
 Result<CallableId> CallableRegistry::register_image(ByteSpan image) {
   CHIPRT_ASSIGN_OR_RETURN(ImageView view, ImageView::parse(image));
   CHIPRT_ASSIGN_OR_RETURN(ChipBuffer * buffer, pool_.acquire(view));
-  std::lock_guard lock(mutex_);
-  const CallableId id = ids_.allocate();
-  if (id >= slots_.size()) slots_.resize(id + 1, nullptr);
-  slots_[id] = buffer;
-  ++live_;
-  ++total_;
-  return id;
+  std::unique_lock lock(mutex_);
+  try {
+    if (ids_.high_water() >= slots_.size()) slots_.resize(ids_.high_water() + 1, nullptr);
+    const CallableId id = ids_.allocate();  // cannot throw once the slot exists
+    slots_[id] = buffer;
+    ++live_;
+    ++total_;
+    return id;
+  } catch (const std::bad_alloc&) {
+    lock.unlock();
+    pool_.release(buffer);  // all or nothing: hand the reference back
+    return Status(StatusCode::internal, "host memory exhausted while assigning a callable id");
+  }
 }
 
 Result<ChipBuffer*> CallableRegistry::lookup_locked(CallableId id) const {

@@ -29,11 +29,11 @@ struct ChipBuffer {
   uint64_t image_size = 0;
   RuntimeKind runtime = RuntimeKind::tmr;
   DeviceBuffer memory;
-  Bytes canonical_header;       // the caller's header bytes, resolved addresses still 0
-  Bytes host_orchestration;     // hbg only: the orchestration lives on the host
+  Bytes canonical_header;    // the caller's header bytes, resolved addresses still 0
+  Bytes host_orchestration;  // hbg only: the orchestration lives on the host
   uint64_t orch_offset = 0;
   uint64_t orch_size = 0;
-  uint64_t kernel_shift = 0;    // image offset - device offset of kernels (hbg elides the orch)
+  uint64_t kernel_shift = 0;  // image offset - device offset of kernels (hbg elides the orch)
   std::unique_ptr<LoadedCode> orchestration;  // tmr: from device bytes; hbg: from host bytes
   std::vector<LoadedKernel> kernels;          // sorted by func_id
 

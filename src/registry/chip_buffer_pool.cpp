@@ -43,7 +43,8 @@ const LoadedKernel* ChipBuffer::kernel(uint32_t func_id) const {
 }
 
 void Lease::reset() noexcept {
-  if (buffer_ != nullptr) std::exchange(pool_, nullptr)->return_lease(std::exchange(buffer_, nullptr));
+  if (buffer_ != nullptr)
+    std::exchange(pool_, nullptr)->return_lease(std::exchange(buffer_, nullptr));
 }
 
 ChipBufferPool::ChipBufferPool(Device& device, RuntimeKind runtime,
@@ -51,10 +52,13 @@ ChipBufferPool::ChipBufferPool(Device& device, RuntimeKind runtime,
     : device_(device),
       runtime_(runtime),
       loader_(loader ? std::move(loader) : memfd_loader()),
-      identity_hash_(identity_hash ? std::move(identity_hash)
-                                   : IdentityHash([](const ImageView& v) { return v.content_hash(); })) {}
+      identity_hash_(identity_hash
+                         ? std::move(identity_hash)
+                         : IdentityHash([](const ImageView& v) { return v.content_hash(); })) {}
 
-ChipBufferPool::~ChipBufferPool() { release_all(); }
+ChipBufferPool::~ChipBufferPool() {
+  release_all();
+}
 
 Result<ChipBuffer*> ChipBufferPool::acquire(const ImageView& image) {
   const ImageHash identity = identity_hash_(image);
@@ -69,7 +73,15 @@ Result<ChipBuffer*> ChipBufferPool::acquire(const ImageView& image) {
   }
   creating_.insert(key);
   lock.unlock();
-  auto created = create(image, identity);
+  // Nothing may escape between marking the key and unmarking it: a stuck key would block every
+  // later registration of the image and finalize.
+  auto created = [&]() -> Result<std::unique_ptr<ChipBuffer>> {
+    try {
+      return create(image, identity);
+    } catch (const std::exception& e) {
+      return Status(StatusCode::internal, fmt::format("placing the image threw: {}", e.what()));
+    }
+  }();
   lock.lock();
   creating_.erase(key);
   changed_.notify_all();
@@ -109,15 +121,15 @@ Result<std::unique_ptr<ChipBuffer>> ChipBufferPool::create(const ImageView& imag
   buffer->runtime = runtime_;
   buffer->orch_offset = image.orch_offset();
   buffer->orch_size = image.orch_size();
-  buffer->canonical_header.assign(image.bytes().begin(),
-                                  image.bytes().begin() + static_cast<ptrdiff_t>(image.header_size()));
+  buffer->canonical_header.assign(
+      image.bytes().begin(), image.bytes().begin() + static_cast<ptrdiff_t>(image.header_size()));
   // hbg leaves the orchestration (and the padding after it) out: kernels move down to follow
   // the header directly. Both ends are 64-aligned, so kernel alignment is kept.
   const bool elide = runtime_ == RuntimeKind::hbg;
   const uint64_t storage_from = elide ? image.kernels_begin() : image.header_size();
   buffer->kernel_shift = storage_from - image.header_size();
   CHIPRT_ASSIGN_OR_RETURN(buffer->memory, device_.allocate(callable_device_bytes(image, runtime_),
-                                                          MemoryTag::callable));
+                                                           MemoryTag::callable));
   const DeviceAddr base = buffer->memory.addr();
 
   // Patch a staged copy of the header only: resolved kernel addresses (and the elided flag).
@@ -145,8 +157,8 @@ Status ChipBufferPool::load_code(ChipBuffer& buffer, const ImageView& image) {
   ByteSpan orch_bytes = buffer.host_orchestration;
   if (runtime_ == RuntimeKind::tmr) {
     // The AICPU loads the orchestration from inside the single device copy.
-    CHIPRT_ASSIGN_OR_RETURN(orch_bytes,
-                            read_device(device_, base + image.orch_offset(), image.orch_size(), scratch));
+    CHIPRT_ASSIGN_OR_RETURN(
+        orch_bytes, read_device(device_, base + image.orch_offset(), image.orch_size(), scratch));
   }
   auto orch = loader_->load(orch_bytes, CHIPRT_ORCH_ENTRY_SYMBOL);
   if (!orch.ok()) return std::move(orch).status().annotate("loading the orchestration");
@@ -157,9 +169,11 @@ Status ChipBufferPool::load_code(ChipBuffer& buffer, const ImageView& image) {
     CHIPRT_ASSIGN_OR_RETURN(ByteSpan kernel_bytes, read_device(device_, addr, child.size, scratch));
     auto code = loader_->load(kernel_bytes, CHIPRT_KERNEL_ENTRY_SYMBOL);
     if (!code.ok()) {
-      return std::move(code).status().annotate(fmt::format("loading kernel func_id {}", child.func_id));
+      return std::move(code).status().annotate(
+          fmt::format("loading kernel func_id {}", child.func_id));
     }
-    buffer.kernels.push_back({child.func_id, child.core, addr, child.size, std::move(code).value()});
+    buffer.kernels.push_back(
+        {child.func_id, child.core, addr, child.size, std::move(code).value()});
   }
   std::sort(buffer.kernels.begin(), buffer.kernels.end(),
             [](const LoadedKernel& a, const LoadedKernel& b) { return a.func_id < b.func_id; });
@@ -167,6 +181,13 @@ Status ChipBufferPool::load_code(ChipBuffer& buffer, const ImageView& image) {
 }
 
 std::unique_ptr<ChipBuffer> ChipBufferPool::unlink_locked(const ChipBuffer* buffer) {
+  const Key key{buffer->identity, buffer->image_size};
+  for (auto [it, end] = index_.equal_range(key); it != end; ++it) {
+    if (it->second == buffer) {
+      index_.erase(it);
+      break;
+    }
+  }
   auto it = buffers_.find(buffer);
   std::unique_ptr<ChipBuffer> owned = std::move(it->second);
   buffers_.erase(it);
@@ -180,15 +201,10 @@ void ChipBufferPool::release(ChipBuffer* buffer) {
   {
     std::lock_guard lock(mutex_);
     if (--buffer->refcount > 0) return;
-    const Key key{buffer->identity, buffer->image_size};
-    for (auto [it, end] = index_.equal_range(key); it != end; ++it) {
-      if (it->second == buffer) {
-        index_.erase(it);
-        break;
-      }
-    }
     if (buffer->leases > 0) {
-      ++counters_.deferred_releases;  // the last lease completes it
+      // The last lease completes the release. Until then the buffer stays findable, so that
+      // registering the same image again revives it instead of placing a second copy (I1).
+      ++counters_.deferred_releases;
       return;
     }
     doomed = unlink_locked(buffer);

@@ -49,7 +49,9 @@ class ChipBufferPool {
   // Called with a buffer's generation as it is released (under the pool's lock, so it must not
   // call back into the pool): the executor drops what it cached for that buffer. Set once,
   // before any acquire().
-  void set_release_hook(std::function<void(uint64_t generation)> hook) { release_hook_ = std::move(hook); }
+  void set_release_hook(std::function<void(uint64_t generation)> hook) {
+    release_hook_ = std::move(hook);
+  }
 
   uint32_t refcount(const ChipBuffer* buffer) const;
   PoolStats stats() const;
@@ -78,7 +80,7 @@ class ChipBufferPool {
 
   mutable std::mutex mutex_;
   std::condition_variable changed_;
-  std::multimap<Key, ChipBuffer*> index_;  // live buffers with refcount > 0
+  std::multimap<Key, ChipBuffer*> index_;  // every buffer not yet unlinked (refcount 0: leased)
   std::set<Key> creating_;                 // keys whose buffer is being created right now
   std::unordered_map<const ChipBuffer*, std::unique_ptr<ChipBuffer>> buffers_;
   std::function<void(uint64_t)> release_hook_;

@@ -14,7 +14,8 @@ class Lease {
  public:
   Lease() = default;
   Lease(Lease&& other) noexcept
-      : pool_(std::exchange(other.pool_, nullptr)), buffer_(std::exchange(other.buffer_, nullptr)) {}
+      : pool_(std::exchange(other.pool_, nullptr)),
+        buffer_(std::exchange(other.buffer_, nullptr)) {}
   Lease& operator=(Lease&& other) noexcept {
     if (this != &other) {
       reset();

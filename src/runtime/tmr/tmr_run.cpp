@@ -32,9 +32,11 @@ int32_t TmrRun::reject(int32_t code, Status why) {
 void TmrRun::orchestrate() {
   orch_rc_ =
       call_orchestration(buffer_.orchestration ? buffer_.orchestration->entry() : nullptr, *this);
-  {
+  try {
     std::lock_guard lock(mutex_);
     while (!scopes_.empty()) end_scope_locked();
+  } catch (const std::exception& e) {  // close() must still run, or the host waits forever
+    fail(Status(StatusCode::internal, fmt::format("closing scopes threw: {}", e.what())));
   }
   close();  // the host may destroy this run as soon as the last task completes: touch nothing after
 }
