@@ -58,7 +58,8 @@ struct KernelInfo {
   void* entry;
 };
 
-// What a registration resolved to (for tests and tools).
+// What a registration resolved to (for tests and tools). A snapshot: its addresses and entry
+// pointers are valid only while the registration (or a run of it) keeps the buffer alive.
 struct CallableInfo {
   uint64_t buffer_generation = 0;
   DeviceAddr buffer_addr = 0;

@@ -1,5 +1,7 @@
 // CallableRegistry: callable ids over a ChipBufferPool. Ids are the smallest free ones, with no
-// fixed cap. Thread-safe; lock order is registry, then pool.
+// fixed cap. register_image, unregister, lease and info are thread-safe with each other (lock
+// order: registry, then pool). release_all must not overlap any other call: ChipWorker runs it
+// under its exclusive lifecycle lock.
 #pragma once
 
 #include <mutex>
