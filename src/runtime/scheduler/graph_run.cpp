@@ -14,22 +14,25 @@ GraphRun::GraphRun(CorePool& cores, uint32_t nodes, Mode mode, bool trace)
 
 void GraphRun::submit(uint32_t node, const TaskDesc& desc, std::span<const Dependency> deps) {
   Node& n = nodes_[node];
-  int32_t pending = 1;  // a guard, dropped below, so no completion dispatches it early
   {
-    std::lock_guard lock(edge_mutex_);
+    // The node's previous task retired, so only a stale dependency check can look at it now.
+    std::lock_guard lock(n.edge_mutex);
     n.desc = desc;
     n.done = false;
     n.successors.clear();
-    for (const Dependency& d : deps) {
-      Node& p = nodes_[d.node];
-      if (p.done || p.desc.task_id != d.task) continue;  // already finished
-      p.successors.push_back(node);
-      ++pending;
-    }
-    // Set before the edges become visible to completers (they take this lock first).
-    n.pending.store(pending, std::memory_order_relaxed);
   }
-  submitted_.fetch_add(1);
+  // A guard, dropped below, so no completion dispatches it early. Each edge is counted before
+  // it becomes visible to the predecessor's completer.
+  n.pending.store(1, std::memory_order_relaxed);
+  for (const Dependency& d : deps) {
+    Node& p = nodes_[d.node];
+    std::lock_guard lock(p.edge_mutex);
+    if (p.done || p.desc.task_id != d.task) continue;  // already finished
+    n.pending.fetch_add(1, std::memory_order_relaxed);
+    p.successors.push_back(node);
+  }
+  submitted_.fetch_add(1, std::memory_order_relaxed);
+  outstanding_.fetch_add(1, std::memory_order_relaxed);  // before it can complete
   if (n.pending.fetch_sub(1, std::memory_order_acq_rel) == 1) dispatch(node);
 }
 
@@ -44,6 +47,7 @@ void GraphRun::set_fixed(uint32_t node, const TaskDesc& desc, uint32_t deps,
 
 void GraphRun::start_fixed() {
   submitted_.store(node_count_);
+  outstanding_.fetch_add(node_count_, std::memory_order_relaxed);
   // Find every root before dispatching any: once a root runs, it may bring a successor's count
   // to zero and dispatch it itself, and that node must not be taken for a root a second time.
   std::vector<uint32_t> roots;
@@ -117,7 +121,7 @@ std::optional<uint32_t> GraphRun::execute(uint32_t node, CoreType core, uint32_t
   released.clear();
   std::span<const uint32_t> successors = n.fixed_successors;
   if (mode_ == Mode::dynamic) {
-    std::lock_guard lock(edge_mutex_);
+    std::lock_guard lock(n.edge_mutex);
     n.done = true;
     released.swap(n.successors);
     successors = released;
@@ -137,24 +141,27 @@ std::optional<uint32_t> GraphRun::execute(uint32_t node, CoreType core, uint32_t
   return next;
 }
 
-// The count and closed_ change only under finish_mutex_: the waiter may destroy the run as soon
-// as it sees the last completion, so whoever makes the predicate true must still hold the lock
-// (and touch nothing after releasing it).
+// The waiter may destroy the run as soon as it sees the run finished, so the thread that
+// brings outstanding_ to zero sets the flag under finish_mutex_ and touches nothing after
+// releasing it; every other completer touches nothing after its decrement.
 void GraphRun::count_completion() {
-  std::lock_guard lock(finish_mutex_);
-  const uint64_t done = completed_.fetch_add(1) + 1;
-  if (done == submitted_.load() && closed_.load()) finished_.notify_all();
+  completed_.fetch_add(1, std::memory_order_relaxed);
+  if (outstanding_.fetch_sub(1, std::memory_order_acq_rel) == 1) finish();
 }
 
 void GraphRun::close() {
+  if (outstanding_.fetch_sub(1, std::memory_order_acq_rel) == 1) finish();
+}
+
+void GraphRun::finish() {
   std::lock_guard lock(finish_mutex_);
-  closed_.store(true);
+  finished_flag_ = true;
   finished_.notify_all();
 }
 
 Status GraphRun::wait() {
   std::unique_lock lock(finish_mutex_);
-  finished_.wait(lock, [&] { return closed_.load() && completed_.load() == submitted_.load(); });
+  finished_.wait(lock, [&] { return finished_flag_; });
   return failure_;
 }
 

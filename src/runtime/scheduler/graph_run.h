@@ -5,8 +5,9 @@
 //
 // Two ways to fill it:
 // - dynamic (tmr): nodes are ring slots reused by successive tasks. The orchestration thread
-//   submit()s a node with the earlier nodes it depends on; edges and completion meet under one
-//   mutex so an edge is never added to a finished task.
+//   submit()s a node with the earlier nodes it depends on; edges and completion of a node meet
+//   under that node's mutex so an edge is never added to a finished task (one mutex per node,
+//   so cores finishing different tasks and the submitter rarely contend).
 // - fixed (hbg): every node's descriptor, dependency count and successor list are set up front
 //   (from the uploaded graph), then start_fixed() dispatches the roots. No locks on edges.
 //
@@ -90,12 +91,14 @@ class GraphRun {
     TaskDesc desc;
     std::atomic<int32_t> pending{0};
     std::span<const uint32_t> fixed_successors;
-    std::vector<uint32_t> successors;  // dynamic; guarded by edge_mutex_
-    bool done = true;                  // dynamic; guarded by edge_mutex_
+    std::mutex edge_mutex;             // dynamic: guards successors and done
+    std::vector<uint32_t> successors;  // dynamic
+    bool done = true;                  // dynamic
   };
   void invoke(const Node& n, CoreType core, uint32_t core_index);
   void dispatch(uint32_t node) { cores_.push(nodes_[node].desc.core, ReadyTask{this, node}); }
   void count_completion();
+  void finish();
 
   CorePool& cores_;
   const Mode mode_;
@@ -103,14 +106,16 @@ class GraphRun {
   const std::chrono::steady_clock::time_point start_;
   const uint32_t node_count_;
   std::unique_ptr<Node[]> nodes_;
-  std::mutex edge_mutex_;
 
   std::atomic<uint64_t> submitted_{0};
   std::atomic<uint64_t> completed_{0};
-  std::atomic<bool> closed_{false};
+  // Tasks submitted and not yet completed, plus one until close(): whoever brings it to zero
+  // ends the run. One atomic per completion instead of a mutex shared by every core.
+  std::atomic<uint64_t> outstanding_{1};
   std::atomic<bool> failed_{false};
   std::mutex finish_mutex_;
   std::condition_variable finished_;
+  bool finished_flag_ = false;     // guarded by finish_mutex_
   Status failure_;                 // guarded by finish_mutex_
   std::vector<TaskTrace> slices_;  // guarded by finish_mutex_
 };

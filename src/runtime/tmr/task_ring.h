@@ -4,11 +4,13 @@
 // always run: the ring alone cannot deadlock, only the heap can (see TmrRun::alloc_tensor).
 //
 // A slot owns the storage its task's descriptor points into (params, resolved tensor bases),
-// so the descriptor stays valid until the slot is reclaimed. Guarded by the run's mutex
-// (busy, occupancy); a busy slot's contents belong to its task.
+// so the descriptor stays valid until the slot is reclaimed. `busy` and the occupancy are
+// atomics so that a task with nothing to release retires without the run's mutex; a busy
+// slot's contents belong to its task, and clearing `busy` (release) hands them back.
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -21,7 +23,7 @@ namespace chiprt::runtime {
 
 struct TaskSlot {
   uint64_t task_id = 0;
-  bool busy = false;  // submitted and not yet completed
+  std::atomic<bool> busy{false};  // submitted and not yet completed
   chiprt_param_t params[CHIPRT_MAX_TASK_PARAMS];
   std::byte* bases[CHIPRT_MAX_TASK_PARAMS];
   std::vector<TensorRecord*> intermediates;  // distinct intermediates it keeps alive
@@ -36,15 +38,16 @@ class TaskRing {
   uint32_t index(uint64_t task) const { return static_cast<uint32_t>(task % count_); }
   TaskSlot& slot(uint32_t index) { return slots_[index]; }
 
-  void occupy() { peak_ = std::max(peak_, ++in_flight_); }
-  void vacate() { --in_flight_; }
-  uint64_t in_flight() const { return in_flight_; }
+  // occupy() and peak() from the submitting thread only; vacate() returns the new occupancy.
+  void occupy() { peak_ = std::max(peak_, in_flight_.fetch_add(1) + 1); }
+  uint64_t vacate() { return in_flight_.fetch_sub(1) - 1; }
+  uint64_t in_flight() const { return in_flight_.load(); }
   uint64_t peak() const { return peak_; }
 
  private:
   uint32_t count_;
   std::unique_ptr<TaskSlot[]> slots_;
-  uint64_t in_flight_ = 0;
+  std::atomic<uint64_t> in_flight_{0};
   uint64_t peak_ = 0;
 };
 

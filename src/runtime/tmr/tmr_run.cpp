@@ -95,8 +95,10 @@ int32_t TmrRun::alloc_tensor(uint32_t dtype, uint32_t ndim, const int64_t* shape
   std::optional<uint64_t> offset;
   while (!(offset = heap_.allocate(bytes))) {
     if (failed()) return CHIPRT_ORCH_FAILED;
+    waiting_ = Wait::any;  // before checking in_flight: see waiting_
     if (ring_.in_flight() == 0) {
       // Nothing in flight can free anything: what is held belongs to open scopes.
+      waiting_ = Wait::none;
       lock.unlock();
       return reject(
           CHIPRT_ORCH_EXHAUSTED,
@@ -107,7 +109,6 @@ int32_t TmrRun::alloc_tensor(uint32_t dtype, uint32_t ndim, const int64_t* shape
                              "(chiprt run --heap-bytes)",
                              heap_.capacity(), heap_.used(), bytes)));
     }
-    waiting_ = Wait::any;
     progress_.wait(lock);
     waiting_ = Wait::none;
   }
@@ -184,9 +185,12 @@ int32_t TmrRun::submit_task(const chiprt_task_t* task) {
   }
   const uint32_t index = ring_.index(id);
   TaskSlot& slot = ring_.slot(index);
-  while (slot.busy && !failed()) {  // back-pressure: the task `slots` places earlier still runs
+  // Back-pressure: the task `slots` places earlier still runs. waiting_ is published only when
+  // about to park (so retirers do not chase a submitter that is not waiting), then busy is
+  // checked again before parking: see waiting_.
+  while (slot.busy && !failed()) {
     waiting_ = Wait::slot;
-    progress_.wait(lock);
+    if (slot.busy && !failed()) progress_.wait(lock);
     waiting_ = Wait::none;
   }
   if (failed()) return CHIPRT_ORCH_FAILED;
@@ -232,8 +236,8 @@ int32_t TmrRun::submit_task(const chiprt_task_t* task) {
 int32_t TmrRun::sync() {
   std::unique_lock lock(mutex_);
   while (ring_.in_flight() > 0) {
-    waiting_ = Wait::any;
-    progress_.wait(lock);
+    waiting_ = Wait::any;  // then check again before parking: see waiting_
+    if (ring_.in_flight() > 0) progress_.wait(lock);
     waiting_ = Wait::none;
   }
   return failed() ? CHIPRT_ORCH_FAILED : CHIPRT_ORCH_OK;
@@ -244,15 +248,29 @@ void TmrRun::log(const char* message) {
 }
 
 void TmrRun::retire(uint32_t node) {
-  std::lock_guard lock(mutex_);
   TaskSlot& slot = ring_.slot(node);
-  slot.busy = false;
-  ring_.vacate();
-  for (TensorRecord* r : slot.intermediates) {
-    if (--r->users == 0 && !r->scope_open) release_locked(r);
+  if (!slot.intermediates.empty()) {
+    std::lock_guard lock(mutex_);
+    for (TensorRecord* r : slot.intermediates) {
+      if (--r->users == 0 && !r->scope_open) release_locked(r);
+    }
+    slot.intermediates.clear();  // the submitter may reuse the slot once busy is cleared
   }
-  if (waiting_ == Wait::any || (waiting_ == Wait::slot && ring_.in_flight() <= ring_.slots() / 2)) {
-    progress_.notify_all();
+  // Nothing else here needs the lock: the submitter publishes waiting_ before it checks busy or
+  // the occupancy, so either it sees this retirement or this sees it waiting.
+  // Vacate first: the submitter may occupy the slot as soon as busy is clear, and the ring's
+  // occupancy must never count more tasks than it has slots.
+  const uint64_t in_flight = ring_.vacate();
+  slot.busy.store(false);
+  Wait w = waiting_.load();
+  // Claiming the wake-up (waiting_ back to none) lets only one retirer pay for it.
+  if ((w == Wait::any || (w == Wait::slot && in_flight <= ring_.slots() / 2)) &&
+      waiting_.compare_exchange_strong(w, Wait::none)) {
+    // The waiter checks and parks under mutex_, so passing through it means the waiter has
+    // either parked or will see the change; notifying after unlocking spares the woken waiter
+    // from blocking on a mutex we still hold.
+    { std::lock_guard lock(mutex_); }
+    progress_.notify_one();  // there is one waiter: the submitting thread
   }
 }
 

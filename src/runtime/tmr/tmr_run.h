@@ -12,7 +12,9 @@
 // so device live bytes after a run equal those before it.
 //
 // Thread safety: the OrchBackend calls come from the one AICPU thread running the entry;
-// retire() from core threads; everything they share is guarded by mutex_.
+// retire() from core threads; everything they share is guarded by mutex_, except slot `busy`,
+// ring occupancy and waiting_, which are atomics so that retiring a task without
+// intermediates takes no lock (see retire()).
 #pragma once
 
 #include <condition_variable>
@@ -75,8 +77,11 @@ class TmrRun final : public GraphRun, public OrchBackend {
   std::mutex mutex_;
   std::condition_variable progress_;  // a slot or heap space was freed
   // What the submitting thread waits for. Waiting for a ring slot, it is woken only once the
-  // ring has drained to half (then submits a batch), not on every completion.
-  enum class Wait { none, slot, any } waiting_ = Wait::none;
+  // ring has drained to half (then submits a batch), not on every completion. It is set
+  // (under mutex_) before the waiter checks its condition, and a retire reads it after
+  // changing that condition (both seq_cst), so one of them always sees the other.
+  enum class Wait { none, slot, any };
+  std::atomic<Wait> waiting_{Wait::none};
   TensorTable tensors_;
   TaskRing ring_;
   Heap heap_;
