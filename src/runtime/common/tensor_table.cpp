@@ -32,27 +32,31 @@ uint64_t TensorTable::add_record(TensorRecord record) {
   return handle;
 }
 
+Result<TensorRecord> input_record(const std::string& name, const HostTensor& host) {
+  auto fail = [&](std::string why) {
+    return Status(StatusCode::invalid_argument, fmt::format("tensor argument '{}': {}", name, why));
+  };
+  if (host.shape.size() > CHIPRT_MAX_DIMS) return fail("more than 4 dims");
+  std::vector<int64_t> shape = host.shape.empty() ? std::vector<int64_t>{1} : host.shape;
+  auto elements = dense_elements(host.dtype, static_cast<uint32_t>(shape.size()), shape.data());
+  if (!elements.ok()) return fail(std::string(elements.status().message()));
+  TensorRecord r;
+  r.kind = TensorKind::input;
+  r.name = name;
+  r.dtype = host.dtype;
+  r.ndim = static_cast<uint32_t>(shape.size());
+  for (uint32_t d = 0; d < r.ndim; ++d) r.shape[d] = shape[d];
+  r.elements = *elements;
+  r.bytes = r.elements * chiprt_dtype_size(r.dtype);
+  if (host.data.size() != r.bytes) {
+    return fail(fmt::format("{} data bytes for {} expected", host.data.size(), r.bytes));
+  }
+  return r;
+}
+
 Status TensorTable::add_inputs(const RunArgs& args) {
   for (const auto& [name, host] : args.tensors) {
-    auto fail = [&, &name = name](std::string why) {  // clang 14: no structured-binding captures
-      return Status(StatusCode::invalid_argument,
-                    fmt::format("tensor argument '{}': {}", name, why));
-    };
-    if (host.shape.size() > CHIPRT_MAX_DIMS) return fail("more than 4 dims");
-    std::vector<int64_t> shape = host.shape.empty() ? std::vector<int64_t>{1} : host.shape;
-    auto elements = dense_elements(host.dtype, static_cast<uint32_t>(shape.size()), shape.data());
-    if (!elements.ok()) return fail(std::string(elements.status().message()));
-    TensorRecord r;
-    r.kind = TensorKind::input;
-    r.name = name;
-    r.dtype = host.dtype;
-    r.ndim = static_cast<uint32_t>(shape.size());
-    for (uint32_t d = 0; d < r.ndim; ++d) r.shape[d] = shape[d];
-    r.elements = *elements;
-    r.bytes = r.elements * chiprt_dtype_size(r.dtype);
-    if (host.data.size() != r.bytes) {
-      return fail(fmt::format("{} data bytes for {} expected", host.data.size(), r.bytes));
-    }
+    CHIPRT_ASSIGN_OR_RETURN(TensorRecord r, input_record(name, host));
     CHIPRT_ASSIGN_OR_RETURN(r.memory, device_.allocate(r.bytes, MemoryTag::tensor));
     CHIPRT_RETURN_IF_ERROR(device_.copy_to_device(r.memory.addr(), host.data));
     r.host = device_.host_pointer(r.memory.addr(), r.bytes);

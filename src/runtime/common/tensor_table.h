@@ -45,6 +45,11 @@ struct TensorRecord {
 // Element count of a dense tensor, or invalid_argument for a bad dtype, ndim or shape.
 Result<uint64_t> dense_elements(uint32_t dtype, uint32_t ndim, const int64_t* shape);
 
+// The record of input `name` (no device memory yet), validated against its host tensor:
+// at most CHIPRT_MAX_DIMS dims (a scalar becomes shape {1}), a known dtype, and data bytes that
+// match the shape. Shared by the tmr run and the hbg recorder.
+Result<TensorRecord> input_record(const std::string& name, const HostTensor& host);
+
 class TensorTable {
  public:
   explicit TensorTable(Device& device) : device_(device) {}

@@ -63,22 +63,9 @@ int32_t GraphRecorder::get_tensor_arg(const char* name, chiprt_tensor_t* out) {
   }
   const HostTensor& host = it->second;
   graph_.key.tensors.push_back({name, true, host.dtype, host.shape});
-  std::vector<int64_t> shape = host.shape.empty() ? std::vector<int64_t>{1} : host.shape;
-  if (shape.size() > CHIPRT_MAX_DIMS) {
-    return reject(CHIPRT_ORCH_INVALID,
-                  Status(StatusCode::invalid_argument,
-                         fmt::format("tensor argument '{}' has >4 dims", name)));
-  }
-  auto elements = dense_elements(host.dtype, static_cast<uint32_t>(shape.size()), shape.data());
-  if (!elements.ok()) return reject(CHIPRT_ORCH_INVALID, elements.status());
-  TensorRecord r;
-  r.kind = TensorKind::input;
-  r.name = name;
-  r.dtype = host.dtype;
-  r.ndim = static_cast<uint32_t>(shape.size());
-  for (uint32_t d = 0; d < r.ndim; ++d) r.shape[d] = shape[d];
-  r.elements = *elements;
-  r.bytes = *elements * chiprt_dtype_size(host.dtype);
+  auto record = input_record(name, host);
+  if (!record.ok()) return reject(CHIPRT_ORCH_INVALID, record.status());
+  TensorRecord r = std::move(record).value();
   *out = table_.full_view(add_tensor(std::move(r), GraphTensor{}));
   return CHIPRT_ORCH_OK;
 }
