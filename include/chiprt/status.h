@@ -56,6 +56,8 @@ enum class StatusCode : int {
   unavailable,           // the device cannot perform the call at all (null device)
   internal,              // an invariant of chiprt itself was violated
   io_error,              // a host file could not be read or written
+  device_lost,           // the device process died or was killed: sticky until reset()
+  deadline_exceeded,     // a run missed its run or stall deadline (the device is then lost)
   // Image validation failures: one code per defect class.
   image_truncated,
   image_bad_magic,
