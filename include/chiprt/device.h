@@ -1,8 +1,14 @@
 // Device: the small interface every backend implements (allocate, free, copy in/out, host
-// mapping, stats), and DeviceBuffer, the RAII handle of one device allocation.
+// mapping, code loading, launch, health, stats), and DeviceBuffer, the RAII handle of one
+// device allocation.
 //
 // Contract:
 // - All Device methods are thread-safe.
+// - Execution (code loads and launches) happens on the device: the simulated chip runs it in a
+//   device process of its own. When that process dies or misses a deadline the device is
+//   *lost*: health() and every load and launch return device_lost (naming the cause) until
+//   reset(), which starts a fresh device and a new epoch(). Code loaded before the reset is
+//   gone; device memory and its allocations are kept (the host owns them).
 // - allocate() rounds the request up to allocation_granularity() and never aborts: when the
 //   arena cannot fit it, it returns out_of_device_memory and changes no accounting.
 // - A DeviceBuffer is the sole owner of its allocation; destroying or reset()ting it frees the
@@ -16,8 +22,11 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "chiprt/bytes.h"
+#include "chiprt/code_loader.h"
+#include "chiprt/launch.h"
 #include "chiprt/status.h"
 
 namespace chiprt {
@@ -42,6 +51,7 @@ struct DeviceStats {
   uint64_t peak_bytes = 0;
   uint64_t live_allocations = 0;
   uint64_t failed_allocations = 0;
+  uint64_t losses = 0;  // times the device was lost (its process died or was killed)
   std::array<TagStats, kMemoryTagCount> tags{};
   const TagStats& tag(MemoryTag t) const { return tags[static_cast<size_t>(t)]; }
 };
@@ -52,8 +62,8 @@ struct ChipProfile {
   uint32_t aic_cores = 0;
   uint32_t aiv_cores = 0;
   uint32_t aicpu_threads = 0;
-  uint32_t ring_slots = 0;     // default task-ring size of the tmr runtime
-  uint64_t heap_bytes = 0;     // default intermediate-tensor heap of the tmr runtime
+  uint32_t ring_slots = 0;  // default task-ring size of the tmr runtime
+  uint64_t heap_bytes = 0;  // default intermediate-tensor heap of the tmr runtime
 };
 
 // Profiles "a2a3" and "a5"; not_found for any other name.
@@ -75,6 +85,12 @@ class DeviceBuffer {
   DeviceAddr addr() const { return addr_; }
   uint64_t size() const { return size_; }  // the allocation size, granularity included
   MemoryTag tag() const { return tag_; }
+  // Gives the allocation up without freeing it (its new owner frees it); returns its address.
+  DeviceAddr disown() noexcept {
+    device_ = nullptr;
+    size_ = 0;
+    return std::exchange(addr_, 0);
+  }
 
  private:
   friend class Device;
@@ -100,6 +116,23 @@ class Device {
   virtual DeviceStats stats() const = 0;
   virtual uint64_t allocation_granularity() const = 0;
 
+  // Loads code. Bytes inside this device's memory (a span from host_pointer) are loaded on the
+  // device, and the LoadedCode's entry() is then an opaque token for launches; any other bytes
+  // are host code, loaded in this process. Defaults to the host's memfd loader.
+  virtual std::shared_ptr<CodeLoader> code_loader();
+  // Runs a tmr orchestration or an hbg graph to completion; unavailable unless the device
+  // executes code.
+  virtual Result<LaunchResult> launch(const OrchestrationLaunch& launch, const Deadlines& limits);
+  virtual Result<LaunchResult> launch(const GraphLaunch& launch, const Deadlines& limits);
+  // Starts execution if it has not started (idempotent): a failure to start is a value.
+  virtual Status start() { return Status::Ok(); }
+  // ok, or the sticky device_lost.
+  virtual Status health() const { return Status::Ok(); }
+  // Replaces a (lost or healthy) device's execution with a fresh one: epoch() changes, loaded
+  // code is gone, memory stays.
+  virtual Status reset() { return Status::Ok(); }
+  virtual uint64_t epoch() const { return 0; }
+
   // The request rounded up to the granularity; 0 when no allocation could ever be that large.
   uint64_t allocation_size(uint64_t requested) const {
     const uint64_t granularity = allocation_granularity();
@@ -115,9 +148,16 @@ class Device {
   }
 };
 
-// The simulated chip: a device-memory arena of `capacity_bytes` (granularity 512 bytes),
-// plus the profile's AICPU and core counts.
-std::shared_ptr<Device> create_sim_chip(const ChipProfile& profile, uint64_t capacity_bytes);
+struct SimChipOptions {
+  // Host threads that execute the chip's logical AIC/AIV cores; 0: the machine's.
+  uint32_t execution_threads = 0;
+};
+
+// The simulated chip: device memory of `capacity_bytes` (granularity 512 bytes) shared with a
+// device process (started by start(), or by the first ChipWorker) that runs the profile's
+// AICPU threads and cores. nullptr when the memory cannot be created.
+std::shared_ptr<Device> create_sim_chip(const ChipProfile& profile, uint64_t capacity_bytes,
+                                        SimChipOptions options = {});
 
 // A device that fails every allocation (unavailable): the cheap second backend for tests.
 std::shared_ptr<Device> create_null_device();

@@ -107,7 +107,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : value_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
   Result(Status status) : status_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     if (status_.ok()) status_ = Status(StatusCode::internal, "Result built from an ok Status");
   }
@@ -134,10 +134,10 @@ class [[nodiscard]] Result {
 #define CHIPRT_CONCAT_INNER_(a, b) a##b
 #define CHIPRT_CONCAT_(a, b) CHIPRT_CONCAT_INNER_(a, b)
 
-#define CHIPRT_RETURN_IF_ERROR(expr)                        \
-  do {                                                      \
-    ::chiprt::Status chiprt_status_ = (expr);               \
-    if (!chiprt_status_.ok()) return chiprt_status_;        \
+#define CHIPRT_RETURN_IF_ERROR(expr)                 \
+  do {                                               \
+    ::chiprt::Status chiprt_status_ = (expr);        \
+    if (!chiprt_status_.ok()) return chiprt_status_; \
   } while (0)
 
 #define CHIPRT_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \

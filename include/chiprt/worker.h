@@ -7,10 +7,16 @@
 // - unregister_callable frees the id at once; the buffer and its loaded code are released when
 //   the last registration of that image is gone and no run holds a lease on it.
 // - finalize() releases everything, counts live registrations as leaked, is idempotent, and
-//   runs on destruction. After it every call returns failed_precondition.
+//   runs on destruction (also after the device was lost). After it every call returns
+//   failed_precondition.
+// - Device faults (I11): a run whose device code crashes, exits or hangs returns device_lost
+//   or deadline_exceeded; from then on every call returns device_lost until reset(), which
+//   starts a fresh device. Registrations made before the reset are gone (their ids answer
+//   not_found), on every worker of that device.
 // - Every public method is thread-safe.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -41,13 +47,19 @@ struct WorkerOptions {
   RuntimeKind runtime = RuntimeKind::tmr;
   // Identity hash of an image; defaults to its verified content hash. Tests inject collisions.
   std::function<ImageHash(const ImageView&)> identity_hash;
-  // Defaults to memfd_loader().
+  // Loads the callable's code; defaults to device.code_loader() (device code on the device,
+  // the hbg orchestration on the host).
   std::shared_ptr<CodeLoader> loader;
   // tmr limits; 0 takes the chip profile's default.
   uint32_t ring_slots = 0;
   uint64_t heap_bytes = 0;
   // hbg: recorded graphs kept per worker (LRU); 0 takes the default of 16.
   uint32_t graph_cache_entries = 0;
+  // A run that takes longer than run_timeout, or in which no task completes and the
+  // orchestration makes no call for stall_timeout, fails with deadline_exceeded; the device
+  // is then lost (its process killed).
+  std::chrono::milliseconds run_timeout{std::chrono::seconds(300)};
+  std::chrono::milliseconds stall_timeout{std::chrono::seconds(30)};
 };
 
 struct KernelInfo {
@@ -84,6 +96,8 @@ struct WorkerStats {
   uint64_t deferred_releases = 0;
   uint64_t leased_buffers = 0;
   uint64_t runs = 0;
+  uint64_t device_losses = 0;          // times this worker's device was lost
+  uint64_t registrations_dropped = 0;  // registrations that went with a lost device at reset
   std::map<uint32_t, uint64_t> refcount_histogram;  // refcount -> number of buffers
   DeviceStats device;
 };
@@ -100,6 +114,8 @@ class ChipWorker {
   Status unregister_callable(CallableId id);
   Result<RunReport> run(CallableId id, const RunArgs& args);
   void finalize();
+  // Starts a fresh device (whether or not it was lost) and drops every registration.
+  Status reset();
 
   WorkerStats stats() const;
   Result<CallableInfo> callable_info(CallableId id) const;

@@ -33,4 +33,16 @@ void DeviceBuffer::reset() noexcept {
   size_ = 0;
 }
 
+std::shared_ptr<CodeLoader> Device::code_loader() {
+  return memfd_loader();
+}
+
+Result<LaunchResult> Device::launch(const OrchestrationLaunch&, const Deadlines&) {
+  return Status(StatusCode::unavailable, "this device does not execute code");
+}
+
+Result<LaunchResult> Device::launch(const GraphLaunch&, const Deadlines&) {
+  return Status(StatusCode::unavailable, "this device does not execute code");
+}
+
 }  // namespace chiprt

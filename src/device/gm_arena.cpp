@@ -1,28 +1,19 @@
 #include "gm_arena.h"
 
 #include <fmt/format.h>
-#include <sys/mman.h>
 
 #include <cerrno>
 #include <cstring>
 
 namespace chiprt::device {
 
-Result<std::unique_ptr<GmArena>> GmArena::create(uint64_t capacity_bytes) {
+Result<std::unique_ptr<GmArena>> GmArena::create(std::byte* host_base, uint64_t capacity_bytes) {
   if (capacity_bytes == 0 || capacity_bytes % kGranularity != 0) {
     return Status(StatusCode::invalid_argument,
                   fmt::format("device capacity {} must be a positive multiple of {}",
                               capacity_bytes, kGranularity));
   }
-  // Reserved, not committed: pages cost host memory only once touched.
-  void* base = mmap(nullptr, capacity_bytes, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (base == MAP_FAILED) {
-    return Status(StatusCode::out_of_device_memory,
-                  fmt::format("cannot reserve {} bytes of simulated device memory: {}",
-                              capacity_bytes, std::strerror(errno)));
-  }
-  return std::unique_ptr<GmArena>(new GmArena(static_cast<std::byte*>(base), capacity_bytes));
+  return std::unique_ptr<GmArena>(new GmArena(host_base, capacity_bytes));
 }
 
 GmArena::GmArena(std::byte* host_base, uint64_t capacity)
@@ -30,10 +21,6 @@ GmArena::GmArena(std::byte* host_base, uint64_t capacity)
   free_blocks_.emplace(0, capacity);
   stats_.capacity_bytes = capacity;
   stats_.granularity = kGranularity;
-}
-
-GmArena::~GmArena() {
-  munmap(host_base_, capacity_);
 }
 
 Result<DeviceAddr> GmArena::allocate(uint64_t size, MemoryTag tag) {

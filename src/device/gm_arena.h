@@ -1,6 +1,7 @@
-// GmArena: the simulated chip's global memory. A fixed-capacity range of host address space
-// with a first-fit allocator, exact per-tag accounting, and lookups from device address to host
-// pointer. Thread-safe.
+// GmArena: the bookkeeping of the simulated chip's global memory, kept by the host. A
+// fixed-capacity range (the host's mapping of device memory, borrowed) with a first-fit
+// allocator, exact per-tag accounting, and lookups from device address to host pointer.
+// Thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -8,17 +9,18 @@
 #include <mutex>
 
 #include "chiprt/device.h"
+#include "protocol.h"
 
 namespace chiprt::device {
 
 class GmArena {
  public:
-  static constexpr uint64_t kGranularity = 512;
+  static constexpr uint64_t kGranularity = protocol::kAllocationGranularity;
   // Device addresses start here, so that a device address is never mistaken for a host one.
-  static constexpr DeviceAddr kDeviceBase = 0x100000000000ull;
+  static constexpr DeviceAddr kDeviceBase = protocol::kDeviceBase;
 
-  static Result<std::unique_ptr<GmArena>> create(uint64_t capacity_bytes);
-  ~GmArena();
+  // Over `capacity_bytes` of memory at `host_base` (borrowed, outlives the arena).
+  static Result<std::unique_ptr<GmArena>> create(std::byte* host_base, uint64_t capacity_bytes);
   GmArena(const GmArena&) = delete;
   GmArena& operator=(const GmArena&) = delete;
 

@@ -4,7 +4,67 @@
 
 #include <cstring>
 
+#include "launch_codec.h"
+
 namespace chiprt::device {
+namespace {
+
+// Code loaded in the device process, named by its handle there (entry() is that handle as an
+// opaque token). Unloads itself while its process lives.
+class DeviceCode final : public LoadedCode {
+ public:
+  DeviceCode(std::shared_ptr<DeviceProcess> process, uint64_t handle)
+      : process_(std::move(process)), handle_(handle) {}
+  ~DeviceCode() override { process_->unload(handle_); }
+  void* entry() const override { return reinterpret_cast<void*>(handle_); }
+  void* symbol(const char*) const override { return nullptr; }
+
+ private:
+  std::shared_ptr<DeviceProcess> process_;
+  uint64_t handle_;
+};
+
+class SimChipLoader final : public CodeLoader {
+ public:
+  explicit SimChipLoader(std::weak_ptr<SimChip> chip) : chip_(std::move(chip)) {}
+  Result<std::unique_ptr<LoadedCode>> load(ByteSpan shared_object,
+                                           const char* entry_symbol) override {
+    auto chip = chip_.lock();
+    const DeviceAddr addr = chip ? chip->address_of(shared_object) : 0;
+    if (addr == 0) return memfd_loader()->load(shared_object, entry_symbol);  // host code
+    CHIPRT_ASSIGN_OR_RETURN(auto process, chip->process());
+    CHIPRT_ASSIGN_OR_RETURN(uint64_t handle,
+                            process->load(addr, shared_object.size(), entry_symbol));
+    return std::unique_ptr<LoadedCode>(std::make_unique<DeviceCode>(std::move(process), handle));
+  }
+
+ private:
+  std::weak_ptr<SimChip> chip_;
+};
+
+void put_kernels(protocol::WireWriter& w, const std::vector<LaunchKernel>& kernels) {
+  w.put(static_cast<uint32_t>(kernels.size()));
+  for (const LaunchKernel& k : kernels) {
+    w.put(protocol::WireKernel{k.func_id, static_cast<uint32_t>(k.core),
+                               reinterpret_cast<uint64_t>(k.code)});
+  }
+}
+
+}  // namespace
+
+Result<std::shared_ptr<SimChip>> SimChip::create(ChipProfile profile, uint64_t capacity,
+                                                 SimChipOptions options) {
+  std::shared_ptr<SimChip> chip(new SimChip(std::move(profile), options));
+  capacity = align_up(capacity, GmArena::kGranularity);
+  CHIPRT_ASSIGN_OR_RETURN(chip->memory_, SharedMemory::create("chiprt-device-memory", capacity));
+  CHIPRT_ASSIGN_OR_RETURN(chip->arena_, GmArena::create(chip->memory_->data(), capacity));
+  return chip;
+}
+
+SimChip::~SimChip() {
+  std::lock_guard lock(mutex_);
+  if (process_) process_->shutdown();
+}
 
 Result<DeviceBuffer> SimChip::allocate(uint64_t bytes, MemoryTag tag) {
   const uint64_t size = allocation_size(bytes);
@@ -38,14 +98,106 @@ Status SimChip::copy_from_device(MutableByteSpan dst, DeviceAddr src) const {
   return Status::Ok();
 }
 
+DeviceStats SimChip::stats() const {
+  DeviceStats out = arena_->stats();
+  std::lock_guard lock(mutex_);
+  out.losses = losses_ + (process_ && !process_->health().ok() ? 1 : 0);
+  return out;
+}
+
+DeviceAddr SimChip::address_of(ByteSpan bytes) const {
+  const std::byte* base = memory_->data();
+  if (bytes.data() < base || bytes.data() > base + memory_->size() ||
+      bytes.size() > static_cast<uint64_t>(base + memory_->size() - bytes.data())) {
+    return 0;
+  }
+  return GmArena::kDeviceBase + static_cast<uint64_t>(bytes.data() - base);
+}
+
+std::shared_ptr<CodeLoader> SimChip::code_loader() {
+  return std::make_shared<SimChipLoader>(weak_from_this());
+}
+
+Result<std::shared_ptr<DeviceProcess>> SimChip::process_locked() {
+  if (!process_) {
+    DeviceProcess::Config config{profile_, options_.execution_threads, memory_->fd()};
+    CHIPRT_ASSIGN_OR_RETURN(process_,
+                            DeviceProcess::start(config, [this](uint64_t bytes, MemoryTag tag) {
+                              return allocate(bytes, tag);
+                            }));
+  }
+  return process_;
+}
+
+Result<std::shared_ptr<DeviceProcess>> SimChip::process() {
+  std::lock_guard lock(mutex_);
+  return process_locked();
+}
+
+Status SimChip::start() {
+  CHIPRT_ASSIGN_OR_RETURN(auto process, this->process());
+  return process->health();
+}
+
+Status SimChip::health() const {
+  std::lock_guard lock(mutex_);
+  return process_ ? process_->health() : Status::Ok();
+}
+
+Status SimChip::reset() {
+  std::shared_ptr<DeviceProcess> old;
+  {
+    std::lock_guard lock(mutex_);
+    if (process_ && !process_->health().ok()) ++losses_;
+    old = std::move(process_);
+    ++epoch_;
+  }
+  if (old) old->shutdown();  // its pending calls fail; loaded code that still names it no-ops
+  return start();
+}
+
+uint64_t SimChip::epoch() const {
+  std::lock_guard lock(mutex_);
+  return epoch_;
+}
+
+Result<LaunchResult> SimChip::launch(const OrchestrationLaunch& launch, const Deadlines& limits) {
+  CHIPRT_ASSIGN_OR_RETURN(auto process, this->process());
+  return process->launch(
+      protocol::Message::kLaunchOrch,
+      [&](protocol::WireWriter& w) {
+        w.put(reinterpret_cast<uint64_t>(launch.orchestration));
+        put_kernels(w, launch.kernels);
+        protocol::put_tensors(w, launch.inputs);
+        w.put(static_cast<uint32_t>(launch.scalars.size()));
+        for (const auto& [name, value] : launch.scalars) w.put_string(name).put(value);
+        w.put(launch.ring_slots).put(launch.heap_bytes).put(uint8_t{launch.trace});
+      },
+      limits);
+}
+
+Result<LaunchResult> SimChip::launch(const GraphLaunch& launch, const Deadlines& limits) {
+  CHIPRT_ASSIGN_OR_RETURN(auto process, this->process());
+  return process->launch(
+      protocol::Message::kLaunchGraph,
+      [&](protocol::WireWriter& w) {
+        w.put(launch.graph).put(launch.graph_bytes);
+        put_kernels(w, launch.kernels);
+        w.put_array(launch.tensors.data(), static_cast<uint32_t>(launch.tensors.size()));
+        w.put(uint8_t{launch.trace});
+      },
+      limits);
+}
+
 }  // namespace chiprt::device
 
 namespace chiprt {
 
-std::shared_ptr<Device> create_sim_chip(const ChipProfile& profile, uint64_t capacity_bytes) {
-  auto arena = device::GmArena::create(align_up(capacity_bytes, device::GmArena::kGranularity));
-  if (!arena.ok()) return nullptr;
-  return std::make_shared<device::SimChip>(profile, std::move(arena).value());
+std::shared_ptr<Device> create_sim_chip(const ChipProfile& profile, uint64_t capacity_bytes,
+                                        SimChipOptions options) {
+  auto chip = device::SimChip::create(profile, capacity_bytes, options);
+  if (!chip.ok()) return nullptr;
+  return std::move(chip).value();
 }
 
 }  // namespace chiprt

@@ -51,7 +51,7 @@ ChipBufferPool::ChipBufferPool(Device& device, RuntimeKind runtime,
                                std::shared_ptr<CodeLoader> loader, IdentityHash identity_hash)
     : device_(device),
       runtime_(runtime),
-      loader_(loader ? std::move(loader) : memfd_loader()),
+      loader_(loader ? std::move(loader) : device.code_loader()),
       identity_hash_(identity_hash
                          ? std::move(identity_hash)
                          : IdentityHash([](const ImageView& v) { return v.content_hash(); })) {}

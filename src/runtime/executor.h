@@ -1,5 +1,6 @@
-// Executor: what a runtime (tmr or hbg) does with a leased callable. The worker owns one per
-// (runtime, device); it is called from many threads at once.
+// Executor: what a runtime (tmr or hbg) does with a leased callable, on the host. It prepares
+// what the run reads in device memory, launches it on the device, and reads the outputs back.
+// The worker owns one per (runtime, device); it is called from many threads at once.
 #pragma once
 
 #include <memory>
@@ -7,6 +8,7 @@
 #include "chiprt/run.h"
 #include "chiprt/worker.h"
 #include "registry/chip_buffer.h"
+#include "runtime/common/kernel_table.h"
 
 namespace chiprt::runtime {
 
@@ -20,5 +22,14 @@ class Executor {
 };
 
 std::unique_ptr<Executor> make_executor(Device& device, const WorkerOptions& options);
+
+// The callable's kernels as a dispatch table / as a launch names them (entries are the device
+// loader's code tokens).
+KernelTable kernel_table(const registry::ChipBuffer& buffer);
+std::vector<LaunchKernel> launch_kernels(const registry::ChipBuffer& buffer);
+Deadlines deadlines(const WorkerOptions& options);
+// Copies each launched output back to the host.
+Status read_outputs(const Device& device, const LaunchResult& result,
+                    std::map<std::string, HostTensor>& out);
 
 }  // namespace chiprt::runtime

@@ -27,12 +27,25 @@ struct ChipWorker::Impl {
         executor(runtime::make_executor(*device, options)),
         pool(*device, options.runtime, options.loader, options.identity_hash),
         registry(pool) {
-    pool.set_release_hook([exec = executor.get()](uint64_t generation) { exec->forget(generation); });
+    pool.set_release_hook(
+        [exec = executor.get()](uint64_t generation) { exec->forget(generation); });
   }
 
   Status check_live() const {
     if (finalized) return Status(StatusCode::failed_precondition, "the worker was finalized");
-    return Status::Ok();
+    return device->health();
+  }
+  // After a reset of the device (by any of its workers), registrations of the old one are gone.
+  void follow_device() {
+    if (device->epoch() == epoch.load(std::memory_order_acquire)) return;
+    std::unique_lock lock(lifecycle);
+    drop_registrations_locked();
+  }
+  void drop_registrations_locked() {
+    const uint64_t now = device->epoch();
+    if (finalized || now == epoch.load()) return;
+    dropped += registry.release_all();
+    epoch.store(now, std::memory_order_release);
   }
 
   std::shared_ptr<Device> device;
@@ -44,32 +57,43 @@ struct ChipWorker::Impl {
   mutable std::shared_mutex lifecycle;
   bool finalized = false;
   uint64_t leaked = 0;
+  uint64_t dropped = 0;
+  std::atomic<uint64_t> epoch{0};  // of the device this worker's registrations live on
   std::atomic<uint64_t> runs{0};
 };
 
 Result<std::unique_ptr<ChipWorker>> ChipWorker::create(std::shared_ptr<Device> device,
                                                        WorkerOptions options) {
   if (!device) return Status(StatusCode::invalid_argument, "no device");
+  if (Status started = device->start(); !started.ok()) {
+    return std::move(started).annotate("starting the device");
+  }
   auto impl = std::make_unique<Impl>(std::move(device), std::move(options));
+  impl->epoch = impl->device->epoch();
   return std::unique_ptr<ChipWorker>(new ChipWorker(std::move(impl)));
 }
 
 ChipWorker::ChipWorker(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-ChipWorker::~ChipWorker() { finalize(); }
+ChipWorker::~ChipWorker() {
+  finalize();
+}
 
 Result<CallableId> ChipWorker::register_callable(ByteSpan image) {
+  impl_->follow_device();
   std::shared_lock lock(impl_->lifecycle);
   CHIPRT_RETURN_IF_ERROR(impl_->check_live());
   return impl_->registry.register_image(image);
 }
 
 Status ChipWorker::unregister_callable(CallableId id) {
+  impl_->follow_device();
   std::shared_lock lock(impl_->lifecycle);
   CHIPRT_RETURN_IF_ERROR(impl_->check_live());
   return impl_->registry.unregister(id);
 }
 
 Result<RunReport> ChipWorker::run(CallableId id, const RunArgs& args) {
+  impl_->follow_device();
   std::shared_lock lock(impl_->lifecycle);
   CHIPRT_RETURN_IF_ERROR(impl_->check_live());
   CHIPRT_ASSIGN_OR_RETURN(registry::Lease lease, impl_->registry.lease(id));
@@ -88,12 +112,27 @@ void ChipWorker::finalize() {
   impl_->leaked = impl_->registry.release_all();
 }
 
+Status ChipWorker::reset() {
+  {
+    std::shared_lock lock(impl_->lifecycle);
+    if (impl_->finalized) {
+      return Status(StatusCode::failed_precondition, "the worker was finalized");
+    }
+  }
+  // First the device (runs in flight on it fail at once), then the registrations of the old one.
+  Status restarted = impl_->device->reset();
+  std::unique_lock lock(impl_->lifecycle);
+  impl_->drop_registrations_locked();
+  return restarted;
+}
+
 WorkerStats ChipWorker::stats() const {
   const registry::PoolStats pool = impl_->pool.stats();
   WorkerStats out;
   {
     std::shared_lock lock(impl_->lifecycle);
     out.leaked_registrations = impl_->leaked;
+    out.registrations_dropped = impl_->dropped;
   }
   out.registrations_live = impl_->registry.live();
   out.registrations_total = impl_->registry.total();
@@ -107,16 +146,22 @@ WorkerStats ChipWorker::stats() const {
   out.refcount_histogram = pool.refcount_histogram;
   out.runs = impl_->runs;
   out.device = impl_->device->stats();
+  out.device_losses = out.device.losses;
   return out;
 }
 
 Result<CallableInfo> ChipWorker::callable_info(CallableId id) const {
+  impl_->follow_device();
   std::shared_lock lock(impl_->lifecycle);
   CHIPRT_RETURN_IF_ERROR(impl_->check_live());
   return impl_->registry.info(id);
 }
 
-RuntimeKind ChipWorker::runtime() const { return impl_->options.runtime; }
-Device& ChipWorker::device() const { return *impl_->device; }
+RuntimeKind ChipWorker::runtime() const {
+  return impl_->options.runtime;
+}
+Device& ChipWorker::device() const {
+  return *impl_->device;
+}
 
 }  // namespace chiprt

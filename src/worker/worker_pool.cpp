@@ -31,7 +31,9 @@ Result<std::unique_ptr<WorkerPool>> WorkerPool::create(const WorkerPoolOptions& 
   return pool;
 }
 
-WorkerPool::~WorkerPool() { finalize(); }
+WorkerPool::~WorkerPool() {
+  finalize();
+}
 
 Result<size_t> WorkerPool::runtime_slot(RuntimeKind runtime) const {
   auto it = std::find(runtimes_.begin(), runtimes_.end(), runtime);

@@ -4,9 +4,9 @@
 
 namespace chiprt::runtime {
 
-Status check_task(const chiprt_task_t& task, uint64_t task_id, const registry::ChipBuffer& buffer,
+Status check_task(const chiprt_task_t& task, uint64_t task_id, const KernelTable& kernels,
                   TensorTable& table, CheckedTask& out) {
-  out.kernel = buffer.kernel(task.func_id);
+  out.kernel = kernels.find(task.func_id);
   if (out.kernel == nullptr) {
     return Status(StatusCode::not_found,
                   fmt::format("task {} names func_id {}, which is not a kernel of this callable",

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace chiprt::runtime {
 
 Result<uint64_t> dense_elements(uint32_t dtype, uint32_t ndim, const int64_t* shape) {
@@ -60,10 +62,31 @@ Status TensorTable::add_inputs(const RunArgs& args) {
     CHIPRT_ASSIGN_OR_RETURN(r.memory, device_.allocate(r.bytes, MemoryTag::tensor));
     CHIPRT_RETURN_IF_ERROR(device_.copy_to_device(r.memory.addr(), host.data));
     r.host = device_.host_pointer(r.memory.addr(), r.bytes);
-    if (r.host == nullptr)
-      return Status(StatusCode::unavailable, "device memory is not host-visible");
     add_record(std::move(r));
   }
+  return Status::Ok();
+}
+
+Status TensorTable::add_placed_input(const LaunchTensor& input) {
+  TensorRecord r;
+  {
+    CHIPRT_ASSIGN_OR_RETURN(uint64_t elements,
+                            dense_elements(input.dtype, input.ndim, input.shape.data()));
+    r.kind = TensorKind::input;
+    r.name = input.name;
+    r.dtype = input.dtype;
+    r.ndim = input.ndim;
+    for (uint32_t d = 0; d < r.ndim; ++d) r.shape[d] = input.shape[d];
+    r.elements = elements;
+    r.bytes = elements * chiprt_dtype_size(input.dtype);
+  }
+  r.host = device_.host_pointer(input.addr, r.bytes);
+  if (r.host == nullptr || r.bytes != input.bytes) {
+    return Status(StatusCode::invalid_argument,
+                  fmt::format("input '{}' of {} bytes at 0x{:x} is not in device memory",
+                              input.name, input.bytes, input.addr));
+  }
+  add_record(std::move(r));
   return Status::Ok();
 }
 
@@ -83,8 +106,6 @@ Result<uint64_t> TensorTable::add_output(const std::string& name, uint32_t dtype
   r.bytes = elements * chiprt_dtype_size(dtype);
   CHIPRT_ASSIGN_OR_RETURN(r.memory, device_.allocate(r.bytes, MemoryTag::tensor));
   r.host = device_.host_pointer(r.memory.addr(), r.bytes);
-  if (r.host == nullptr)
-    return Status(StatusCode::unavailable, "device memory is not host-visible");
   return add_record(std::move(r));
 }
 
@@ -140,6 +161,22 @@ Status TensorTable::read_outputs(std::map<std::string, HostTensor>& out) const {
     out[name] = std::move(host);
   }
   return Status::Ok();
+}
+
+std::vector<LaunchTensor> TensorTable::disown_outputs() {
+  std::vector<LaunchTensor> out;
+  for (const auto& [name, handle] : outputs_) {
+    TensorRecord& r = records_[handle - kHandleBase];
+    LaunchTensor t;
+    t.name = name;
+    t.dtype = r.dtype;
+    t.ndim = r.ndim;
+    for (uint32_t d = 0; d < r.ndim; ++d) t.shape[d] = r.shape[d];
+    t.bytes = r.bytes;
+    t.addr = r.memory.disown();
+    out.push_back(std::move(t));
+  }
+  return out;
 }
 
 }  // namespace chiprt::runtime

@@ -1,9 +1,11 @@
 // TensorTable: the tensors of one run and the opaque handles the orchestration sees.
 //
-// Inputs (from RunArgs) and outputs (alloc_output) each get their own device buffer tagged
-// `tensor`, freed with the table; intermediates live in the runtime's heap and only their
-// host pointer is recorded here. A handle is kHandleBase + index: never an address, so an
-// orchestration cannot reach memory by forging one, and lookups reject anything else.
+// Inputs (from RunArgs, or placed by the host and only named here) and outputs (alloc_output)
+// each get their own device buffer tagged `tensor`, freed with the table unless disowned;
+// intermediates live in the runtime's heap. `host` is the element-0 pointer in the memory view
+// of whoever executes (the device process); on the host side it stays null. A handle is kHandleBase
+// + index: never an address, so an orchestration cannot reach memory by forging one, and lookups
+// reject anything else.
 //
 // Not thread-safe: a run guards its table (tmr: its mutex; hbg: built before dispatch).
 // Records never move once added (deque), so pointers to them stay valid.
@@ -17,6 +19,7 @@
 
 #include "chiprt/abi/tensor.h"
 #include "chiprt/device.h"
+#include "chiprt/launch.h"
 #include "chiprt/run.h"
 
 namespace chiprt::runtime {
@@ -56,6 +59,8 @@ class TensorTable {
 
   // Allocates and uploads every host tensor of `args`.
   Status add_inputs(const RunArgs& args);
+  // An input the host already placed in device memory.
+  Status add_placed_input(const LaunchTensor& input);
   Result<uint64_t> add_output(const std::string& name, uint32_t dtype, uint32_t ndim,
                               const int64_t* shape);
   uint64_t add_intermediate(uint32_t dtype, uint32_t ndim, const int64_t* shape, uint64_t elements,
@@ -71,6 +76,8 @@ class TensorTable {
   chiprt_tensor_t full_view(uint64_t handle);
   // Copies every output back to the host.
   Status read_outputs(std::map<std::string, HostTensor>& out) const;
+  // The outputs, whose device memory now belongs to the caller (the table will not free it).
+  std::vector<LaunchTensor> disown_outputs();
   size_t size() const { return records_.size(); }
 
  private:

@@ -1,11 +1,11 @@
 // The host-built graph: what the hbg recorder produces, the compact form uploaded to device
 // memory, and the key that decides when a recorded graph may be replayed.
 //
-// Device layout (one allocation tagged `runtime`, read back by the replay through the
-// device's host mapping): DeviceGraphHeader, then task_count DeviceGraphTask, then
-// param_count chiprt_param_t (tensor views carry the recording's handles), then edge_count
-// uint32_t successor indices. Tasks are in submission order; every successor index is greater
-// than its task's index.
+// Device layout (one allocation tagged `runtime`, read by the device's replay, which resolves
+// each task's func_id in the leased callable's kernel table): DeviceGraphHeader, then task_count
+// DeviceGraphTask, then param_count chiprt_param_t (tensor views carry the recording's handles),
+// then edge_count uint32_t successor indices. Tasks are in submission order; every successor index
+// is greater than its task's index.
 #pragma once
 
 #include <cstdint>
@@ -75,8 +75,7 @@ struct RecordedGraph {
   std::vector<DeviceGraphTask> tasks;
   std::vector<chiprt_param_t> params;
   std::vector<uint32_t> successors;
-  std::vector<chiprt_kernel_entry_fn> entries;  // per task, from the leased callable
-  uint64_t heap_bytes = 0;                      // intermediates, packed
+  uint64_t heap_bytes = 0;  // intermediates, packed
 
   // The compact device form.
   std::vector<std::byte> serialize() const;

@@ -4,13 +4,18 @@
 #include <spdlog/spdlog.h>
 
 #include "runtime/common/task_check.h"
+#include "runtime/executor.h"
 #include "runtime/tmr/heap.h"
 
 namespace chiprt::runtime {
 
 GraphRecorder::GraphRecorder(Device& device, const registry::ChipBuffer& buffer,
                              const RunArgs& args, uint64_t heap_limit)
-    : buffer_(buffer), args_(args), heap_limit_(heap_limit), table_(device) {}
+    : orchestration_(buffer.orchestration ? buffer.orchestration->entry() : nullptr),
+      kernels_(kernel_table(buffer)),
+      args_(args),
+      heap_limit_(heap_limit),
+      table_(device) {}
 
 int32_t GraphRecorder::reject(int32_t code, Status why) {
   last_error_ = why.to_string();
@@ -30,8 +35,7 @@ uint64_t GraphRecorder::add_tensor(TensorRecord record, GraphTensor tensor) {
 }
 
 Result<RecordedGraph> GraphRecorder::record() {
-  const int32_t rc =
-      call_orchestration(buffer_.orchestration ? buffer_.orchestration->entry() : nullptr, *this);
+  const int32_t rc = call_orchestration(const_cast<void*>(orchestration_), *this);
   if (!failure_.ok()) return failure_;
   if (rc != 0) {
     return Status(StatusCode::orchestration_failed,
@@ -150,7 +154,7 @@ int32_t GraphRecorder::submit_task(const chiprt_task_t* task) {
   if (!failure_.ok()) return CHIPRT_ORCH_FAILED;
   const uint64_t id = graph_.tasks.size();
   CheckedTask checked;
-  if (Status s = check_task(*task, id, buffer_, table_, checked); !s.ok()) {
+  if (Status s = check_task(*task, id, kernels_, table_, checked); !s.ok()) {
     return reject(CHIPRT_ORCH_INVALID, std::move(s));
   }
   task_accesses(checked, accesses_);
@@ -161,12 +165,11 @@ int32_t GraphRecorder::submit_task(const chiprt_task_t* task) {
                           static_cast<uint32_t>(graph_.params.size()), checked.count,
                           static_cast<uint32_t>(task_deps_.size()), 0, 0, 0});
   graph_.params.insert(graph_.params.end(), checked.params, checked.params + checked.count);
-  graph_.entries.push_back(reinterpret_cast<chiprt_kernel_entry_fn>(checked.kernel->code->entry()));
   return CHIPRT_ORCH_OK;
 }
 
 void GraphRecorder::log(const char* message) {
-  spdlog::debug("orchestration (host): {}", message);
+  spdlog::info("[orchestration] {}", message);
 }
 
 }  // namespace chiprt::runtime

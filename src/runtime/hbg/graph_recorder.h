@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "registry/chip_buffer.h"
+#include "runtime/common/kernel_table.h"
 #include "runtime/common/orch_backend.h"
 #include "runtime/common/tensor_table.h"
 #include "runtime/hbg/graph.h"
@@ -44,7 +45,8 @@ class GraphRecorder final : public OrchBackend {
   int32_t reject(int32_t code, Status why);
   uint64_t add_tensor(TensorRecord record, GraphTensor tensor);
 
-  const registry::ChipBuffer& buffer_;
+  const void* orchestration_;
+  const KernelTable kernels_;
   const RunArgs& args_;
   const uint64_t heap_limit_;
   TensorTable table_;  // records only: recording allocates no device memory

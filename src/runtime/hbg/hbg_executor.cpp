@@ -6,7 +6,6 @@
 
 #include "runtime/common/tensor_table.h"
 #include "runtime/hbg/graph_recorder.h"
-#include "runtime/scheduler/graph_run.h"
 
 namespace chiprt::runtime {
 
@@ -15,6 +14,7 @@ HbgExecutor::HbgExecutor(Device& device, const WorkerOptions& options)
       heap_limit_(options.heap_bytes            ? options.heap_bytes
                   : device.profile().heap_bytes ? device.profile().heap_bytes
                                                 : 64ull << 20),
+      deadlines_(deadlines(options)),
       cache_(options.graph_cache_entries ? options.graph_cache_entries : 16) {}
 
 Result<RunReport> HbgExecutor::run(const registry::ChipBuffer& buffer, const RunArgs& args) {
@@ -22,9 +22,6 @@ Result<RunReport> HbgExecutor::run(const registry::ChipBuffer& buffer, const Run
     return Status(StatusCode::failed_precondition, "the callable has no loaded orchestration");
   }
   const auto start = std::chrono::steady_clock::now();
-  std::call_once(started_, [&] {
-    cores_ = std::make_unique<CorePool>(device_.profile().aic_cores, device_.profile().aiv_cores);
-  });
   std::shared_ptr<const DeviceGraph> graph = cache_.find(buffer.generation, args);
   const bool hit = graph != nullptr;
   if (!hit) {
@@ -33,7 +30,7 @@ Result<RunReport> HbgExecutor::run(const registry::ChipBuffer& buffer, const Run
     CHIPRT_ASSIGN_OR_RETURN(graph, upload_graph(device_, buffer.generation, std::move(recorded)));
     graph = cache_.insert(std::move(graph), args);
   }
-  auto report = replay(*graph, args);
+  auto report = replay(buffer, *graph, args);
   if (!report.ok()) return report;
   report->graph_cache_hit = hit;
   report->orchestration_calls = hit ? 0 : 1;
@@ -45,23 +42,24 @@ Result<RunReport> HbgExecutor::run(const registry::ChipBuffer& buffer, const Run
   return report;
 }
 
-Result<RunReport> HbgExecutor::replay(const DeviceGraph& graph, const RunArgs& args) {
+Result<RunReport> HbgExecutor::replay(const registry::ChipBuffer& buffer, const DeviceGraph& graph,
+                                      const RunArgs& args) {
   TensorTable table(device_);
   CHIPRT_RETURN_IF_ERROR(table.add_inputs(args));
   DeviceBuffer heap;
-  std::byte* heap_host = nullptr;
   if (graph.heap_bytes > 0) {
     CHIPRT_ASSIGN_OR_RETURN(heap, device_.allocate(graph.heap_bytes, MemoryTag::runtime));
-    heap_host = device_.host_pointer(heap.addr(), graph.heap_bytes);
-    if (heap_host == nullptr)
-      return Status(StatusCode::unavailable, "device memory is not host-visible");
   }
+  GraphLaunch launch;
+  launch.graph = graph.memory.addr();
+  launch.graph_bytes = graph.serialized_bytes;
+  launch.kernels = launch_kernels(buffer);
+  launch.trace = args.trace;
   // Where each recorded tensor lives in this run.
-  std::vector<std::byte*> tensor_host(graph.tensors.size(), nullptr);
-  for (size_t i = 0; i < graph.tensors.size(); ++i) {
-    const GraphTensor& t = graph.tensors[i];
+  launch.tensors.reserve(graph.tensors.size());
+  for (const GraphTensor& t : graph.tensors) {
     if (t.kind == TensorKind::intermediate) {
-      tensor_host[i] = heap_host + t.heap_offset;
+      launch.tensors.push_back(heap.addr() + t.heap_offset);
       continue;
     }
     uint64_t handle = 0;
@@ -72,36 +70,13 @@ Result<RunReport> HbgExecutor::replay(const DeviceGraph& graph, const RunArgs& a
     } else {
       CHIPRT_ASSIGN_OR_RETURN(handle, table.add_output(t.name, t.dtype, t.ndim, t.shape));
     }
-    tensor_host[i] = table.find(handle)->host;
+    launch.tensors.push_back(table.find(handle)->memory.addr());
   }
-  std::vector<std::byte*> bases(graph.params.size(), nullptr);
-  for (size_t p = 0; p < graph.params.size(); ++p) {
-    const chiprt_param_t& param = graph.params[p];
-    if (param.kind != CHIPRT_PARAM_SCALAR) bases[p] = tensor_host[param.tensor.base - kHandleBase];
-  }
-
-  const uint32_t n = static_cast<uint32_t>(graph.tasks.size());
-  GraphRun run(*cores_, n, GraphRun::Mode::fixed, args.trace);
-  for (uint32_t i = 0; i < n; ++i) {
-    const DeviceGraphTask& t = graph.tasks[i];
-    const TaskDesc desc{i,
-                        t.func_id,
-                        static_cast<CoreType>(t.core_type),
-                        graph.entries[i],
-                        t.param_count,
-                        graph.params.data() + t.first_param,
-                        bases.data() + t.first_param};
-    run.set_fixed(i, desc, t.dep_count,
-                  graph.successors.subspan(t.first_successor, t.successor_count));
-  }
-  run.start_fixed();
-  run.close();
-  CHIPRT_RETURN_IF_ERROR(run.wait());
-
+  CHIPRT_ASSIGN_OR_RETURN(LaunchResult result, device_.launch(launch, deadlines_));
   RunReport report;
-  report.tasks = n;
+  report.tasks = graph.task_count;
   report.peak_heap_bytes = graph.heap_bytes;
-  report.trace = run.take_trace();
+  report.trace = std::move(result.trace);
   CHIPRT_RETURN_IF_ERROR(table.read_outputs(report.outputs));
   return report;
 }

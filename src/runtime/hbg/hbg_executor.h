@@ -1,8 +1,9 @@
 // HbgExecutor: the host-built-graph runtime of one worker. A run looks up a graph recorded for
 // the same callable and arguments; on a miss the GraphRecorder runs the orchestration on the
-// host (this thread) and the graph is uploaded to device memory and cached. The replay then
-// executes the device copy on the worker's AIC/AIV core threads through the same GraphRun
-// dispatcher as tmr; no orchestration code ever reaches the device (I7).
+// host (this thread) and the graph is uploaded to device memory and cached. The replay places
+// the run's tensors and heap in device memory and launches the graph: the device executes its
+// copy on the chip's cores through the same GraphRun dispatcher as tmr; no orchestration code
+// ever reaches the device (I7).
 //
 // Device memory per run: inputs and outputs (tagged tensor) and the intermediate heap (tagged
 // runtime) are freed when the run ends; cached graphs (tagged runtime) stay, bounded by the
@@ -12,11 +13,9 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
 
 #include "runtime/executor.h"
 #include "runtime/hbg/graph_cache.h"
-#include "runtime/scheduler/core_pool.h"
 
 namespace chiprt::runtime {
 
@@ -27,13 +26,13 @@ class HbgExecutor final : public Executor {
   void forget(uint64_t generation) noexcept override { cache_.forget(generation); }
 
  private:
-  Result<RunReport> replay(const DeviceGraph& graph, const RunArgs& args);
+  Result<RunReport> replay(const registry::ChipBuffer& buffer, const DeviceGraph& graph,
+                           const RunArgs& args);
 
   Device& device_;
   const uint64_t heap_limit_;
+  const Deadlines deadlines_;
   GraphCache cache_;
-  std::once_flag started_;
-  std::unique_ptr<CorePool> cores_;
 };
 
 }  // namespace chiprt::runtime

@@ -5,16 +5,26 @@ namespace chiprt::runtime {
 AicpuPool::AicpuPool(uint32_t threads) {
   if (threads == 0) threads = 1;
   threads_.reserve(threads);
-  for (uint32_t i = 0; i < threads; ++i) threads_.emplace_back([this] { loop(); });
+  try {
+    for (uint32_t i = 0; i < threads; ++i) threads_.emplace_back([this] { loop(); });
+  } catch (...) {
+    stop();  // join what started, so the exception leaves no joinable thread behind
+    throw;
+  }
 }
 
 AicpuPool::~AicpuPool() {
+  stop();
+}
+
+void AicpuPool::stop() noexcept {
   {
     std::lock_guard lock(mutex_);
     stop_ = true;
   }
   wake_.notify_all();
   for (std::thread& t : threads_) t.join();
+  threads_.clear();
 }
 
 void AicpuPool::post(std::function<void()> job) {

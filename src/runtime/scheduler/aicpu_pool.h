@@ -3,7 +3,8 @@
 // threads park on a condition variable.
 //
 // Thread safety: post() is safe from any thread. The destructor runs queued jobs to completion
-// and joins the threads.
+// and joins the threads. The constructor throws std::system_error when a thread cannot start
+// (after joining the ones that did).
 #pragma once
 
 #include <condition_variable>
@@ -27,6 +28,7 @@ class AicpuPool {
 
  private:
   void loop();
+  void stop() noexcept;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<std::function<void()>> jobs_;

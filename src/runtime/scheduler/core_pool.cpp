@@ -1,6 +1,10 @@
 #include "runtime/scheduler/core_pool.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <optional>
+#include <system_error>
 
 #include "runtime/scheduler/graph_run.h"
 
@@ -9,69 +13,78 @@ namespace {
 constexpr int kSpins = 64;  // yields before parking: a few microseconds
 }  // namespace
 
-CorePool::CorePool(uint32_t aic, uint32_t aiv) {
-  start(aic_, CoreType::aic, aic == 0 ? 1 : aic);
-  start(aiv_, CoreType::aiv, aiv == 0 ? 1 : aiv);
-}
-
-void CorePool::start(Queue& q, CoreType core, uint32_t count) {
-  q.count = count;
-  q.threads.reserve(count);
-  for (uint32_t i = 0; i < count; ++i)
-    q.threads.emplace_back([this, &q, core, i] { loop(q, core, i); });
+Result<std::unique_ptr<CorePool>> CorePool::create(uint32_t aic, uint32_t aiv, uint32_t threads) {
+  std::unique_ptr<CorePool> pool(new CorePool(aic, aiv));
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  threads = std::min(threads, pool->aic_ + pool->aiv_);
+  try {
+    pool->threads_.reserve(threads);
+    for (uint32_t t = 0; t < threads; ++t) {
+      pool->threads_.emplace_back([raw = pool.get(), t] { raw->loop(t); });
+    }
+  } catch (const std::system_error& e) {
+    return Status(StatusCode::unavailable,
+                  fmt::format("starting core execution thread {} of {}: {}", pool->threads_.size(),
+                              threads, e.what()));
+  }
+  return pool;
 }
 
 CorePool::~CorePool() {
-  for (Queue* q : {&aic_, &aiv_}) {
-    {
-      std::lock_guard lock(q->mutex);
-      q->stop = true;
-    }
-    q->wake.notify_all();
-  }
-  for (Queue* q : {&aic_, &aiv_}) {
-    for (std::thread& t : q->threads) t.join();
-  }
+  stop();
 }
 
-void CorePool::push(CoreType core, ReadyTask task) {
-  Queue& q = queue(core);
+void CorePool::stop() noexcept {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  for (std::thread& t : threads_) t.join();
+  threads_.clear();
+}
+
+void CorePool::push(ReadyTask task) {
   bool wake = false;
   {
-    std::lock_guard lock(q.mutex);
-    q.tasks.push_back(task);
-    q.queued.store(static_cast<uint32_t>(q.tasks.size()), std::memory_order_release);
-    wake = q.parked > 0 && !q.spinning.load(std::memory_order_acquire);
+    std::lock_guard lock(mutex_);
+    tasks_.push_back(task);
+    queued_.store(static_cast<uint32_t>(tasks_.size()), std::memory_order_release);
+    wake = parked_ > 0 && !spinning_.load(std::memory_order_acquire);
   }
-  if (wake) q.wake.notify_one();
+  if (wake) wake_.notify_one();
 }
 
-void CorePool::loop(Queue& q, CoreType core, uint32_t index) {
+void CorePool::loop(uint32_t thread) {
   for (;;) {
     ReadyTask task;
-    if (!q.spinning.exchange(true, std::memory_order_acq_rel)) {
-      for (int i = 0; i < kSpins && q.queued.load(std::memory_order_acquire) == 0; ++i) {
+    if (!spinning_.exchange(true, std::memory_order_acq_rel)) {
+      for (int i = 0; i < kSpins && queued_.load(std::memory_order_acquire) == 0; ++i) {
         std::this_thread::yield();
       }
-      q.spinning.store(false, std::memory_order_release);
+      spinning_.store(false, std::memory_order_release);
     }
     bool more = false;
     {
-      std::unique_lock lock(q.mutex);
-      ++q.parked;
-      q.wake.wait(lock, [&] { return q.stop || !q.tasks.empty(); });
-      --q.parked;
-      if (q.tasks.empty()) return;  // stopping
-      task = q.tasks.front();
-      q.tasks.pop_front();
-      q.queued.store(static_cast<uint32_t>(q.tasks.size()), std::memory_order_release);
-      more = !q.tasks.empty() && q.parked > 0;
+      std::unique_lock lock(mutex_);
+      ++parked_;
+      wake_.wait(lock, [&] { return stop_ || !tasks_.empty(); });
+      --parked_;
+      if (tasks_.empty()) return;  // stopping
+      task = tasks_.front();
+      tasks_.pop_front();
+      queued_.store(static_cast<uint32_t>(tasks_.size()), std::memory_order_release);
+      more = !tasks_.empty() && parked_ > 0;
     }
     // A push seen by the spinner woke nobody: pass the wake on while work remains queued.
-    if (more) q.wake.notify_one();
-    // Run the task, then any follow-up the run hands back for this same core.
+    if (more) wake_.notify_one();
+    // Run the task, then any follow-up the run hands back, each as this thread's logical core
+    // of the task's type.
     std::optional<uint32_t> next = task.node;
-    while (next) next = task.run->execute(*next, core, index);
+    while (next) {
+      const CoreType core = task.run->core_of(*next);
+      next = task.run->execute(*next, core, thread % cores(core));
+    }
   }
 }
 

@@ -1,13 +1,14 @@
-// CorePool: the simulated chip's AIC and AIV core threads and their ready queues.
+// CorePool: the chip's AIC and AIV cores as logical cores, executed by a pool of host threads
+// sized to the machine (not a thread per simulated core).
 //
-// One FIFO ready queue per core type; every core of that type takes work from it. A core
-// that finds its queue empty parks on a condition variable (no spinning at rest) and is woken
-// by push(). Work items are (GraphRun, node) pairs: the pool knows nothing about graphs, the
-// GraphRun runs the kernel and releases successors, and may hand the core a follow-up node of
-// the same core type to run at once (so a chain of dependent tasks stays on one core without
-// a queue round trip).
+// A ready task keeps its core type; execution thread t runs it as core t mod (cores of that
+// type), so traces, core_index in kernel arguments and the profile's counts stay meaningful
+// while a 72-core chip costs no more threads than the machine has. One FIFO ready queue; a
+// thread that finds it empty spins briefly (one spinner at a time), then parks on a condition
+// variable, so an idle pool uses no CPU. GraphRun::execute may hand the thread a follow-up
+// task (a successor freed by the one it just ran), which it runs at once without a queue trip.
 //
-// Thread safety: push() is safe from any thread. The destructor stops and joins every core;
+// Thread safety: push() is safe from any thread. The destructor stops and joins the threads;
 // the caller guarantees no run is still executing on the pool by then.
 #pragma once
 
@@ -15,11 +16,13 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include "chiprt/image.h"
+#include "chiprt/status.h"
 
 namespace chiprt::runtime {
 
@@ -32,35 +35,33 @@ struct ReadyTask {
 
 class CorePool {
  public:
-  // `aic` and `aiv` core threads (each at least 1 is used when the count is 0, so a profile
-  // without a core type still makes progress rather than hanging).
-  CorePool(uint32_t aic, uint32_t aiv);
+  // `aic` and `aiv` logical cores (a type with 0 cores still runs, as core 0) on `threads`
+  // execution threads (0: the machine's hardware threads; never more than aic + aiv).
+  // unavailable when a thread cannot be started (the ones started are stopped again).
+  static Result<std::unique_ptr<CorePool>> create(uint32_t aic, uint32_t aiv, uint32_t threads);
   ~CorePool();
   CorePool(const CorePool&) = delete;
   CorePool& operator=(const CorePool&) = delete;
 
-  void push(CoreType core, ReadyTask task);
-  uint32_t cores(CoreType core) const { return queue(core).count; }
+  void push(ReadyTask task);
+  uint32_t cores(CoreType core) const { return core == CoreType::aic ? aic_ : aiv_; }
+  uint32_t threads() const { return static_cast<uint32_t>(threads_.size()); }
 
  private:
-  struct Queue {
-    std::mutex mutex;
-    std::condition_variable wake;
-    std::deque<ReadyTask> tasks;
-    uint32_t parked = 0;                // cores waiting on `wake`
-    std::atomic<uint32_t> queued{0};    // tasks.size(), readable without the lock
-    std::atomic<bool> spinning{false};  // one core is polling before it parks
-    uint32_t count = 0;
-    bool stop = false;
-    std::vector<std::thread> threads;
-  };
-  Queue& queue(CoreType core) { return core == CoreType::aic ? aic_ : aiv_; }
-  const Queue& queue(CoreType core) const { return core == CoreType::aic ? aic_ : aiv_; }
-  void start(Queue& q, CoreType core, uint32_t count);
-  void loop(Queue& q, CoreType core, uint32_t index);
+  CorePool(uint32_t aic, uint32_t aiv) : aic_(aic ? aic : 1), aiv_(aiv ? aiv : 1) {}
+  void loop(uint32_t thread);
+  void stop() noexcept;
 
-  Queue aic_;
-  Queue aiv_;
+  const uint32_t aic_;
+  const uint32_t aiv_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<ReadyTask> tasks_;
+  uint32_t parked_ = 0;                // threads waiting on wake_
+  std::atomic<uint32_t> queued_{0};    // tasks_.size(), readable without the lock
+  std::atomic<bool> spinning_{false};  // one thread is polling before it parks
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace chiprt::runtime

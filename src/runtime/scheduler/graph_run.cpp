@@ -96,7 +96,9 @@ void GraphRun::invoke(const Node& n, CoreType core, uint32_t core_index) {
                                   d.task_id};
   std::chrono::steady_clock::time_point begin;
   if (trace_) begin = std::chrono::steady_clock::now();  // clock reads only when tracing
+  if (monitor_) monitor_->kernel_begin(run_tag_, d, core_index);
   const int32_t rc = d.entry(&args);
+  if (monitor_) monitor_->kernel_end();
   if (trace_) {
     const auto end = std::chrono::steady_clock::now();
     auto us = [&](auto t) { return std::chrono::duration<double, std::micro>(t - start_).count(); };
@@ -129,7 +131,7 @@ std::optional<uint32_t> GraphRun::execute(uint32_t node, CoreType core, uint32_t
   std::optional<uint32_t> next;
   for (uint32_t s : successors) {
     if (nodes_[s].pending.fetch_sub(1, std::memory_order_acq_rel) != 1) continue;
-    if (!next && nodes_[s].desc.core == core) {
+    if (!next) {
       next = s;
     } else {
       dispatch(s);
@@ -146,6 +148,7 @@ std::optional<uint32_t> GraphRun::execute(uint32_t node, CoreType core, uint32_t
 // releasing it; every other completer touches nothing after its decrement.
 void GraphRun::count_completion() {
   completed_.fetch_add(1, std::memory_order_relaxed);
+  note_progress();
   if (outstanding_.fetch_sub(1, std::memory_order_acq_rel) == 1) finish();
 }
 
@@ -154,6 +157,12 @@ void GraphRun::close() {
 }
 
 void GraphRun::finish() {
+  if (on_finished_) {
+    // Moved out first: the callback may destroy this run, and with it the member.
+    std::function<void()> done = std::move(on_finished_);
+    done();
+    return;
+  }
   std::lock_guard lock(finish_mutex_);
   finished_flag_ = true;
   finished_.notify_all();
@@ -170,6 +179,11 @@ void GraphRun::fail(Status status) {
   if (failed_.load()) return;
   failure_ = std::move(status);
   failed_.store(true, std::memory_order_release);
+}
+
+Status GraphRun::failure() {
+  std::lock_guard lock(finish_mutex_);
+  return failure_;
 }
 
 std::vector<TaskTrace> GraphRun::take_trace() {

@@ -11,15 +11,19 @@
 // - fixed (hbg): every node's descriptor, dependency count and successor list are set up front
 //   (from the uploaded graph), then start_fixed() dispatches the roots. No locks on edges.
 //
+// The end of a run is either awaited (wait()) or delivered (on_finished(): the callback runs on
+// the thread that completed the run and may destroy it).
+//
 // Thread safety: submit/close are called from one submitting thread;
 // execute() from core threads; fail() from any thread; wait() from one waiting thread. A run
-// must stay alive until wait() returned.
+// must stay alive until wait() returned or its on_finished callback ran.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -44,6 +48,15 @@ struct TaskDesc {
   std::byte* const* bases = nullptr;       // per param: host pointer of its tensor's element 0
 };
 
+// Watches kernels start and end (the device process records them in shared memory so the host
+// can name what was running when the device died). Called on the executing thread.
+class ExecutionMonitor {
+ public:
+  virtual ~ExecutionMonitor() = default;
+  virtual void kernel_begin(uint64_t run, const TaskDesc& task, uint32_t core_index) noexcept = 0;
+  virtual void kernel_end() noexcept = 0;
+};
+
 class GraphRun {
  public:
   enum class Mode { dynamic, fixed };
@@ -66,8 +79,25 @@ class GraphRun {
   void start_fixed();
 
   // Called by a core thread: runs the node's kernel, releases its successors, and returns a
-  // ready successor of the same core type for the caller to run next, if any.
+  // ready successor for the caller to run next, if any.
   std::optional<uint32_t> execute(uint32_t node, CoreType core, uint32_t core_index);
+  CoreType core_of(uint32_t node) const { return nodes_[node].desc.core; }
+
+  // Before any task is armed: `monitor` sees every kernel (as run `run`), and `progress` is
+  // bumped on every completed task. Both borrowed, nullable.
+  void observe(ExecutionMonitor* monitor, uint64_t run, std::atomic<uint64_t>* progress) {
+    monitor_ = monitor;
+    run_tag_ = run;
+    progress_ = progress;
+  }
+  void note_progress() {
+    if (progress_) progress_->fetch_add(1, std::memory_order_relaxed);
+  }
+  // Before any task is armed: instead of waking wait(), the end of the run calls `done`, which
+  // may destroy the run.
+  void on_finished(std::function<void()> done) { on_finished_ = std::move(done); }
+  // The first failure, or ok (after the run finished).
+  Status failure();
 
   // No more tasks will be armed. Then wait() returns once every task completed, with the
   // first failure (kernel or otherwise) or ok.
@@ -96,7 +126,7 @@ class GraphRun {
     bool done = true;                  // dynamic
   };
   void invoke(const Node& n, CoreType core, uint32_t core_index);
-  void dispatch(uint32_t node) { cores_.push(nodes_[node].desc.core, ReadyTask{this, node}); }
+  void dispatch(uint32_t node) { cores_.push(ReadyTask{this, node}); }
   void count_completion();
   void finish();
 
@@ -106,6 +136,10 @@ class GraphRun {
   const std::chrono::steady_clock::time_point start_;
   const uint32_t node_count_;
   std::unique_ptr<Node[]> nodes_;
+  ExecutionMonitor* monitor_ = nullptr;
+  uint64_t run_tag_ = 0;
+  std::atomic<uint64_t>* progress_ = nullptr;
+  std::function<void()> on_finished_;
 
   std::atomic<uint64_t> submitted_{0};
   std::atomic<uint64_t> completed_{0};

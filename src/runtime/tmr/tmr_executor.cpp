@@ -15,27 +15,45 @@ TmrLimits limits_for(const Device& device, const WorkerOptions& options) {
 }  // namespace
 
 TmrExecutor::TmrExecutor(Device& device, const WorkerOptions& options)
-    : device_(device), limits_(limits_for(device, options)) {}
+    : device_(device), limits_(limits_for(device, options)), deadlines_(deadlines(options)) {}
 
 Result<RunReport> TmrExecutor::run(const registry::ChipBuffer& buffer, const RunArgs& args) {
   if (!buffer.orchestration) {
     return Status(StatusCode::failed_precondition, "the callable has no loaded orchestration");
   }
   const auto start = std::chrono::steady_clock::now();
-  std::call_once(started_, [&] {
-    const ChipProfile& p = device_.profile();
-    cores_ = std::make_unique<CorePool>(p.aic_cores, p.aiv_cores);
-    aicpu_ = std::make_unique<AicpuPool>(p.aicpu_threads);
-  });
-  TmrRun run(device_, *cores_, buffer, args, limits_);
-  CHIPRT_RETURN_IF_ERROR(run.prepare());
-  aicpu_->post([&run] { run.orchestrate(); });
-  Status executed = run.wait();
-  auto report = run.finish(std::move(executed));
-  if (report.ok()) {
-    report->elapsed_us =
-        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
+  OrchestrationLaunch launch;
+  launch.orchestration = buffer.orchestration->entry();
+  launch.kernels = launch_kernels(buffer);
+  std::vector<DeviceBuffer> inputs;  // freed when the run returns
+  inputs.reserve(args.tensors.size());
+  for (const auto& [name, host] : args.tensors) {
+    CHIPRT_ASSIGN_OR_RETURN(TensorRecord r, input_record(name, host));
+    CHIPRT_ASSIGN_OR_RETURN(DeviceBuffer memory, device_.allocate(r.bytes, MemoryTag::tensor));
+    CHIPRT_RETURN_IF_ERROR(device_.copy_to_device(memory.addr(), host.data));
+    LaunchTensor& t = launch.inputs.emplace_back();
+    t.name = name;
+    t.dtype = r.dtype;
+    t.ndim = r.ndim;
+    for (uint32_t d = 0; d < r.ndim; ++d) t.shape[d] = r.shape[d];
+    t.addr = memory.addr();
+    t.bytes = r.bytes;
+    inputs.push_back(std::move(memory));
   }
+  launch.scalars.assign(args.scalars.begin(), args.scalars.end());
+  launch.ring_slots = limits_.ring_slots;
+  launch.heap_bytes = limits_.heap_bytes;
+  launch.trace = args.trace;
+  CHIPRT_ASSIGN_OR_RETURN(LaunchResult result, device_.launch(launch, deadlines_));
+  RunReport report;
+  report.tasks = result.tasks;
+  report.peak_ring_occupancy = result.peak_ring_occupancy;
+  report.peak_heap_bytes = result.peak_heap_bytes;
+  report.orchestration_calls = result.orchestration_calls;
+  report.trace = std::move(result.trace);
+  CHIPRT_RETURN_IF_ERROR(read_outputs(device_, result, report.outputs));
+  report.elapsed_us =
+      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
   return report;
 }
 

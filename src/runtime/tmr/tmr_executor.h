@@ -1,21 +1,15 @@
-// TmrExecutor: the device-orchestration runtime of one worker. Owns the worker's simulated
-// AICPU threads and AIC/AIV core threads (counts from the device's chip profile), which park
-// when idle; every run builds a TmrRun on them.
+// TmrExecutor: the host side of the device-orchestration runtime of one worker. A run places
+// its inputs in device memory (tagged tensor), launches the callable's orchestration on the
+// device (where an AICPU thread runs it as a TmrRun and the chip's cores run its tasks), then
+// reads the outputs back and frees everything the run used, so device live bytes after a run
+// equal those before it.
 //
-// The threads start on the first run, so a worker that only registers callables costs none.
-// Ring slots and heap bytes come from WorkerOptions, else from the chip profile. The heap is
-// allocated per run (only by runs that allocate intermediates), so the worker's device
-// baseline holds nothing of the runtime between runs.
+// Ring slots and heap bytes come from WorkerOptions, else from the chip profile.
 //
-// Thread safety: run() may be called from many threads at once; runs share the cores.
+// Thread safety: run() may be called from many threads at once; runs share the device.
 #pragma once
 
-#include <memory>
-#include <mutex>
-
 #include "runtime/executor.h"
-#include "runtime/scheduler/aicpu_pool.h"
-#include "runtime/scheduler/core_pool.h"
 #include "runtime/tmr/tmr_run.h"
 
 namespace chiprt::runtime {
@@ -28,9 +22,7 @@ class TmrExecutor final : public Executor {
  private:
   Device& device_;
   const TmrLimits limits_;
-  std::once_flag started_;
-  std::unique_ptr<CorePool> cores_;  // destroyed after aicpu_: no orchestration outlives the cores
-  std::unique_ptr<AicpuPool> aicpu_;
+  const Deadlines deadlines_;
 };
 
 }  // namespace chiprt::runtime

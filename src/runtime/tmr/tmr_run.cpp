@@ -1,7 +1,6 @@
 #include "runtime/tmr/tmr_run.h"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 
@@ -9,16 +8,13 @@
 
 namespace chiprt::runtime {
 
-TmrRun::TmrRun(Device& device, CorePool& cores, const registry::ChipBuffer& buffer,
-               const RunArgs& args, TmrLimits limits)
-    : GraphRun(cores, limits.ring_slots, Mode::dynamic, args.trace),
-      device_(device),
-      buffer_(buffer),
-      args_(args),
-      limits_(limits),
-      tensors_(device),
-      ring_(limits.ring_slots),
-      heap_(limits.heap_bytes),
+TmrRun::TmrRun(Device& memory, CorePool& cores, TmrLaunch launch)
+    : GraphRun(cores, launch.limits.ring_slots, Mode::dynamic, launch.trace),
+      device_(memory),
+      launch_(std::move(launch)),
+      tensors_(memory),
+      ring_(launch_.limits.ring_slots),
+      heap_(launch_.limits.heap_bytes),
       scopes_(1) {}  // the implicit outer scope
 
 TmrRun::~TmrRun() = default;
@@ -29,9 +25,15 @@ int32_t TmrRun::reject(int32_t code, Status why) {
   return code;
 }
 
+Status TmrRun::prepare() {
+  for (const LaunchTensor& input : launch_.inputs) {
+    CHIPRT_RETURN_IF_ERROR(tensors_.add_placed_input(input));
+  }
+  return Status::Ok();
+}
+
 void TmrRun::orchestrate() {
-  orch_rc_ =
-      call_orchestration(buffer_.orchestration ? buffer_.orchestration->entry() : nullptr, *this);
+  orch_rc_ = call_orchestration(const_cast<void*>(launch_.orchestration), *this);
   try {
     std::lock_guard lock(mutex_);
     while (!scopes_.empty()) end_scope_locked();
@@ -41,24 +43,25 @@ void TmrRun::orchestrate() {
   close();  // the host may destroy this run as soon as the last task completes: touch nothing after
 }
 
-Result<RunReport> TmrRun::finish(Status executed) {
-  if (!executed.ok()) return executed;
+Result<LaunchResult> TmrRun::result() {
+  if (Status executed = failure(); !executed.ok()) return executed;
   if (orch_rc_ != 0) {
     return Status(StatusCode::orchestration_failed,
                   fmt::format("orchestration entry returned {}{}{}", orch_rc_,
                               last_error_.empty() ? "" : "; last error: ", last_error_));
   }
-  RunReport report;
+  LaunchResult report;
   report.tasks = next_task_;
   report.peak_ring_occupancy = ring_.peak();
   report.peak_heap_bytes = heap_.peak();
   report.orchestration_calls = 1;
   report.trace = take_trace();
-  CHIPRT_RETURN_IF_ERROR(tensors_.read_outputs(report.outputs));
+  report.outputs = tensors_.disown_outputs();
   return report;
 }
 
 int32_t TmrRun::get_tensor_arg(const char* name, chiprt_tensor_t* out) {
+  note_progress();
   std::lock_guard lock(mutex_);
   auto handle = tensors_.input(name);
   if (!handle) {
@@ -70,14 +73,16 @@ int32_t TmrRun::get_tensor_arg(const char* name, chiprt_tensor_t* out) {
 }
 
 int32_t TmrRun::get_scalar_arg(const char* name, double* out) {
-  auto it = args_.scalars.find(name);
-  if (it == args_.scalars.end()) return CHIPRT_ORCH_NOT_FOUND;
+  note_progress();
+  auto it = launch_.scalars.find(name);
+  if (it == launch_.scalars.end()) return CHIPRT_ORCH_NOT_FOUND;
   *out = it->second;
   return CHIPRT_ORCH_OK;
 }
 
 int32_t TmrRun::alloc_tensor(uint32_t dtype, uint32_t ndim, const int64_t* shape,
                              chiprt_tensor_t* out) {
+  note_progress();
   if (failed()) return CHIPRT_ORCH_FAILED;
   auto elements = dense_elements(dtype, ndim, shape);
   if (!elements.ok()) return reject(CHIPRT_ORCH_INVALID, elements.status());
@@ -132,6 +137,7 @@ int32_t TmrRun::alloc_tensor(uint32_t dtype, uint32_t ndim, const int64_t* shape
 
 int32_t TmrRun::alloc_output(const char* name, uint32_t dtype, uint32_t ndim, const int64_t* shape,
                              chiprt_tensor_t* out) {
+  note_progress();
   if (failed()) return CHIPRT_ORCH_FAILED;
   std::unique_lock lock(mutex_);
   auto handle = tensors_.add_output(name, dtype, ndim, shape);
@@ -175,11 +181,12 @@ void TmrRun::release_locked(TensorRecord* record) {
 }
 
 int32_t TmrRun::submit_task(const chiprt_task_t* task) {
+  note_progress();
   if (failed()) return CHIPRT_ORCH_FAILED;
   const uint64_t id = next_task_;
   CheckedTask checked;
   std::unique_lock lock(mutex_);
-  if (Status s = check_task(*task, id, buffer_, tensors_, checked); !s.ok()) {
+  if (Status s = check_task(*task, id, launch_.kernels, tensors_, checked); !s.ok()) {
     lock.unlock();
     return reject(CHIPRT_ORCH_INVALID, std::move(s));
   }
@@ -219,13 +226,14 @@ int32_t TmrRun::submit_task(const chiprt_task_t* task) {
   deps_.clear();
   map_.submit(id, accesses_, deps_, &slot.placed);
 
-  const TaskDesc desc{id,
-                      task->func_id,
-                      checked.kernel->core,
-                      reinterpret_cast<chiprt_kernel_entry_fn>(checked.kernel->code->entry()),
-                      checked.count,
-                      slot.params,
-                      slot.bases};
+  const TaskDesc desc{
+      id,
+      task->func_id,
+      checked.kernel->core,
+      reinterpret_cast<chiprt_kernel_entry_fn>(const_cast<void*>(checked.kernel->entry)),
+      checked.count,
+      slot.params,
+      slot.bases};
   edges_.clear();
   for (uint64_t dep : deps_) edges_.push_back({ring_.index(dep), dep});
   GraphRun::submit(index, desc, edges_);
@@ -244,7 +252,8 @@ int32_t TmrRun::sync() {
 }
 
 void TmrRun::log(const char* message) {
-  spdlog::debug("orchestration: {}", message);
+  note_progress();
+  if (launch_.log) launch_.log(message);
 }
 
 void TmrRun::retire(uint32_t node) {

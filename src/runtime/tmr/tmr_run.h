@@ -1,15 +1,15 @@
-// TmrRun: one run of a callable on the device-orchestration runtime.
+// TmrRun: one run of a callable on the device-orchestration runtime, inside the device.
 //
 // The orchestration entry (loaded from the callable's single device copy) runs on an AICPU
 // thread and calls this object through the orchestration table. Each submitted task gets a
 // ring slot, its dependencies from the TensorMap, and goes to the shared GraphRun dispatcher;
 // core threads run it and retire() hands the slot and heap space back.
 //
-// Memory: inputs and outputs are device buffers tagged `tensor`. Intermediates are bounded by
-// the heap (heap_bytes, accounted by Heap) and each is its own device buffer tagged `runtime`,
-// allocated when admitted and freed when released, so a run holds only the device memory it
-// uses (many concurrent runs do not each reserve a whole heap). All of it belongs to the run,
-// so device live bytes after a run equal those before it.
+// Memory (through `memory`, the device's view of its memory for this run): inputs are placed
+// by the host and only named here. Outputs are device buffers tagged `tensor` whose ownership
+// passes to the host with the result. Intermediates are bounded by the heap (heap_bytes,
+// accounted by Heap) and each is its own device buffer tagged `runtime`, allocated when
+// admitted and freed when released, so a run holds only the device memory it uses.
 //
 // Thread safety: the OrchBackend calls come from the one AICPU thread running the entry;
 // retire() from core threads; everything they share is guarded by mutex_, except slot `busy`,
@@ -18,11 +18,14 @@
 #pragma once
 
 #include <condition_variable>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
 
-#include "registry/chip_buffer.h"
+#include "chiprt/device.h"
+#include "runtime/common/kernel_table.h"
 #include "runtime/common/orch_backend.h"
 #include "runtime/common/tensor_table.h"
 #include "runtime/scheduler/graph_run.h"
@@ -37,17 +40,29 @@ struct TmrLimits {
   uint64_t heap_bytes;
 };
 
+// Everything one tmr run reads besides device memory.
+struct TmrLaunch {
+  const void* orchestration = nullptr;  // entry point
+  KernelTable kernels;                  // entry points
+  std::vector<LaunchTensor> inputs;     // placed by the host
+  std::map<std::string, double> scalars;
+  TmrLimits limits{};
+  bool trace = false;
+  std::function<void(std::string_view)> log;  // orchestration log lines
+};
+
 class TmrRun final : public GraphRun, public OrchBackend {
  public:
-  TmrRun(Device& device, CorePool& cores, const registry::ChipBuffer& buffer, const RunArgs& args,
-         TmrLimits limits);
+  TmrRun(Device& memory, CorePool& cores, TmrLaunch launch);
   ~TmrRun() override;
 
-  Status prepare() { return tensors_.add_inputs(args_); }
+  // Names the inputs (each must lie inside device memory).
+  Status prepare();
   // On the AICPU thread: runs the entry, closes its scopes, then closes the run.
   void orchestrate();
-  // After wait(): the run's status (kernel failures first), outputs and counters.
-  Result<RunReport> finish(Status executed);
+  // After the run finished: its status (kernel failures first), outputs (their memory now the
+  // caller's) and counters.
+  Result<LaunchResult> result();
 
   int32_t get_tensor_arg(const char* name, chiprt_tensor_t* out) override;
   int32_t get_scalar_arg(const char* name, double* out) override;
@@ -70,9 +85,7 @@ class TmrRun final : public GraphRun, public OrchBackend {
   void end_scope_locked();
 
   Device& device_;
-  const registry::ChipBuffer& buffer_;
-  const RunArgs& args_;
-  const TmrLimits limits_;
+  const TmrLaunch launch_;
 
   std::mutex mutex_;
   std::condition_variable progress_;  // a slot or heap space was freed

@@ -1,0 +1,81 @@
+// Launches: what a runtime hands a device to execute, and what comes back.
+//
+// The host prepares everything a run reads in device memory (inputs, for hbg the graph, its
+// tensors and heap) and names it by device address; the device runs the orchestration (tmr) or
+// the graph (hbg) with the chip's AICPU threads and cores. Code is named by the opaque entry
+// token of a LoadedCode that the device's code loader returned (LoadedCode::entry()).
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "chiprt/abi/tensor.h"
+#include "chiprt/image.h"
+#include "chiprt/run.h"
+
+namespace chiprt {
+
+class DeviceBuffer;
+using DeviceAddr = uint64_t;
+
+struct LaunchKernel {
+  uint32_t func_id = 0;
+  CoreType core = CoreType::aiv;
+  const void* code = nullptr;  // LoadedCode::entry() of the kernel, from the device's loader
+};
+
+// A dense row-major tensor in device memory.
+struct LaunchTensor {
+  std::string name;
+  uint32_t dtype = CHIPRT_DTYPE_F32;
+  uint32_t ndim = 0;
+  std::array<int64_t, CHIPRT_MAX_DIMS> shape{};
+  DeviceAddr addr = 0;
+  uint64_t bytes = 0;
+};
+
+// Limits of one launch. The run fails with deadline_exceeded (and the device is lost) when it
+// takes longer than `run`, or when neither a task completes nor the orchestration calls the
+// runtime for `stall`.
+struct Deadlines {
+  std::chrono::milliseconds run{std::chrono::seconds(300)};
+  std::chrono::milliseconds stall{std::chrono::seconds(30)};
+};
+
+// tmr: the device runs the orchestration on an AICPU thread.
+struct OrchestrationLaunch {
+  const void* orchestration = nullptr;  // LoadedCode::entry() of the orchestration
+  std::vector<LaunchKernel> kernels;
+  std::vector<LaunchTensor> inputs;
+  std::vector<std::pair<std::string, double>> scalars;
+  uint32_t ring_slots = 0;
+  uint64_t heap_bytes = 0;
+  bool trace = false;
+};
+
+// hbg: the device replays a graph the host recorded and placed in device memory.
+struct GraphLaunch {
+  DeviceAddr graph = 0;
+  uint64_t graph_bytes = 0;
+  std::vector<LaunchKernel> kernels;
+  std::vector<DeviceAddr> tensors;  // per graph tensor: the address of its element 0
+  bool trace = false;
+};
+
+struct LaunchResult {
+  uint64_t tasks = 0;
+  uint64_t peak_ring_occupancy = 0;
+  uint64_t peak_heap_bytes = 0;
+  uint64_t orchestration_calls = 0;
+  std::vector<LaunchTensor> outputs;  // tmr: allocated by the device during the run
+  std::vector<TaskTrace> trace;
+  // Device memory the device allocated for this run and still holds (the outputs): freed when
+  // the result is destroyed, so read the outputs first.
+  std::vector<DeviceBuffer> allocations;
+};
+
+}  // namespace chiprt

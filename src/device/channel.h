@@ -1,0 +1,35 @@
+// Channel: one end of the control channel (a SOCK_STREAM socket), carrying whole frames of the
+// device protocol. send() is thread-safe (frames never interleave); receive() is for one
+// reading thread. Sole owner of its socket.
+#pragma once
+
+#include <mutex>
+#include <vector>
+
+#include "protocol.h"
+
+namespace chiprt::device {
+
+class Channel {
+ public:
+  explicit Channel(int fd);
+  ~Channel();
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+
+  // false when the peer is gone (never raises SIGPIPE).
+  bool send(protocol::Message type, uint64_t id, const std::vector<std::byte>& payload = {});
+  // Blocks for one whole frame; false on EOF, an error or an oversized frame.
+  bool receive(protocol::FrameHeader& header, std::vector<std::byte>& payload);
+  int fd() const { return fd_; }
+  // Wakes a blocked receive() on either end (it then returns false).
+  void shutdown() noexcept;
+
+ private:
+  bool write_all(const std::byte* data, size_t size);
+  bool read_all(std::byte* data, size_t size);
+  const int fd_;
+  std::mutex send_mutex_;
+};
+
+}  // namespace chiprt::device

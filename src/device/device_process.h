@@ -1,0 +1,99 @@
+// DeviceProcess: the host's side of one simulated chip's device process.
+//
+// start() spawns the device executable (posix_spawn, never a bare fork of a threaded host)
+// with exactly three inherited fds: device memory, the status page and its end of the control
+// channel. One supervisor thread per process reads the channel (replies, allocation requests,
+// orchestration logs, run completions), watches the process through a pidfd, and enforces each
+// run's deadlines.
+//
+// Loss is sticky: when the process dies (signal, any exit, killed from outside), breaks the
+// protocol, or a run misses a deadline (the supervisor then kills it), every pending call fails
+// at once (the run that missed its deadline with deadline_exceeded, all others with
+// device_lost), the child is reaped, and every later call returns device_lost naming the
+// original cause. A new DeviceProcess is the only way back (SimChip::reset()).
+//
+// Thread safety: every method may be called from any thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "channel.h"
+#include "chiprt/device.h"
+#include "shared_memory.h"
+
+namespace chiprt::device {
+
+// Where the device executable is: $CHIPRT_DEVICE_EXECUTABLE, else chiprt-device beside the
+// running program or in its ../libexec/chiprt/, else the build tree's.
+std::string device_executable();
+
+class DeviceProcess {
+ public:
+  struct Config {
+    ChipProfile profile;
+    uint32_t execution_threads = 0;  // 0: the machine's hardware threads
+    int memory_fd = -1;              // borrowed: the device memory memfd
+  };
+  // Serves the device's allocation requests (the host owns allocation).
+  using Allocator = std::function<Result<DeviceBuffer>(uint64_t bytes, MemoryTag tag)>;
+
+  static Result<std::unique_ptr<DeviceProcess>> start(const Config& config, Allocator allocator);
+  // Asks the process to exit, kills it if it has not within a grace period, and reaps it;
+  // pending calls fail. Idempotent.
+  void shutdown();
+  ~DeviceProcess() { shutdown(); }
+  DeviceProcess(const DeviceProcess&) = delete;
+  DeviceProcess& operator=(const DeviceProcess&) = delete;
+
+  // Loads the shared object at [addr, addr + size) of device memory in the device process.
+  Result<uint64_t> load(DeviceAddr addr, uint64_t size, const std::string& entry_symbol);
+  void unload(uint64_t handle) noexcept;
+  // Sends a launch (`encode` writes the payload after the progress slot) and waits for its
+  // completion or the loss of the device.
+  Result<LaunchResult> launch(protocol::Message type,
+                              const std::function<void(protocol::WireWriter&)>& encode,
+                              const Deadlines& deadlines);
+
+  Status health() const;
+  pid_t pid() const { return pid_; }
+  uint32_t execution_threads() const { return execution_threads_; }
+
+ private:
+  struct Call;
+  DeviceProcess() = default;
+  Result<std::vector<std::byte>> call(protocol::Message type, std::vector<std::byte> payload,
+                                      std::shared_ptr<Call> state);
+  void supervise();
+  void handle(const protocol::FrameHeader& header, std::vector<std::byte>& payload);
+  void check_deadlines();
+  // Kills (if needed) and reaps the child, records why it is lost, fails every pending call.
+  void lose(std::string cause, uint64_t late_run = 0, std::string late_why = {});
+  std::string describe_activity(uint64_t run) const;
+
+  Allocator allocator_;
+  std::unique_ptr<SharedMemory> status_memory_;
+  const protocol::StatusPage* status_ = nullptr;
+  std::unique_ptr<Channel> channel_;
+  pid_t pid_ = -1;
+  int pidfd_ = -1;
+  uint32_t execution_threads_ = 0;
+  std::thread supervisor_;
+
+  mutable std::mutex mutex_;
+  std::unordered_map<uint64_t, std::shared_ptr<Call>> calls_;
+  uint64_t next_id_ = 1;
+  std::vector<uint32_t> free_slots_;
+  Status lost_;  // sticky
+  bool reaped_ = false;
+  bool stopping_ = false;
+};
+
+}  // namespace chiprt::device

@@ -1,0 +1,192 @@
+// The device protocol, version 1: how the host (DeviceProcess) and a simulated chip's device
+// process (chiprt-device) talk. Besides the C ABI headers this is the only header both sides
+// include.
+//
+// Transport
+// - Control channel: a SOCK_STREAM socketpair; fd 5 in the device process. Every message is a
+//   FrameHeader followed by `length` payload bytes, written whole under the sender's lock.
+//   Payloads are encoded with WireWriter and decoded with WireReader (native layout: both ends
+//   are built from the same tree). EOF on either end means the other side is gone.
+// - Device memory: one memfd of the chip's capacity (fd 3 in the device process), mapped
+//   shared by both. Device address kDeviceBase + o is byte o of it. The host owns allocation
+//   bookkeeping; the device asks it for memory (kAlloc) and hands it back (kFree).
+// - Status page: one small memfd (fd 4) holding a StatusPage: what each device thread is
+//   running and each run's progress, so the host can name a crash and see a stall.
+//
+// Messages (id meaning in brackets), host -> device:
+//   kLoad [request]      addr u64, size u64, entry symbol str     -> kLoaded
+//   kUnload [handle]     -
+//   kLaunchOrch [run]    progress slot u32, orchestration handle u64, kernels, tensors (inputs),
+//                        scalars, ring slots u32, heap bytes u64, trace u8   -> kRunDone
+//   kLaunchGraph [run]   progress slot u32, graph addr u64, graph bytes u64, kernels,
+//                        tensor addrs (count u32, u64 each), trace u8        -> kRunDone
+//   kAllocReply [request] addr u64 (0: failed), status code i32, message str
+//   kShutdown [0]        -
+// device -> host:
+//   kReady [0]           aicpu threads u32, execution threads u32
+//   kLoaded [request]    status code i32, message str, handle u64
+//   kAlloc [request]     run u64, bytes u64, memory tag u32   -> kAllocReply
+//   kFree [run]          addr u64
+//   kLog [run]           text str
+//   kRunDone [run]       status code i32, message str, tasks u64, peak ring u64, peak heap u64,
+//                        orchestration calls u64, tensors (outputs), trace (count u32, TraceRecord
+//                        each)
+// where kernels = count u32, then (func_id u32, core u32, handle u64) each, and tensors =
+// count u32, then (name str, dtype u32, ndim u32, shape i64 x4, addr u64, bytes u64) each.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+namespace chiprt::device::protocol {
+
+inline constexpr uint32_t kVersion = 1;
+inline constexpr int kMemoryFd = 3;
+inline constexpr int kStatusFd = 4;
+inline constexpr int kControlFd = 5;
+inline constexpr uint64_t kDeviceBase = 0x100000000000ull;
+inline constexpr uint64_t kAllocationGranularity = 512;  // the host arena's
+inline constexpr uint32_t kMaxPayload = 256u << 20;      // a larger length is a protocol error
+
+enum class Message : uint32_t {
+  kLoad = 1,
+  kUnload,
+  kLaunchOrch,
+  kLaunchGraph,
+  kAllocReply,
+  kShutdown,
+  kReady = 100,
+  kLoaded,
+  kAlloc,
+  kFree,
+  kLog,
+  kRunDone,
+};
+
+struct FrameHeader {
+  Message type;
+  uint32_t length;  // payload bytes after the header
+  uint64_t id;
+};
+
+struct TraceRecord {
+  uint64_t task_id;
+  uint32_t func_id;
+  uint32_t core_type;
+  uint32_t core_index;
+  uint32_t reserved;
+  double start_us;
+  double end_us;
+};
+
+// What one device thread is doing, written by that thread with relaxed atomics before and after
+// each kernel or orchestration, and read by the host after the device process died.
+struct ThreadRecord {
+  enum State : uint32_t { idle = 0, kernel = 1, orchestration = 2 };
+  std::atomic<uint32_t> state;
+  std::atomic<uint32_t> func_id;
+  std::atomic<uint32_t> core_type;
+  std::atomic<uint32_t> core_index;
+  std::atomic<uint64_t> run;
+  std::atomic<uint64_t> task;
+};
+
+inline constexpr uint32_t kStatusMagic = 0x43535450u;  // "CSTP"
+inline constexpr uint32_t kMaxThreadRecords = 128;
+inline constexpr uint32_t kMaxRuns = 1024;  // concurrent runs per device (progress slots)
+
+struct StatusPage {
+  uint32_t magic;
+  uint32_t version;
+  std::atomic<uint32_t> threads;  // records claimed so far
+  uint32_t reserved;
+  ThreadRecord records[kMaxThreadRecords];
+  // Bumped by the device on every completed task and every orchestration call of the run that
+  // the host gave this slot; the host watches it to tell a stalled run from a slow one.
+  std::atomic<uint64_t> progress[kMaxRuns];
+};
+static_assert(std::atomic<uint64_t>::is_always_lock_free, "the status page must be lock-free");
+
+// Appends fields to a payload.
+class WireWriter {
+ public:
+  template <typename T>
+  WireWriter& put(const T& value) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    const auto* p = reinterpret_cast<const std::byte*>(&value);
+    bytes_.insert(bytes_.end(), p, p + sizeof(T));
+    return *this;
+  }
+  WireWriter& put_string(std::string_view s) {
+    put(static_cast<uint32_t>(s.size()));
+    const auto* p = reinterpret_cast<const std::byte*>(s.data());
+    bytes_.insert(bytes_.end(), p, p + s.size());
+    return *this;
+  }
+  template <typename T>
+  WireWriter& put_array(const T* values, uint32_t count) {
+    put(count);
+    const auto* p = reinterpret_cast<const std::byte*>(values);
+    bytes_.insert(bytes_.end(), p, p + sizeof(T) * count);
+    return *this;
+  }
+  std::vector<std::byte>& bytes() { return bytes_; }
+
+ private:
+  std::vector<std::byte> bytes_;
+};
+
+// Reads fields from a payload; every read is bounds-checked and a short payload makes ok()
+// false (values read after that are zero).
+class WireReader {
+ public:
+  WireReader(const std::byte* data, size_t size) : data_(data), size_(size) {}
+  template <typename T>
+  T get() {
+    static_assert(std::is_trivially_copyable_v<T>);
+    T value{};
+    if (!take(sizeof(T))) return value;
+    std::memcpy(&value, data_ + at_ - sizeof(T), sizeof(T));
+    return value;
+  }
+  std::string get_string() {
+    const uint32_t n = get<uint32_t>();
+    if (!take(n)) return {};
+    return std::string(reinterpret_cast<const char*>(data_ + at_ - n), n);
+  }
+  template <typename T>
+  std::vector<T> get_array() {
+    const uint32_t n = get<uint32_t>();
+    std::vector<T> out;
+    if (n > (size_ - at_) / sizeof(T)) {
+      ok_ = false;
+      return out;
+    }
+    out.resize(n);
+    if (n > 0) std::memcpy(out.data(), data_ + at_, sizeof(T) * n);
+    at_ += sizeof(T) * n;
+    return out;
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  bool take(size_t n) {
+    if (!ok_ || n > size_ - at_) {
+      ok_ = false;
+      return false;
+    }
+    at_ += n;
+    return true;
+  }
+  const std::byte* data_;
+  size_t size_;
+  size_t at_ = 0;
+  bool ok_ = true;
+};
+
+}  // namespace chiprt::device::protocol

@@ -1,0 +1,340 @@
+#include "device_runtime.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "device/launch_codec.h"
+#include "run_memory.h"
+#include "runtime/hbg/graph.h"
+#include "runtime/scheduler/graph_run.h"
+#include "runtime/tmr/tmr_run.h"
+#include "status_recorder.h"
+
+namespace chiprt::device_process {
+
+using device::protocol::Message;
+using device::protocol::WireReader;
+using device::protocol::WireWriter;
+
+struct DeviceRuntime::AllocWait {
+  std::condition_variable replied;
+  bool done = false;
+  DeviceAddr addr = 0;
+  Status status;
+};
+
+DeviceRuntime::DeviceRuntime(ChipProfile profile, device::Channel& channel,
+                             device::SharedMemory& memory, device::protocol::StatusPage& status,
+                             runtime::AicpuPool& aicpu, runtime::CorePool& cores)
+    : profile_(std::move(profile)),
+      channel_(channel),
+      memory_(memory),
+      status_(status),
+      aicpu_(aicpu),
+      cores_(cores),
+      recorder_(std::make_unique<StatusRecorder>(status)) {}
+
+DeviceRuntime::~DeviceRuntime() = default;
+
+std::byte* DeviceRuntime::view(DeviceAddr addr, uint64_t bytes) const {
+  const uint64_t size = memory_.size();
+  if (addr < device::protocol::kDeviceBase) return nullptr;
+  const uint64_t offset = addr - device::protocol::kDeviceBase;
+  if (offset > size || bytes > size - offset) return nullptr;
+  return memory_.data() + offset;
+}
+
+void DeviceRuntime::serve() {
+  device::protocol::FrameHeader header{};
+  std::vector<std::byte> payload;
+  while (channel_.receive(header, payload)) {
+    WireReader in(payload.data(), payload.size());
+    switch (header.type) {
+      case Message::kLoad:
+        load(header.id, in);
+        break;
+      case Message::kUnload: {
+        std::unique_ptr<LoadedCode> doomed;
+        std::lock_guard lock(code_mutex_);
+        if (auto it = code_.find(header.id); it != code_.end()) {
+          doomed = std::move(it->second);
+          code_.erase(it);
+        }
+        break;
+      }
+      case Message::kLaunchOrch:
+        launch_orchestration(header.id, in);
+        break;
+      case Message::kLaunchGraph:
+        launch_graph(header.id, in);
+        break;
+      case Message::kAllocReply:
+        alloc_reply(header.id, in);
+        break;
+      case Message::kShutdown:
+        return;
+      default:
+        return;  // a host that breaks the protocol is a host gone
+    }
+  }
+}
+
+void DeviceRuntime::load(uint64_t request, WireReader& in) {
+  const DeviceAddr addr = in.get<uint64_t>();
+  const uint64_t size = in.get<uint64_t>();
+  const std::string symbol = in.get_string();
+  Status status;
+  uint64_t handle = 0;
+  const std::byte* bytes = view(addr, size);
+  if (!in.ok() || bytes == nullptr) {
+    status = Status(StatusCode::invalid_argument,
+                    fmt::format("code at 0x{:x} (+{}) is not in device memory", addr, size));
+  } else {
+    // The loader copies the bytes into its memfd: the code runs from what device memory held.
+    auto code = memfd_loader()->load(ByteSpan(bytes, size), symbol.c_str());
+    if (code.ok()) {
+      std::lock_guard lock(code_mutex_);
+      handle = next_handle_++;
+      code_.emplace(handle, std::move(code).value());
+    } else {
+      status = std::move(code).status();
+    }
+  }
+  WireWriter out;
+  out.put(static_cast<int32_t>(status.code())).put_string(status.message()).put(handle);
+  channel_.send(Message::kLoaded, request, out.bytes());
+}
+
+Result<runtime::KernelTable> DeviceRuntime::kernels(WireReader& in) const {
+  const uint32_t count = in.get<uint32_t>();
+  std::vector<runtime::KernelRef> refs;
+  std::lock_guard lock(code_mutex_);
+  for (uint32_t i = 0; i < count && in.ok(); ++i) {
+    const auto k = in.get<device::protocol::WireKernel>();
+    auto it = code_.find(k.handle);
+    if (it == code_.end()) {
+      return Status(
+          StatusCode::not_found,
+          fmt::format("kernel func_id {} names no code loaded on this device", k.func_id));
+    }
+    refs.push_back({k.func_id, static_cast<CoreType>(k.core), it->second->entry()});
+  }
+  return runtime::KernelTable(std::move(refs));
+}
+
+void DeviceRuntime::send_done(uint64_t run, const Result<LaunchResult>& result) {
+  WireWriter out;
+  const Status& status = result.ok() ? Status() : result.status();
+  out.put(static_cast<int32_t>(status.code())).put_string(status.message());
+  if (result.ok()) {
+    out.put(result->tasks)
+        .put(result->peak_ring_occupancy)
+        .put(result->peak_heap_bytes)
+        .put(result->orchestration_calls);
+    device::protocol::put_tensors(out, result->outputs);
+    device::protocol::put_trace(out, result->trace);
+  } else {
+    out.put(uint64_t{0}).put(uint64_t{0}).put(uint64_t{0}).put(uint64_t{0});
+    device::protocol::put_tensors(out, {});
+    device::protocol::put_trace(out, {});
+  }
+  channel_.send(Message::kRunDone, run, out.bytes());
+}
+
+void DeviceRuntime::launch_orchestration(uint64_t run, WireReader& in) {
+  const uint32_t slot = in.get<uint32_t>();
+  runtime::TmrLaunch launch;
+  const uint64_t orch_handle = in.get<uint64_t>();
+  auto table = kernels(in);
+  launch.inputs = device::protocol::get_tensors(in);
+  const uint32_t scalars = in.get<uint32_t>();
+  for (uint32_t i = 0; i < scalars && in.ok(); ++i) {
+    std::string name = in.get_string();
+    launch.scalars[name] = in.get<double>();
+  }
+  launch.limits.ring_slots = in.get<uint32_t>();
+  launch.limits.heap_bytes = in.get<uint64_t>();
+  launch.trace = in.get<uint8_t>() != 0;
+  if (!in.ok() || slot >= device::protocol::kMaxRuns || launch.limits.ring_slots == 0) {
+    send_done(run, Status(StatusCode::internal, "malformed tmr launch"));
+    return;
+  }
+  if (!table.ok()) {
+    send_done(run, table.status());
+    return;
+  }
+  launch.kernels = std::move(table).value();
+  {
+    std::lock_guard lock(code_mutex_);
+    auto it = code_.find(orch_handle);
+    if (it == code_.end()) {
+      send_done(run,
+                Status(StatusCode::not_found, "the orchestration is not loaded on this device"));
+      return;
+    }
+    launch.orchestration = it->second->entry();
+  }
+  launch.log = [this, run](std::string_view line) {
+    WireWriter out;
+    out.put_string(line);
+    channel_.send(Message::kLog, run, out.bytes());
+  };
+  std::atomic<uint64_t>* progress = &status_.progress[slot];
+  aicpu_.post([this, run, progress, launch = std::move(launch)]() mutable {
+    auto memory = std::make_shared<RunMemory>(*this, run);
+    auto owned = std::make_unique<runtime::TmrRun>(*memory, cores_, std::move(launch));
+    runtime::TmrRun* tmr = owned.get();
+    tmr->observe(recorder_.get(), run, progress);
+    tmr->on_finished(
+        [this, run, memory, owned = std::shared_ptr<runtime::TmrRun>(std::move(owned))]() mutable {
+          Result<LaunchResult> result = owned->result();
+          owned.reset();  // every free of the run is sent before its completion
+          send_done(run, result);
+        });
+    if (Status prepared = tmr->prepare(); !prepared.ok()) tmr->fail(std::move(prepared));
+    recorder_->orchestration_begin(run);
+    if (tmr->failed()) {
+      tmr->close();
+    } else {
+      tmr->orchestrate();  // the run may be gone once this returns
+    }
+    recorder_->idle();
+  });
+}
+
+void DeviceRuntime::launch_graph(uint64_t run, WireReader& in) {
+  using runtime::DeviceGraphHeader;
+  using runtime::DeviceGraphTask;
+  const uint32_t slot = in.get<uint32_t>();
+  const DeviceAddr graph_addr = in.get<uint64_t>();
+  const uint64_t graph_bytes = in.get<uint64_t>();
+  auto table = kernels(in);
+  const std::vector<uint64_t> tensor_addrs = in.get_array<uint64_t>();
+  const bool trace = in.get<uint8_t>() != 0;
+  if (!in.ok() || slot >= device::protocol::kMaxRuns) {
+    send_done(run, Status(StatusCode::internal, "malformed graph launch"));
+    return;
+  }
+  if (!table.ok()) {
+    send_done(run, table.status());
+    return;
+  }
+  // The graph is the host's, but it is read from device memory: check every count and index
+  // before a core follows it.
+  const std::byte* base = view(graph_addr, graph_bytes);
+  const auto* header = reinterpret_cast<const DeviceGraphHeader*>(base);
+  auto malformed = [&](std::string why) {
+    send_done(run, Status(StatusCode::internal, "malformed device graph: " + why));
+  };
+  if (base == nullptr || graph_bytes < sizeof(DeviceGraphHeader) ||
+      header->magic != runtime::kGraphMagic) {
+    return malformed("header");
+  }
+  const uint64_t need = sizeof(DeviceGraphHeader) +
+                        uint64_t{header->task_count} * sizeof(DeviceGraphTask) +
+                        uint64_t{header->param_count} * sizeof(chiprt_param_t) +
+                        uint64_t{header->edge_count} * sizeof(uint32_t);
+  if (need > graph_bytes) return malformed("sizes");
+  const auto* tasks = reinterpret_cast<const DeviceGraphTask*>(base + sizeof(DeviceGraphHeader));
+  const auto* params = reinterpret_cast<const chiprt_param_t*>(tasks + header->task_count);
+  const auto* successors = reinterpret_cast<const uint32_t*>(params + header->param_count);
+  const uint32_t n = header->task_count;
+
+  struct Replay {
+    explicit Replay(runtime::CorePool& cores, uint32_t n, bool trace)
+        : graph(cores, n, runtime::GraphRun::Mode::fixed, trace) {}
+    runtime::GraphRun graph;
+    std::vector<std::byte*> bases;
+  };
+  auto replay = std::make_unique<Replay>(cores_, n, trace);
+  replay->bases.assign(header->param_count, nullptr);
+  for (uint32_t p = 0; p < header->param_count; ++p) {
+    const chiprt_param_t& param = params[p];
+    if (param.kind == CHIPRT_PARAM_SCALAR) continue;
+    const uint64_t index = param.tensor.base - runtime::kHandleBase;
+    if (index >= tensor_addrs.size()) return malformed("tensor index");
+    replay->bases[p] = view(tensor_addrs[index], 0);
+    if (replay->bases[p] == nullptr) return malformed("tensor address");
+  }
+  for (uint32_t i = 0; i < n; ++i) {
+    const DeviceGraphTask& t = tasks[i];
+    if (t.first_param > header->param_count ||
+        t.param_count > header->param_count - t.first_param ||
+        t.first_successor > header->edge_count ||
+        t.successor_count > header->edge_count - t.first_successor) {
+      return malformed(fmt::format("task {}", i));
+    }
+    for (uint32_t e = 0; e < t.successor_count; ++e) {
+      if (successors[t.first_successor + e] >= n) return malformed(fmt::format("task {} edge", i));
+    }
+    const runtime::KernelRef* kernel = table->find(t.func_id);
+    const runtime::TaskDesc desc{
+        i,
+        t.func_id,
+        static_cast<CoreType>(t.core_type),
+        kernel ? reinterpret_cast<chiprt_kernel_entry_fn>(const_cast<void*>(kernel->entry))
+               : nullptr,
+        t.param_count,
+        params + t.first_param,
+        replay->bases.data() + t.first_param};
+    replay->graph.set_fixed(
+        i, desc, t.dep_count,
+        std::span<const uint32_t>(successors + t.first_successor, t.successor_count));
+  }
+  Replay* raw = replay.get();
+  raw->graph.observe(recorder_.get(), run, &status_.progress[slot]);
+  raw->graph.on_finished(
+      [this, run, n, owned = std::shared_ptr<Replay>(std::move(replay))]() mutable {
+        Status failure = owned->graph.failure();
+        LaunchResult result;
+        result.tasks = n;
+        result.trace = owned->graph.take_trace();
+        owned.reset();
+        send_done(run, failure.ok() ? Result<LaunchResult>(std::move(result))
+                                    : Result<LaunchResult>(std::move(failure)));
+      });
+  raw->graph.start_fixed();
+  raw->graph.close();  // the run may be gone once this returns
+}
+
+Result<DeviceAddr> DeviceRuntime::allocate(uint64_t run, uint64_t bytes, MemoryTag tag) {
+  AllocWait wait;
+  uint64_t request;
+  {
+    std::lock_guard lock(alloc_mutex_);
+    request = next_request_++;
+    alloc_waits_.emplace(request, &wait);
+  }
+  WireWriter out;
+  out.put(run).put(bytes).put(static_cast<uint32_t>(tag));
+  if (!channel_.send(Message::kAlloc, request, out.bytes())) _exit(0);  // the host is gone
+  std::unique_lock lock(alloc_mutex_);
+  wait.replied.wait(lock, [&] { return wait.done; });
+  alloc_waits_.erase(request);
+  if (!wait.status.ok()) return wait.status;
+  return wait.addr;
+}
+
+void DeviceRuntime::alloc_reply(uint64_t request, WireReader& in) {
+  const DeviceAddr addr = in.get<uint64_t>();
+  const auto code = static_cast<StatusCode>(in.get<int32_t>());
+  std::string message = in.get_string();
+  std::lock_guard lock(alloc_mutex_);
+  auto it = alloc_waits_.find(request);
+  if (it == alloc_waits_.end()) return;
+  AllocWait& wait = *it->second;
+  if (addr == 0 || code != StatusCode::ok) {
+    wait.status = Status(code == StatusCode::ok ? StatusCode::internal : code, std::move(message));
+  }
+  wait.addr = addr;
+  wait.done = true;
+  wait.replied.notify_all();
+}
+
+void DeviceRuntime::free(uint64_t run, DeviceAddr addr) {
+  WireWriter out;
+  out.put(addr);
+  channel_.send(Message::kFree, run, out.bytes());
+}
+
+}  // namespace chiprt::device_process

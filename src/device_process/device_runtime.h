@@ -1,0 +1,75 @@
+// DeviceRuntime: the device process's side of the device protocol (src/device/protocol.h).
+//
+// One thread (the process's main thread) reads the control channel and serves it: code loads
+// (memfd + dlopen of bytes copied from this process's view of device memory), unloads, and
+// launches. The chip's AICPU threads run tmr orchestrations; its logical AIC/AIV cores run
+// kernels on one execution pool; both start with the process, so no run pays for them. Device
+// memory is allocated by asking the host (kAlloc), which owns the bookkeeping; each run's
+// requests are attributed to it. The status page records what each thread runs and each run's
+// progress, for the host to read.
+//
+// Thread safety: serve() runs on one thread; everything it starts may call the channel and the
+// request table from any thread.
+#pragma once
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "chiprt/code_loader.h"
+#include "chiprt/device.h"
+#include "device/channel.h"
+#include "device/shared_memory.h"
+#include "runtime/common/kernel_table.h"
+#include "runtime/scheduler/aicpu_pool.h"
+#include "runtime/scheduler/core_pool.h"
+
+namespace chiprt::device_process {
+
+class StatusRecorder;
+
+class DeviceRuntime {
+ public:
+  DeviceRuntime(ChipProfile profile, device::Channel& channel, device::SharedMemory& memory,
+                device::protocol::StatusPage& status, runtime::AicpuPool& aicpu,
+                runtime::CorePool& cores);
+  ~DeviceRuntime();
+
+  // Serves the channel until the host shuts the device down or goes away.
+  void serve();
+
+  // For the run memory of each launch (thread-safe).
+  Result<DeviceAddr> allocate(uint64_t run, uint64_t bytes, MemoryTag tag);
+  void free(uint64_t run, DeviceAddr addr);
+  std::byte* view(DeviceAddr addr, uint64_t bytes) const;
+  const ChipProfile& profile() const { return profile_; }
+
+ private:
+  struct AllocWait;
+  void load(uint64_t request, device::protocol::WireReader& in);
+  void launch_orchestration(uint64_t run, device::protocol::WireReader& in);
+  void launch_graph(uint64_t run, device::protocol::WireReader& in);
+  void alloc_reply(uint64_t request, device::protocol::WireReader& in);
+  Result<runtime::KernelTable> kernels(device::protocol::WireReader& in) const;
+  void send_done(uint64_t run, const Result<LaunchResult>& result);
+
+  const ChipProfile profile_;
+  device::Channel& channel_;
+  device::SharedMemory& memory_;
+  device::protocol::StatusPage& status_;
+  runtime::AicpuPool& aicpu_;
+  runtime::CorePool& cores_;
+  std::unique_ptr<StatusRecorder> recorder_;
+
+  mutable std::mutex code_mutex_;
+  std::unordered_map<uint64_t, std::unique_ptr<LoadedCode>> code_;
+  uint64_t next_handle_ = 1;
+
+  std::mutex alloc_mutex_;
+  std::unordered_map<uint64_t, AllocWait*> alloc_waits_;
+  uint64_t next_request_ = 1;
+};
+
+}  // namespace chiprt::device_process
