@@ -201,4 +201,6 @@ CliResult run_cli(const std::string& args);
 
 namespace chiprt {
 void PrintTo(RuntimeKind runtime, std::ostream* os);
+// gtest prints codes by name ("not_found") rather than as bytes.
+void PrintTo(StatusCode code, std::ostream* os);
 }  // namespace chiprt
