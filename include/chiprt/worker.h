@@ -3,7 +3,11 @@
 // Contract:
 // - register_callable validates the image, then places it: one device buffer per distinct image
 //   (identity: XXH3-128 + size, confirmed by a byte comparison), refcounted. It is atomic: on
-//   any error no device bytes, no id and no refcount change remain. Ids are the smallest free.
+//   any error no device bytes, no id and no refcount change remain. The id takes the smallest
+//   free slot, with no cap, tagged with that slot's generation (see CallableId).
+// - An id that was unregistered (or never handed out) is not_found for run, unregister_callable
+//   and callable_info, even once its slot holds another registration: a stale id never reaches
+//   another caller's callable.
 // - unregister_callable frees the id at once; the buffer and its loaded code are released when
 //   the last registration of that image is gone and no run holds a lease on it.
 // - finalize() releases everything, counts live registrations as leaked, is idempotent, and
@@ -36,7 +40,15 @@ enum class RuntimeKind { tmr, hbg };
 std::string_view runtime_name(RuntimeKind runtime) noexcept;
 Result<RuntimeKind> parse_runtime(std::string_view name);
 
-using CallableId = uint32_t;
+// A callable id, printed and stored as a plain unsigned 64-bit integer:
+//   id = generation << 32 | slot
+// slot (low 32 bits) is the smallest free registration slot when the id was handed out;
+// generation (high 32 bits) starts at 0 for every slot and moves on by one each time the slot is
+// freed. So the first registration on a fresh worker is id 0 and, while no slot has been reused,
+// ids are 0, 1, 2, ...; after unregister(3), the next registration gets slot 3 at generation 1,
+// id 1 << 32 | 3 = 4294967299, and id 3 answers not_found. A slot whose generation would wrap is
+// retired instead, so an id is never handed out twice by one worker.
+using CallableId = uint64_t;
 
 // Bytes of device memory that `image` occupies once registered on `runtime`, before the device
 // rounds it to its allocation granularity: the whole image on tmr, the image without its

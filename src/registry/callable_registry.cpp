@@ -2,16 +2,35 @@
 
 #include <fmt/format.h>
 
+#include <limits>
+
 namespace chiprt::registry {
+namespace {
+
+constexpr CallableId make_id(uint32_t slot, uint32_t generation) {
+  return (static_cast<CallableId>(generation) << 32) | slot;
+}
+constexpr uint32_t slot_of(CallableId id) {
+  return static_cast<uint32_t>(id);
+}
+constexpr uint32_t generation_of(CallableId id) {
+  return static_cast<uint32_t>(id >> 32);
+}
+
+}  // namespace
 
 uint32_t IdAllocator::allocate() {
   if (free_below_next_.empty()) return next_++;
   return free_below_next_.extract(free_below_next_.begin()).value();
 }
 
-void IdAllocator::free(uint32_t id) {
-  free_below_next_.insert(id);
-  // Keep the free set small: trailing free ids fold back into `next_`.
+void IdAllocator::free(uint32_t slot) {
+  if (slot + 1 == next_) {
+    --next_;  // the top slot: no set insertion (and no allocation) needed
+  } else {
+    free_below_next_.insert(slot);
+  }
+  // Keep the free set small: trailing free slots fold back into `next_`.
   while (next_ > 0 && free_below_next_.contains(next_ - 1)) free_below_next_.erase(--next_);
 }
 
@@ -20,12 +39,14 @@ Result<CallableId> CallableRegistry::register_image(ByteSpan image) {
   CHIPRT_ASSIGN_OR_RETURN(ChipBuffer * buffer, pool_.acquire(view));
   std::unique_lock lock(mutex_);
   try {
-    if (ids_.high_water() >= slots_.size()) slots_.resize(ids_.high_water() + 1, nullptr);
-    const CallableId id = ids_.allocate();  // cannot throw once the slot exists
-    slots_[id] = buffer;
+    if (ids_.high_water() >= slots_.size()) {
+      slots_.resize(ids_.high_water() + 1, Slot{nullptr, first_generation_});
+    }
+    const uint32_t slot = ids_.allocate();  // cannot throw once the slot exists
+    slots_[slot].buffer = buffer;
     ++live_;
     ++total_;
-    return id;
+    return make_id(slot, slots_[slot].generation);
   } catch (const std::bad_alloc&) {
     lock.unlock();
     pool_.release(buffer);  // all or nothing: hand the reference back
@@ -34,10 +55,25 @@ Result<CallableId> CallableRegistry::register_image(ByteSpan image) {
 }
 
 Result<ChipBuffer*> CallableRegistry::lookup_locked(CallableId id) const {
-  if (id >= slots_.size() || slots_[id] == nullptr) {
+  const uint32_t slot = slot_of(id);
+  if (slot >= slots_.size() || slots_[slot].buffer == nullptr) {
     return Status(StatusCode::not_found, fmt::format("callable id {} is not registered", id));
   }
-  return slots_[id];
+  if (slots_[slot].generation != generation_of(id)) {
+    return Status(StatusCode::not_found,
+                  fmt::format("callable id {} is stale (slot {}, generation {}; the slot is at "
+                              "generation {})",
+                              id, slot, generation_of(id), slots_[slot].generation));
+  }
+  return slots_[slot].buffer;
+}
+
+void CallableRegistry::free_slot_locked(uint32_t slot) {
+  Slot& entry = slots_[slot];
+  entry.buffer = nullptr;
+  if (entry.generation == std::numeric_limits<uint32_t>::max()) return;  // retired
+  ++entry.generation;
+  ids_.free(slot);
 }
 
 Status CallableRegistry::unregister(CallableId id) {
@@ -45,8 +81,7 @@ Status CallableRegistry::unregister(CallableId id) {
   {
     std::lock_guard lock(mutex_);
     CHIPRT_ASSIGN_OR_RETURN(buffer, lookup_locked(id));
-    slots_[id] = nullptr;
-    ids_.free(id);
+    free_slot_locked(slot_of(id));
     --live_;
   }
   pool_.release(buffer);
@@ -84,8 +119,10 @@ uint64_t CallableRegistry::release_all() {
   {
     std::lock_guard lock(mutex_);
     leaked = live_;
-    slots_.clear();
-    ids_ = IdAllocator();
+    // Highest first, so that each freed slot folds straight back into the allocator's top.
+    for (size_t slot = slots_.size(); slot-- > 0;) {
+      if (slots_[slot].buffer != nullptr) free_slot_locked(static_cast<uint32_t>(slot));
+    }
     live_ = 0;
   }
   pool_.release_all();

@@ -30,8 +30,8 @@ TEST_P(RegistryAccountingTest, SameImageTwiceSharesOneBufferWithRefcountTwo) {
   const Bytes image = vector_image();
   const CallableId first = register_ok(image);
   const CallableId second = register_ok(image);
-  EXPECT_EQ(first, 0u);
-  EXPECT_EQ(second, 1u);
+  EXPECT_EQ(first, id_at(0, 0));
+  EXPECT_EQ(second, id_at(1, 0));
 
   const CallableInfo a = info(first);
   const CallableInfo b = info(second);
@@ -97,26 +97,29 @@ TEST_P(RegistryAccountingTest, LiveDistinctImagesCostExactlyTheirAllocationSizes
 }
 
 TEST_P(RegistryAccountingTest, IdsAreTheSmallestFree) {
+  // Ids are (slot, generation); a slot's generation moves on each time it is freed.
   const std::vector<Bytes> images = distinct_vector_images(2);
-  for (CallableId expected = 0; expected < 5; ++expected) {
-    EXPECT_EQ(register_ok(images[expected % 2]), expected);
+  for (uint64_t slot = 0; slot < 5; ++slot) {
+    EXPECT_EQ(register_ok(images[slot % 2]), id_at(slot, 0));
   }
-  unregister_ok(3);
-  unregister_ok(1);
-  EXPECT_EQ(register_ok(images[0]), 1u);
-  EXPECT_EQ(register_ok(images[1]), 3u);
-  EXPECT_EQ(register_ok(images[0]), 5u);
-  unregister_ok(5);
-  unregister_ok(4);
-  EXPECT_EQ(register_ok(images[1]), 4u);
-  unregister_ok(0);
-  EXPECT_EQ(register_ok(images[1]), 0u);
+  unregister_ok(id_at(3, 0));
+  unregister_ok(id_at(1, 0));
+  EXPECT_EQ(register_ok(images[0]), id_at(1, 1));
+  EXPECT_EQ(register_ok(images[1]), id_at(3, 1));
+  EXPECT_EQ(register_ok(images[0]), id_at(5, 0));
+  unregister_ok(id_at(5, 0));
+  unregister_ok(id_at(4, 0));
+  EXPECT_EQ(register_ok(images[1]), id_at(4, 1));
+  EXPECT_EQ(register_ok(images[1]), id_at(5, 1));
+  unregister_ok(id_at(0, 0));
+  EXPECT_EQ(register_ok(images[1]), id_at(0, 1));
 }
 
 TEST_P(RegistryAccountingTest, UnknownIdAndDoubleUnregisterAreNotFound) {
   EXPECT_EQ(worker_->unregister_callable(0).code(), StatusCode::not_found);
   EXPECT_EQ(worker_->unregister_callable(12345).code(), StatusCode::not_found);
   EXPECT_EQ(worker_->callable_info(7).status().code(), StatusCode::not_found);
+  EXPECT_EQ(worker_->callable_info(id_at(0, 1)).status().code(), StatusCode::not_found);
 
   const Bytes image = vector_image();
   const CallableId kept = register_ok(image);
@@ -143,7 +146,7 @@ TEST_P(RegistryScaleTest, TenThousandLiveRegistrationsOfOneHundredImages) {
   constexpr CallableId kRegistrations = 10'000;
   const std::vector<Bytes> images = distinct_vector_images(100);
   for (CallableId i = 0; i < kRegistrations; ++i) {
-    ASSERT_EQ(register_ok(images[i % images.size()]), i);
+    ASSERT_EQ(register_ok(images[i % images.size()]), id_at(i, 0));
   }
   const WorkerStats stats = worker_->stats();
   EXPECT_EQ(stats.registrations_live, kRegistrations);
@@ -153,9 +156,9 @@ TEST_P(RegistryScaleTest, TenThousandLiveRegistrationsOfOneHundredImages) {
   EXPECT_EQ(stats.device.tag(MemoryTag::callable).live_bytes, allocation_bytes(images));
   EXPECT_EQ(stats.device.tag(MemoryTag::callable).live_allocations, images.size());
 
-  for (CallableId i = 0; i < kRegistrations; ++i) unregister_ok(i);
+  for (CallableId i = 0; i < kRegistrations; ++i) unregister_ok(id_at(i, 0));
   expect_back_to_baseline();
-  EXPECT_EQ(register_ok(images[0]), 0u);
+  EXPECT_EQ(register_ok(images[0]), id_at(0, 1));
 }
 
 INSTANTIATE_TEST_SUITE_P(SimChips, RegistryScaleTest, testing::ValuesIn(sim_chip_cases()),

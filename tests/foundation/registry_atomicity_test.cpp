@@ -45,16 +45,17 @@ TEST_P(AtomicityTest, OutOfDeviceMemoryMidRegistrationLeavesNoTrace) {
   recreate(baseline_.live_bytes + allocation_bytes(small_a) + allocation_bytes(small_c));
 
   const CallableId a = register_ok(small_a);
+  ASSERT_EQ(a, id_at(0, 0));
   const uint64_t failed_before = device_->stats().failed_allocations;
   expect_fails_without_trace(big, StatusCode::out_of_device_memory);
   EXPECT_EQ(device_->stats().failed_allocations, failed_before + 1);
   EXPECT_EQ(info(a).refcount, 1u);
   EXPECT_EQ(loader_->calls(), 4u);
 
-  EXPECT_EQ(register_ok(small_c), a + 1) << "the id the failed registration would have had";
+  EXPECT_EQ(register_ok(small_c), id_at(1, 0)) << "the id the failed registration would have had";
   // The device is full now, yet a duplicate costs no bytes.
   EXPECT_EQ(device_->stats().live_bytes, device_->stats().capacity_bytes);
-  EXPECT_EQ(register_ok(small_a), a + 2);
+  EXPECT_EQ(register_ok(small_a), id_at(2, 0));
   EXPECT_EQ(info(a).refcount, 2u);
   expect_fails_without_trace(vector_image("no-room"), StatusCode::out_of_device_memory);
 

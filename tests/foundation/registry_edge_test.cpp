@@ -82,7 +82,7 @@ TEST(RegistryExceptions, AThrowingLoaderLeavesNoTraceAndBlocksNothing) {
   ASSERT_EQ(next.wait_for(std::chrono::seconds(20)), std::future_status::ready);
   auto id = next.get();
   ASSERT_TRUE(id.ok()) << id.status().to_string();
-  EXPECT_EQ(*id, 0u);
+  EXPECT_EQ(*id, id_at(0, 0));
 }
 
 TEST(DeviceLimits, SizesNearTheTopOfTheRangeAreOutOfMemory) {

@@ -331,4 +331,7 @@ namespace chiprt {
 void PrintTo(RuntimeKind runtime, std::ostream* os) {
   *os << runtime_name(runtime);
 }
+void PrintTo(StatusCode code, std::ostream* os) {
+  *os << status_code_name(code);
+}
 }  // namespace chiprt

@@ -73,6 +73,13 @@ class ReadOnlyCopy {
   size_t size_;
 };
 
+// ---- Callable ids ----------------------------------------------------------------------------
+// The id of `slot` at `generation`, spelled out from worker.h's documented encoding (generation
+// in the high 32 bits, slot in the low 32), not taken from the code under test.
+constexpr CallableId id_at(uint64_t slot, uint64_t generation) {
+  return (generation << 32) | slot;
+}
+
 // ---- Backends --------------------------------------------------------------------------------
 enum class Backend { a2a3, a5, null_device };
 std::string backend_name(Backend backend);
@@ -194,4 +201,6 @@ CliResult run_cli(const std::string& args);
 
 namespace chiprt {
 void PrintTo(RuntimeKind runtime, std::ostream* os);
+// gtest prints codes by name ("not_found") rather than as bytes.
+void PrintTo(StatusCode code, std::ostream* os);
 }  // namespace chiprt

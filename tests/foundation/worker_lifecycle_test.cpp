@@ -61,6 +61,7 @@ TEST_P(WorkerLifecycleTest, ConcurrentDuplicateAndDistinctRegistrationsKeepExact
     own.push_back(distinct_vector_images(kOwnImagesPerThread, "own-" + std::to_string(t)));
   }
   std::vector<std::vector<CallableId>> ids(kThreads);
+  std::vector<std::vector<CallableId>> transients(kThreads);
   std::barrier start(kThreads);
 
   // Phase 1: everyone registers the shared images (racing to create the same buffers) and
@@ -73,6 +74,7 @@ TEST_P(WorkerLifecycleTest, ConcurrentDuplicateAndDistinctRegistrationsKeepExact
         for (const Bytes& image : shared) ids[t].push_back(register_ok(image));
         const CallableId transient = register_ok(own[t][round % kOwnImagesPerThread]);
         unregister_ok(transient);
+        transients[t].push_back(transient);
       }
       for (const Bytes& image : own[t]) ids[t].push_back(register_ok(image));
     });
@@ -81,10 +83,22 @@ TEST_P(WorkerLifecycleTest, ConcurrentDuplicateAndDistinctRegistrationsKeepExact
   threads.clear();
 
   std::set<CallableId> all_ids;
-  for (const auto& per_thread : ids) all_ids.insert(per_thread.begin(), per_thread.end());
+  std::set<uint64_t> slots;
+  for (const auto& per_thread : ids) {
+    all_ids.insert(per_thread.begin(), per_thread.end());
+    for (CallableId id : per_thread) slots.insert(id & 0xffffffffu);
+  }
   const size_t live = kThreads * (kSharedImages * kRoundsPerSharedImage + kOwnImagesPerThread);
   ASSERT_EQ(all_ids.size(), live);
-  EXPECT_EQ(*all_ids.rbegin(), live - 1) << "ids are exactly 0..live-1";
+  ASSERT_EQ(slots.size(), live) << "no two live ids share a slot";
+  EXPECT_EQ(*slots.rbegin(), live - 1) << "slots are exactly 0..live-1";
+  // Every transient's slot went to some other registration: its id stays stale.
+  for (const auto& per_thread : transients) {
+    for (CallableId stale : per_thread) {
+      ASSERT_FALSE(all_ids.contains(stale)) << stale;
+      EXPECT_EQ(worker_->callable_info(stale).status().code(), StatusCode::not_found) << stale;
+    }
+  }
   const size_t distinct = kSharedImages + kThreads * kOwnImagesPerThread;
   const WorkerStats stats = worker_->stats();
   EXPECT_EQ(stats.registrations_live, live);

@@ -1,7 +1,9 @@
 // `chiprt run` end to end: .npy in and out, JSON report keys, Chrome trace, exit codes.
 #include <sys/wait.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -17,12 +19,16 @@ namespace fs = std::filesystem;
 
 class CliRunTest : public ::testing::TestWithParam<std::string> {
  protected:
+  // A fresh directory per test (mkdtemp), removed with its contents when the test ends.
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("chiprt_cli_run_" + std::to_string(::getpid()) + "_" + GetParam());
-    fs::create_directories(dir_);
+    std::string pattern = (fs::temp_directory_path() / "chiprt-cli-run-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr) << "mkdtemp: " << std::strerror(errno);
+    dir_ = pattern;
   }
-  void TearDown() override { fs::remove_all(dir_); }
+  void TearDown() override {
+    std::error_code ignored;
+    if (!dir_.empty()) fs::remove_all(dir_, ignored);
+  }
 
   // Runs the CLI with `args`; returns the exit code, stdout and stderr in files.
   int chiprt(const std::string& args) {

@@ -69,16 +69,18 @@ uint64_t one_image_alloc(RuntimeKind runtime) {
   return device->allocation_size(callable_device_bytes(*ImageView::parse(images[0]), runtime));
 }
 
+// Every test writes into a fresh directory of its own (mkdtemp), removed when it ends, so that
+// overlapping runs of this suite never share or leave behind a file.
 class ChurnTimeline : public testing::TestWithParam<RuntimeKind> {
  protected:
-  std::filesystem::path csv_ = std::filesystem::path(testing::TempDir()) /
-                               ("timeline_" + std::string(runtime_name(GetParam())) + ".csv");
+  test::ScopedTempDir dir_;
+  std::filesystem::path csv_ = dir_.path() / "timeline.csv";
   std::string runtime_ = std::string(runtime_name(GetParam()));
 };
 
 TEST_P(ChurnTimeline, RollingIsFlatAtOneImage) {
   const auto r = run_cli("churn --callables 300 --distinct 30 --pattern rolling --runtime " +
-                         runtime_ + " --devices 2 --timeline " + csv_.string() + " --json");
+                         runtime_ + " --devices 2 --timeline '" + csv_.string() + "' --json");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   // Churn images are made by the CLI from the same example parts with names "churn-<i>";
   // they all have one size, so one allocation size.
@@ -94,7 +96,7 @@ TEST_P(ChurnTimeline, RollingIsFlatAtOneImage) {
 
 TEST_P(ChurnTimeline, AllRisesToTheSumAndReturnsToZero) {
   const auto r = run_cli("churn --callables 200 --distinct 20 --pattern all --runtime " + runtime_ +
-                         " --timeline " + csv_.string() + " --json");
+                         " --timeline '" + csv_.string() + "' --json");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   const auto json = nlohmann::json::parse(r.out);
   uint64_t max_callable = 0, last_callable = 1, max_registrations = 0;
@@ -111,8 +113,9 @@ TEST_P(ChurnTimeline, AllRisesToTheSumAndReturnsToZero) {
 }
 
 TEST_P(ChurnTimeline, ManyThreadsOnTwoDevicesReturnToBaseline) {
-  const auto r = run_cli("churn --devices 2 --threads 4 --callables 2000 --distinct 200 --runtime " +
-                         runtime_ + " --json");
+  const auto r =
+      run_cli("churn --devices 2 --threads 4 --callables 2000 --distinct 200 --runtime " +
+              runtime_ + " --json");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   const auto json = nlohmann::json::parse(r.out);
   ASSERT_EQ(json["device"].size(), 2u);
@@ -121,29 +124,34 @@ TEST_P(ChurnTimeline, ManyThreadsOnTwoDevicesReturnToBaseline) {
     EXPECT_EQ(device["callable_buffers_live_after_unregister"], 0);
     // Each device received half of the distinct images, all live at once.
     EXPECT_EQ(device["callable_bytes_peak"], device["distinct_image_alloc_bytes"]);
-    EXPECT_EQ(device["distinct_image_alloc_bytes"].get<uint64_t>(), 100 * one_image_alloc(GetParam()));
+    EXPECT_EQ(device["distinct_image_alloc_bytes"].get<uint64_t>(),
+              100 * one_image_alloc(GetParam()));
   }
   EXPECT_EQ(json["registrations"], 2000);
 }
 
 TEST_P(ChurnTimeline, LegacyAccountingKeepsEveryImageTwiceOver) {
-  const auto r = run_cli("churn --callables 100 --distinct 10 --pattern rolling --legacy-accounting --runtime " +
-                         runtime_ + " --json");
+  const auto r = run_cli(
+      "churn --callables 100 --distinct 10 --pattern rolling --legacy-accounting --runtime " +
+      runtime_ + " --json");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   const auto json = nlohmann::json::parse(r.out);
   const auto images = test::distinct_vector_images(1, "churn");
   const auto view = *ImageView::parse(images[0]);
   const auto device = test::make_device(test::Backend::a2a3);
-  const uint64_t per_image = device->allocation_size(view.size()) + device->allocation_size(view.orch_size());
+  const uint64_t per_image =
+      device->allocation_size(view.size()) + device->allocation_size(view.orch_size());
   EXPECT_EQ(json["device"]["live_bytes_after_unregister"].get<uint64_t>(), 10 * per_image);
   EXPECT_EQ(json["device"]["orch_uploads"], 10);
   EXPECT_EQ(json["device"]["callable_buffers_live_after_unregister"], 20);
 }
 
 TEST(ChurnPlot, WritesAnSvgWithBothPanels) {
-  const auto svg = std::filesystem::path(testing::TempDir()) / "churn.svg";
-  const auto r = run_cli("churn --callables 100 --distinct 10 --pattern rolling --compare-legacy --plot " +
-                         svg.string());
+  const test::ScopedTempDir dir;
+  const auto svg = dir.path() / "churn.svg";
+  const auto r =
+      run_cli("churn --callables 100 --distinct 10 --pattern rolling --compare-legacy --plot '" +
+              svg.string() + "'");
   ASSERT_EQ(r.exit_code, 0);
   std::ifstream in(svg);
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -151,13 +159,15 @@ TEST(ChurnPlot, WritesAnSvgWithBothPanels) {
   EXPECT_NE(text.find("legacy accounting"), std::string::npos);
   EXPECT_NE(text.find("</svg>"), std::string::npos);
   size_t polylines = 0;
-  for (size_t at = text.find("<polyline"); at != std::string::npos; at = text.find("<polyline", at + 1)) {
+  for (size_t at = text.find("<polyline"); at != std::string::npos;
+       at = text.find("<polyline", at + 1)) {
     ++polylines;
   }
   EXPECT_EQ(polylines, 4u);  // per panel: registrations + callable bytes
 }
 
-INSTANTIATE_TEST_SUITE_P(Runtimes, ChurnTimeline, testing::Values(RuntimeKind::tmr, RuntimeKind::hbg),
+INSTANTIATE_TEST_SUITE_P(Runtimes, ChurnTimeline,
+                         testing::Values(RuntimeKind::tmr, RuntimeKind::hbg),
                          [](const auto& info) { return std::string(runtime_name(info.param)); });
 
 }  // namespace
