@@ -28,6 +28,8 @@ struct RunOptions {
   uint64_t heap_bytes = 0;
   bool json = false;
   std::string trace;
+  double timeout_s = 300;
+  double stall_timeout_s = 30;
 };
 
 std::pair<std::string, std::string> split_pair(const std::string& spec, const char* option) {
@@ -104,6 +106,8 @@ void run_command(const RunOptions& o) {
   options.runtime = runtime;
   options.ring_slots = o.ring_slots;
   options.heap_bytes = o.heap_bytes;
+  options.run_timeout = std::chrono::milliseconds(static_cast<int64_t>(o.timeout_s * 1000));
+  options.stall_timeout = std::chrono::milliseconds(static_cast<int64_t>(o.stall_timeout_s * 1000));
   auto worker = take(ChipWorker::create(device, options));
 
   auto start = std::chrono::steady_clock::now();
@@ -183,6 +187,13 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--heap-bytes", o->heap_bytes,
                   "tmr intermediate heap bytes (default: chip profile)");
   cmd->add_option("--trace", o->trace, "write a Chrome trace JSON of the last run");
+  cmd->add_option("--timeout", o->timeout_s,
+                  "seconds a run may take before the device is killed (default 300)")
+      ->check(CLI::Range(0.001, 1e7));
+  cmd->add_option("--stall-timeout", o->stall_timeout_s,
+                  "seconds without a completed task or orchestration call before the device is "
+                  "killed (default 30)")
+      ->check(CLI::Range(0.001, 1e7));
   cmd->add_flag("--json", o->json, "print JSON");
   cmd->callback([o] { run_command(*o); });
 }

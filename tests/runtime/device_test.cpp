@@ -1,0 +1,366 @@
+// The device process (I11): device code that crashes, aborts, exits or hangs fails its run with
+// device_lost or deadline_exceeded naming what ran, within the deadline; the host survives;
+// the device stays lost until reset(), after which the same worker runs exactly again; finalize
+// always returns; nothing is left behind (children, fds, device bytes). Also: start-up failures
+// are values, and one chip runs one process with its AICPU threads and one execution pool.
+#include <dirent.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "chiprt/worker_pool.h"
+#include "device/sim_chip.h"
+#include "runtime_test_util.h"
+
+namespace chiprt::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr auto kStall = std::chrono::seconds(1);
+constexpr size_t kElements = 256;
+
+size_t open_fds() {
+  size_t n = 0;
+  DIR* dir = opendir("/proc/self/fd");
+  while (dirent* e = readdir(dir)) n += e->d_name[0] != '.';
+  closedir(dir);
+  return n - 1;  // the directory's own fd
+}
+
+// Processes whose parent is this one, zombies included.
+std::vector<pid_t> children() {
+  std::vector<pid_t> out;
+  DIR* dir = opendir("/proc");
+  while (dirent* e = readdir(dir)) {
+    const pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
+    if (pid <= 0) continue;
+    std::ifstream stat(std::string("/proc/") + e->d_name + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    const size_t close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    char state = 0;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == getpid()) out.push_back(pid);
+  }
+  closedir(dir);
+  return out;
+}
+
+size_t threads_of(pid_t pid) {
+  size_t n = 0;
+  DIR* dir = opendir(("/proc/" + std::to_string(pid) + "/task").c_str());
+  if (dir == nullptr) return 0;
+  while (dirent* e = readdir(dir)) n += e->d_name[0] != '.';
+  closedir(dir);
+  return n;
+}
+
+pid_t device_pid(Device& device) {
+  auto process = dynamic_cast<device::SimChip&>(device).process();
+  EXPECT_TRUE(process.ok());
+  return process.ok() ? (*process)->pid() : -1;
+}
+
+Bytes fault_image() {
+  return test_image("orch_fault.so", {{1, CoreType::aiv, "kernel_fault.so"}}, "fault");
+}
+
+RunArgs fault_args(int fault) {
+  RunArgs args;
+  std::vector<float> x(kElements);
+  for (size_t i = 0; i < kElements; ++i) x[i] = static_cast<float>(i) * 0.5f;
+  args.tensors["x"] = host_f32({static_cast<int64_t>(kElements)}, x);
+  args.scalars["fault"] = fault;
+  return args;
+}
+
+// out = x + 1, computed here.
+void expect_healthy_output(const RunReport& report) {
+  const auto out = floats(report.outputs.at("out"));
+  ASSERT_EQ(out.size(), kElements);
+  for (size_t i = 0; i < kElements; ++i) {
+    ASSERT_EQ(out[i], static_cast<float>(i) * 0.5f + 1.0f) << "element " << i;
+  }
+}
+
+WorkerOptions fast_deadlines() {
+  WorkerOptions options;
+  options.stall_timeout = kStall;
+  options.run_timeout = std::chrono::seconds(60);
+  return options;
+}
+
+enum class Fault {
+  kernel_segv,
+  kernel_abort,
+  kernel_exit,
+  kernel_loop,
+  orch_segv,
+  orch_loop,
+  killed
+};
+
+struct FaultCase {
+  RuntimeKind runtime;
+  Fault fault;
+};
+
+std::string fault_name(Fault f) {
+  switch (f) {
+    case Fault::kernel_segv:
+      return "kernel_segv";
+    case Fault::kernel_abort:
+      return "kernel_abort";
+    case Fault::kernel_exit:
+      return "kernel_exit";
+    case Fault::kernel_loop:
+      return "kernel_loop";
+    case Fault::orch_segv:
+      return "orch_segv";
+    case Fault::orch_loop:
+      return "orch_loop";
+    case Fault::killed:
+      return "killed";
+  }
+  return "?";
+}
+
+int fault_scalar(Fault f) {
+  switch (f) {
+    case Fault::kernel_segv:
+      return 2;
+    case Fault::kernel_abort:
+      return 3;
+    case Fault::kernel_exit:
+      return 4;
+    case Fault::kernel_loop:
+      return 5;
+    case Fault::orch_segv:
+      return 10;
+    case Fault::orch_loop:
+      return 11;
+    case Fault::killed:
+      return 5;  // spins until killed from outside
+  }
+  return 0;
+}
+
+class DeviceFaultTest : public ::testing::TestWithParam<FaultCase> {};
+
+TEST_P(DeviceFaultTest, FailsTheRunThenResetRunsExactlyAndNothingIsLeft) {
+  const Fault fault = GetParam().fault;
+  const bool loops = fault == Fault::kernel_loop || fault == Fault::orch_loop;
+  const bool kernel = fault != Fault::orch_segv && fault != Fault::orch_loop;
+  const size_t fds_before = open_fds();
+  ASSERT_TRUE(children().empty());
+  std::vector<pid_t> pids;
+  {
+    WorkerOptions options = fast_deadlines();
+    if (fault == Fault::killed) options.stall_timeout = std::chrono::seconds(60);
+    Rig rig = make_rig("a2a3", GetParam().runtime, options);
+    const uint64_t baseline = rig.device->stats().live_bytes;
+    pids.push_back(device_pid(*rig.device));
+    const Bytes image = fault_image();
+    const CallableId id = *rig.worker->register_callable(image);
+
+    std::thread killer;
+    if (fault == Fault::killed) {
+      killer = std::thread([pid = pids.back()] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        kill(pid, SIGKILL);
+      });
+    }
+    const auto start = Clock::now();
+    auto failed = rig.worker->run(id, fault_args(fault_scalar(fault)));
+    const auto took = Clock::now() - start;
+    if (killer.joinable()) killer.join();
+
+    ASSERT_FALSE(failed.ok());
+    const std::string message(failed.status().message());
+    EXPECT_EQ(failed.status().code(),
+              loops ? StatusCode::deadline_exceeded : StatusCode::device_lost)
+        << message;
+    if (loops) EXPECT_LT(took, kStall + std::chrono::seconds(2));
+    if (kernel) {
+      EXPECT_NE(message.find("func_id 1 on aiv core"), std::string::npos) << message;
+    } else if (GetParam().runtime == RuntimeKind::tmr) {
+      EXPECT_NE(message.find("the orchestration of run"), std::string::npos) << message;
+    }
+    if (fault == Fault::kernel_exit) {
+      EXPECT_NE(message.find("exited with status"), std::string::npos) << message;
+    }
+    if (fault == Fault::killed) EXPECT_NE(message.find("signal 9"), std::string::npos) << message;
+    EXPECT_EQ(rig.worker->stats().device_losses, 1u);
+
+    // Sticky until reset.
+    EXPECT_EQ(rig.worker->run(id, fault_args(0)).status().code(), StatusCode::device_lost);
+    EXPECT_EQ(rig.worker->register_callable(image).status().code(), StatusCode::device_lost);
+
+    ASSERT_TRUE(rig.worker->reset().ok());
+    pids.push_back(device_pid(*rig.device));
+    EXPECT_NE(pids[0], pids[1]);
+    EXPECT_EQ(rig.worker->run(id, fault_args(0)).status().code(), StatusCode::not_found);
+    const CallableId again = *rig.worker->register_callable(image);
+    auto healthy = rig.worker->run(again, fault_args(0));
+    ASSERT_TRUE(healthy.ok()) << healthy.status().to_string();
+    expect_healthy_output(*healthy);
+    ASSERT_TRUE(rig.worker->unregister_callable(again).ok());
+    EXPECT_EQ(rig.device->stats().live_bytes, baseline);
+    EXPECT_EQ(rig.worker->stats().device_losses, 1u);
+
+    const auto finalize_start = Clock::now();
+    rig.worker->finalize();
+    EXPECT_LT(Clock::now() - finalize_start, std::chrono::seconds(2));
+  }
+  EXPECT_TRUE(children().empty()) << "a device process (or its zombie) outlived its chip";
+  for (pid_t pid : pids) EXPECT_NE(kill(pid, 0), 0) << pid;
+  EXPECT_EQ(open_fds(), fds_before);
+}
+
+std::vector<FaultCase> fault_cases() {
+  std::vector<FaultCase> out;
+  for (RuntimeKind rt : {RuntimeKind::tmr, RuntimeKind::hbg}) {
+    for (Fault f : {Fault::kernel_segv, Fault::kernel_abort, Fault::kernel_exit, Fault::kernel_loop,
+                    Fault::killed}) {
+      out.push_back({rt, f});
+    }
+  }
+  // On hbg the orchestration runs on the host: its faults are the host's, by design.
+  out.push_back({RuntimeKind::tmr, Fault::orch_segv});
+  out.push_back({RuntimeKind::tmr, Fault::orch_loop});
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Faults, DeviceFaultTest, ::testing::ValuesIn(fault_cases()),
+                         [](const ::testing::TestParamInfo<FaultCase>& info) {
+                           return std::string(runtime_name(info.param.runtime)) + "_" +
+                                  fault_name(info.param.fault);
+                         });
+
+class DeviceTest : public ::testing::TestWithParam<RuntimeKind> {};
+
+TEST_P(DeviceTest, KernelFailureIsAnOrdinaryRunErrorAndTheDeviceStays) {
+  Rig rig = make_rig("a2a3", GetParam(), fast_deadlines());
+  const pid_t pid = device_pid(*rig.device);
+  const CallableId id = *rig.worker->register_callable(fault_image());
+  auto failed = rig.worker->run(id, fault_args(6));
+  EXPECT_EQ(failed.status().code(), StatusCode::kernel_failed) << failed.status().to_string();
+  EXPECT_TRUE(rig.device->health().ok());
+  auto healthy = rig.worker->run(id, fault_args(0));
+  ASSERT_TRUE(healthy.ok()) << healthy.status().to_string();
+  expect_healthy_output(*healthy);
+  EXPECT_EQ(device_pid(*rig.device), pid);
+  EXPECT_EQ(rig.worker->stats().device_losses, 0u);
+}
+
+TEST_P(DeviceTest, RunDeadlineKillsALongRunEvenWhileItStallsLess) {
+  WorkerOptions options;
+  options.run_timeout = std::chrono::seconds(1);
+  options.stall_timeout = std::chrono::seconds(60);
+  Rig rig = make_rig("a2a3", GetParam(), options);
+  const CallableId id = *rig.worker->register_callable(fault_image());
+  const auto start = Clock::now();
+  auto failed = rig.worker->run(id, fault_args(5));
+  EXPECT_EQ(failed.status().code(), StatusCode::deadline_exceeded);
+  EXPECT_NE(failed.status().message().find("run deadline of 1 s"), std::string::npos)
+      << failed.status().message();
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(3));
+}
+
+TEST_P(DeviceTest, ALossOnOneRuntimeIsSharedAndAResetDropsTheOtherWorkersRegistrations) {
+  WorkerPoolOptions options;
+  options.device_memory_bytes = 64ull << 20;
+  options.worker = fast_deadlines();
+  auto pool = WorkerPool::create(options);
+  ASSERT_TRUE(pool.ok()) << pool.status().to_string();
+  ChipWorker* faulty = *(*pool)->worker(GetParam(), 0);
+  ChipWorker* other =
+      *(*pool)->worker(GetParam() == RuntimeKind::tmr ? RuntimeKind::hbg : RuntimeKind::tmr, 0);
+  const Bytes image = fault_image();
+  const CallableId mine = *faulty->register_callable(image);
+  const CallableId theirs = *other->register_callable(image);
+  const uint64_t baseline_theirs_bytes = (*pool)->device(0).stats().live_bytes;
+  EXPECT_GT(baseline_theirs_bytes, 0u);
+  EXPECT_EQ(faulty->run(mine, fault_args(2)).status().code(), StatusCode::device_lost);
+  EXPECT_EQ(other->run(theirs, fault_args(0)).status().code(), StatusCode::device_lost);
+  ASSERT_TRUE(faulty->reset().ok());
+  EXPECT_EQ(other->run(theirs, fault_args(0)).status().code(), StatusCode::not_found);
+  EXPECT_EQ(other->unregister_callable(theirs).code(), StatusCode::not_found);
+  EXPECT_EQ((*pool)->device(0).stats().tag(MemoryTag::callable).live_bytes, 0u)
+      << "the lost device's registrations still hold device memory";
+  const CallableId fresh = *other->register_callable(image);
+  auto healthy = other->run(fresh, fault_args(0));
+  ASSERT_TRUE(healthy.ok()) << healthy.status().to_string();
+  expect_healthy_output(*healthy);
+}
+
+INSTANTIATE_TEST_SUITE_P(Runtimes, DeviceTest,
+                         ::testing::Values(RuntimeKind::tmr, RuntimeKind::hbg),
+                         [](const auto& info) { return std::string(runtime_name(info.param)); });
+
+TEST(DeviceLifecycleTest, TwoHundredWorkersLeaveNoChildAndNoFd) {
+  const size_t fds_before = open_fds();
+  const auto profile = *chip_profile("a2a3");
+  for (int i = 0; i < 200; ++i) {
+    auto device = create_sim_chip(profile, 1 << 20);
+    ASSERT_NE(device, nullptr);
+    WorkerOptions options;
+    options.runtime = i % 2 ? RuntimeKind::hbg : RuntimeKind::tmr;
+    auto worker = ChipWorker::create(device, options);
+    ASSERT_TRUE(worker.ok()) << worker.status().to_string();
+    (*worker)->finalize();
+  }
+  EXPECT_TRUE(children().empty());
+  EXPECT_EQ(open_fds(), fds_before);
+}
+
+TEST(DeviceLifecycleTest, AMissingDeviceExecutableIsAnErrorFromCreate) {
+  const size_t fds_before = open_fds();
+  setenv("CHIPRT_DEVICE_EXECUTABLE", "/nonexistent/chiprt-device", 1);
+  auto worker = ChipWorker::create(create_sim_chip(*chip_profile("a2a3"), 1 << 20));
+  WorkerPoolOptions pool_options;
+  pool_options.device_memory_bytes = 1 << 20;
+  auto pool = WorkerPool::create(pool_options);
+  unsetenv("CHIPRT_DEVICE_EXECUTABLE");
+  EXPECT_EQ(worker.status().code(), StatusCode::unavailable) << worker.status().to_string();
+  EXPECT_NE(worker.status().message().find("CHIPRT_DEVICE_EXECUTABLE"), std::string::npos);
+  EXPECT_EQ(pool.status().code(), StatusCode::unavailable) << pool.status().to_string();
+  EXPECT_TRUE(children().empty());
+  EXPECT_EQ(open_fds(), fds_before);
+}
+
+TEST(DeviceLifecycleTest, OneChipRunsOneProcessWithItsAicpuThreadsAndOneExecutionPool) {
+  WorkerPoolOptions options;
+  options.device_memory_bytes = 64ull << 20;
+  auto pool = WorkerPool::create(options);
+  ASSERT_TRUE(pool.ok()) << pool.status().to_string();
+  const Bytes image = fault_image();
+  for (RuntimeKind rt : {RuntimeKind::tmr, RuntimeKind::hbg}) {
+    ChipWorker* worker = *(*pool)->worker(rt, 0);
+    const CallableId id = *worker->register_callable(image);
+    auto report = worker->run(id, fault_args(0));
+    ASSERT_TRUE(report.ok()) << report.status().to_string();
+    expect_healthy_output(*report);
+  }
+  ASSERT_EQ(children().size(), 1u) << "both runtimes of a chip share its one device process";
+  const pid_t pid = device_pid((*pool)->device(0));
+  const ChipProfile& profile = (*pool)->device(0).profile();
+  const size_t machine = std::max(1u, std::thread::hardware_concurrency());
+  // AICPU threads + the execution pool + the thread serving the control channel.
+  const size_t limit =
+      profile.aicpu_threads + std::min<size_t>(machine, profile.aic_cores + profile.aiv_cores) + 1;
+  EXPECT_LE(threads_of(pid), limit);
+  EXPECT_LT(threads_of(pid), profile.aic_cores + profile.aiv_cores)
+      << "a thread per simulated core";
+}
+
+}  // namespace
+}  // namespace chiprt::testing
