@@ -155,12 +155,12 @@ void DeviceRuntime::launch_orchestration(uint64_t run, WireReader& in) {
   launch.limits.ring_slots = in.get<uint32_t>();
   launch.limits.heap_bytes = in.get<uint64_t>();
   launch.trace = in.get<uint8_t>() != 0;
-  if (!in.ok() || slot >= device::protocol::kMaxRuns || launch.limits.ring_slots == 0) {
-    send_done(run, Status(StatusCode::internal, "malformed tmr launch"));
+  if (!table.ok()) {  // checked first: an unknown kernel stops decoding midway
+    send_done(run, table.status());
     return;
   }
-  if (!table.ok()) {
-    send_done(run, table.status());
+  if (!in.ok() || slot >= device::protocol::kMaxRuns || launch.limits.ring_slots == 0) {
+    send_done(run, Status(StatusCode::internal, "malformed tmr launch"));
     return;
   }
   launch.kernels = std::move(table).value();
@@ -211,12 +211,12 @@ void DeviceRuntime::launch_graph(uint64_t run, WireReader& in) {
   auto table = kernels(in);
   const std::vector<uint64_t> tensor_addrs = in.get_array<uint64_t>();
   const bool trace = in.get<uint8_t>() != 0;
-  if (!in.ok() || slot >= device::protocol::kMaxRuns) {
-    send_done(run, Status(StatusCode::internal, "malformed graph launch"));
+  if (!table.ok()) {  // checked first: an unknown kernel stops decoding midway
+    send_done(run, table.status());
     return;
   }
-  if (!table.ok()) {
-    send_done(run, table.status());
+  if (!in.ok() || slot >= device::protocol::kMaxRuns) {
+    send_done(run, Status(StatusCode::internal, "malformed graph launch"));
     return;
   }
   // The graph is the host's, but it is read from device memory: check every count and index

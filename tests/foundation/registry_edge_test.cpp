@@ -22,7 +22,7 @@ class DeferredReleaseTest : public testing::TestWithParam<RuntimeKind> {};
 // revives that buffer: still one copy, no new loads.
 TEST_P(DeferredReleaseTest, RegisteringAgainRevivesTheLeasedBuffer) {
   auto device = make_device(Backend::a2a3);
-  auto loader = std::make_shared<CountingLoader>(memfd_loader());
+  auto loader = std::make_shared<CountingLoader>(device->code_loader());
   registry::ChipBufferPool pool(*device, GetParam(), loader, {});
   registry::CallableRegistry registry(pool);
   const Bytes image = vector_image("revive");
@@ -53,22 +53,24 @@ INSTANTIATE_TEST_SUITE_P(Runtimes, DeferredReleaseTest,
                          testing::Values(RuntimeKind::tmr, RuntimeKind::hbg),
                          [](const auto& info) { return std::string(runtime_name(info.param)); });
 
-// A loader that throws on its first call, then loads normally.
+// A loader that throws on its first call, then loads normally (with the device's loader).
 class ThrowingOnceLoader final : public CodeLoader {
  public:
+  explicit ThrowingOnceLoader(std::shared_ptr<CodeLoader> inner) : inner_(std::move(inner)) {}
   Result<std::unique_ptr<LoadedCode>> load(ByteSpan so, const char* entry) override {
     if (!thrown_.exchange(true)) throw std::runtime_error("loader exploded");
-    return memfd_loader()->load(so, entry);
+    return inner_->load(so, entry);
   }
 
  private:
+  std::shared_ptr<CodeLoader> inner_;
   std::atomic<bool> thrown_{false};
 };
 
 TEST(RegistryExceptions, AThrowingLoaderLeavesNoTraceAndBlocksNothing) {
   auto device = make_device(Backend::a2a3);
   WorkerOptions options;
-  options.loader = std::make_shared<ThrowingOnceLoader>();
+  options.loader = std::make_shared<ThrowingOnceLoader>(device->code_loader());
   auto worker = make_worker(device, options);
   const Bytes image = vector_image("throws");
   auto failed = worker->register_callable(image);

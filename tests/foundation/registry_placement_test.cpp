@@ -153,16 +153,16 @@ TEST_P(PlacementTest, ForcedHashCollisionKeepsImagesApart) {
   EXPECT_EQ(info(a_again).buffer_generation, info_a.buffer_generation);
   EXPECT_EQ(info_a.refcount, 2u);
   EXPECT_EQ(info_b.refcount, 1u);
-  EXPECT_EQ(orchestration_marker(info_a), kOrchAMarker);
-  EXPECT_EQ(orchestration_marker(info_b), kOrchBMarker);
-  EXPECT_EQ(kernel_marker(info_a.kernels[0]), kKernelAMarker);
-  EXPECT_EQ(kernel_marker(info_b.kernels[0]), kKernelBMarker);
+  EXPECT_EQ(orchestration_marker(*worker_, a), kOrchAMarker);
+  EXPECT_EQ(orchestration_marker(*worker_, b), kOrchBMarker);
+  EXPECT_EQ(kernel_marker(*worker_, a, info_a.kernels[0]), kKernelAMarker);
+  EXPECT_EQ(kernel_marker(*worker_, b, info_b.kernels[0]), kKernelBMarker);
   EXPECT_EQ(callable_live_allocations(*device_), 2u);
   EXPECT_EQ(callable_live_bytes(*device_), allocation_bytes(image_a) + allocation_bytes(image_b));
 
   unregister_ok(a);
   unregister_ok(b);
-  EXPECT_EQ(orchestration_marker(info(a_again)), kOrchAMarker);
+  EXPECT_EQ(orchestration_marker(*worker_, a_again), kOrchAMarker);
   unregister_ok(a_again);
   expect_back_to_baseline();
 }
@@ -172,17 +172,17 @@ TEST_P(PlacementTest, ReusedAddressServesTheNewImagesCode) {
   const Bytes image_b = fixture_image_b();
   const CallableId a = register_ok(image_a);
   const CallableInfo info_a = info(a);
-  ASSERT_EQ(orchestration_marker(info_a), kOrchAMarker);
+  ASSERT_EQ(orchestration_marker(*worker_, a), kOrchAMarker);
   unregister_ok(a);
 
   const CallableId b = register_ok(image_b);
   const CallableInfo info_b = info(b);
   ASSERT_EQ(info_b.buffer_addr, info_a.buffer_addr) << "B must land where A was";
   EXPECT_NE(info_b.buffer_generation, info_a.buffer_generation);
-  EXPECT_EQ(orchestration_marker(info_b), kOrchBMarker);
+  EXPECT_EQ(orchestration_marker(*worker_, b), kOrchBMarker);
   ASSERT_EQ(info_b.kernels.size(), 2u);
-  EXPECT_EQ(kernel_marker(info_b.kernels[0]), kKernelBMarker);
-  EXPECT_EQ(kernel_marker(info_b.kernels[1]), kKernelAMarker);
+  EXPECT_EQ(kernel_marker(*worker_, b, info_b.kernels[0]), kKernelBMarker);
+  EXPECT_EQ(kernel_marker(*worker_, b, info_b.kernels[1]), kKernelAMarker);
   EXPECT_EQ(worker_->stats().loads, 6u);
 }
 

@@ -67,14 +67,26 @@ const Bytes& example_so(std::string_view file) {
   return cached_file(fs::path(CHIPRT_EXAMPLES_SO_DIR) / file);
 }
 
-int orchestration_marker(const CallableInfo& info) {
-  if (info.orch_entry == nullptr) return -1;
-  return reinterpret_cast<chiprt_orchestration_entry_fn>(info.orch_entry)(nullptr, nullptr);
+namespace {
+// The number after the last "returned " of a failed run's message.
+int returned_code(const Result<RunReport>& run) {
+  if (run.ok()) return -1;
+  const std::string_view message = run.status().message();
+  const size_t at = message.rfind("returned ");
+  if (at == std::string_view::npos) return -1;
+  return std::atoi(std::string(message.substr(at + 9)).c_str());
+}
+}  // namespace
+
+int orchestration_marker(ChipWorker& worker, CallableId id) {
+  return returned_code(worker.run(id, RunArgs{}));
 }
 
-int kernel_marker(const KernelInfo& kernel) {
-  if (kernel.entry == nullptr) return -1;
-  return reinterpret_cast<chiprt_kernel_entry_fn>(kernel.entry)(nullptr);
+int kernel_marker(ChipWorker& worker, CallableId id, const KernelInfo& kernel) {
+  RunArgs args;
+  args.scalars["probe"] = kernel.func_id;
+  args.scalars["core"] = static_cast<double>(kernel.core);
+  return returned_code(worker.run(id, args));
 }
 
 ImageView parse_ok(ByteSpan image) {

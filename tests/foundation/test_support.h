@@ -35,9 +35,11 @@ const Bytes& fixture_so(std::string_view file);  // e.g. "fixture_orch_a.so"
 const Bytes& example_so(std::string_view file);  // e.g. "orch_vector.so"
 Bytes read_file_bytes(const std::filesystem::path& path);
 
-// The marker of loaded fixture code: its entry called with a null argument.
-int orchestration_marker(const CallableInfo& info);
-int kernel_marker(const KernelInfo& kernel);
+// The marker of the fixture code a registration serves, observed by running it on the device
+// (fixture_code.c): the orchestration's, or that of the kernel a probe task names. -1 when the
+// run does not end in a marker.
+int orchestration_marker(ChipWorker& worker, CallableId id);
+int kernel_marker(ChipWorker& worker, CallableId id, const KernelInfo& kernel);
 
 // ---- Images ----------------------------------------------------------------------------------
 struct KernelPart {

@@ -26,8 +26,8 @@ void WorkerTest::SetUp() {
 
 void WorkerTest::recreate(uint64_t capacity, WorkerOptions options) {
   worker_.reset();
-  loader_ = std::make_shared<CountingLoader>(memfd_loader());
   device_ = make_device(GetParam().backend, capacity);
+  loader_ = std::make_shared<CountingLoader>(device_->code_loader());
   options.runtime = runtime();
   if (!options.loader) options.loader = loader_;
   worker_ = make_worker(device_, std::move(options));
