@@ -70,6 +70,10 @@ enum class StatusCode : int {
   image_bad_elf,
   image_hash_mismatch,
   image_invalid_field,
+  image_bad_dynamic,       // the ELF dynamic section is malformed or names bytes outside the file
+  image_text_relocations,  // the ELF object asks the loader to write into code (DT_TEXTREL)
+  image_has_interpreter,   // the ELF object names a program interpreter (PT_INTERP)
+  image_executable_stack,  // the ELF object asks for an executable stack
 };
 
 // Stable lower_snake name of a code, e.g. "image_bad_magic".

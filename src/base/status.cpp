@@ -32,6 +32,10 @@ std::string_view status_code_name(StatusCode code) noexcept {
     case StatusCode::image_bad_elf: return "image_bad_elf";
     case StatusCode::image_hash_mismatch: return "image_hash_mismatch";
     case StatusCode::image_invalid_field: return "image_invalid_field";
+    case StatusCode::image_bad_dynamic: return "image_bad_dynamic";
+    case StatusCode::image_text_relocations: return "image_text_relocations";
+    case StatusCode::image_has_interpreter: return "image_has_interpreter";
+    case StatusCode::image_executable_stack: return "image_executable_stack";
   }
   return "unknown";
 }

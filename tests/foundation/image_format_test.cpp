@@ -127,6 +127,11 @@ TEST_P(MalformedImageTest, IsRejectedWithItsCodeWithoutWritingIt) {
   ASSERT_FALSE(view.ok());
   EXPECT_EQ(view.status().code(), GetParam().expected) << view.status().to_string();
   EXPECT_FALSE(view.status().message().empty());
+  EXPECT_EQ(view.status().message().find('\n'), std::string_view::npos);
+  for (const std::string& word : GetParam().mentions) {
+    EXPECT_NE(view.status().message().find(word), std::string_view::npos)
+        << view.status().to_string() << " does not mention " << word;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryClass, MalformedImageTest, testing::ValuesIn(malformed_images()),

@@ -2,6 +2,7 @@
 
 #include <elf.h>
 
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 
@@ -37,11 +38,120 @@ ByteSpan bytes_of(const T& value) {
   return {reinterpret_cast<const std::byte*>(&value), sizeof value};
 }
 
+// The ELF object an edit targets: the orchestration, or the kernel at child `index`.
+struct Object {
+  bool kernel = false;
+  uint32_t index = 0;
+};
+constexpr Object kOrchestration{};
+constexpr Object kernel(uint32_t index) {
+  return {true, index};
+}
+
+uint64_t object_offset(const Bytes& image, Object object) {
+  return object.kernel ? read_child(image, object.index).offset : read_header(image).orch_offset;
+}
+
+template <typename T>
+T read_at(const Bytes& image, uint64_t at) {
+  if (at > image.size() || sizeof(T) > image.size() - at) {
+    throw std::logic_error("read beyond the base image");
+  }
+  T value;
+  std::memcpy(&value, image.data() + at, sizeof value);
+  return value;
+}
+template <typename T>
+void write_at(Bytes& image, uint64_t at, const T& value) {
+  if (at > image.size() || sizeof(T) > image.size() - at) {
+    throw std::logic_error("write beyond the base image");
+  }
+  std::memcpy(image.data() + at, &value, sizeof value);
+}
+
+// Image offset of the first program header of `type` in `object`.
+uint64_t phdr_offset(const Bytes& image, Object object, uint32_t type) {
+  const uint64_t base = object_offset(image, object);
+  const auto ehdr = read_at<Elf64_Ehdr>(image, base);
+  for (uint32_t i = 0; i < ehdr.e_phnum; ++i) {
+    const uint64_t at = base + ehdr.e_phoff + uint64_t{i} * sizeof(Elf64_Phdr);
+    if (read_at<Elf64_Phdr>(image, at).p_type == type) return at;
+  }
+  throw std::logic_error("the base object lacks a program header of the type to edit");
+}
+
+template <typename Change>
+Edit edit_phdr(Object object, uint32_t type, Change change) {
+  return [=](Bytes& image) {
+    const uint64_t at = phdr_offset(image, object, type);
+    auto phdr = read_at<Elf64_Phdr>(image, at);
+    change(phdr);
+    write_at(image, at, phdr);
+  };
+}
+
+// Image offsets of the entries of `object`'s dynamic section, up to its end (past DT_NULL).
+std::vector<uint64_t> dynamic_entries(const Bytes& image, Object object) {
+  const uint64_t base = object_offset(image, object);
+  const auto dynamic = read_at<Elf64_Phdr>(image, phdr_offset(image, object, PT_DYNAMIC));
+  std::vector<uint64_t> entries;
+  for (uint64_t i = 0; i < dynamic.p_filesz / sizeof(Elf64_Dyn); ++i) {
+    entries.push_back(base + dynamic.p_offset + i * sizeof(Elf64_Dyn));
+  }
+  return entries;
+}
+
+template <typename Change>
+Edit edit_dynamic(Object object, int64_t tag, Change change) {
+  return [=](Bytes& image) {
+    for (const uint64_t at : dynamic_entries(image, object)) {
+      auto entry = read_at<Elf64_Dyn>(image, at);
+      if (entry.d_tag != tag) continue;
+      change(entry);
+      write_at(image, at, entry);
+      return;
+    }
+    throw std::logic_error("the base object lacks the dynamic entry to edit");
+  };
+}
+
+// Adds `added` to `object`'s dynamic section by rewriting its DT_NULL terminator, which must be
+// followed by spare DT_NULL entries (the linker leaves some).
+Edit add_dynamic(Object object, Elf64_Dyn added) {
+  return [=](Bytes& image) {
+    const std::vector<uint64_t> entries = dynamic_entries(image, object);
+    for (size_t i = 0; i + 1 < entries.size(); ++i) {
+      if (read_at<Elf64_Dyn>(image, entries[i]).d_tag != DT_NULL) continue;
+      if (read_at<Elf64_Dyn>(image, entries[i + 1]).d_tag != DT_NULL) break;
+      write_at(image, entries[i], added);
+      return;
+    }
+    throw std::logic_error("the base object has no spare DT_NULL entry");
+  };
+}
+
+// File offset in `object` of its virtual address `vaddr`.
+uint64_t file_offset_of(const Bytes& image, Object object, uint64_t vaddr) {
+  const uint64_t base = object_offset(image, object);
+  const auto ehdr = read_at<Elf64_Ehdr>(image, base);
+  for (uint32_t i = 0; i < ehdr.e_phnum; ++i) {
+    const auto phdr =
+        read_at<Elf64_Phdr>(image, base + ehdr.e_phoff + uint64_t{i} * sizeof(Elf64_Phdr));
+    if (phdr.p_type == PT_LOAD && vaddr >= phdr.p_vaddr && vaddr - phdr.p_vaddr < phdr.p_filesz) {
+      return phdr.p_offset + (vaddr - phdr.p_vaddr);
+    }
+  }
+  throw std::logic_error("address outside the base object's loadable segments");
+}
+
+constexpr uint64_t kFarAway = uint64_t{1} << 40;
+
 struct Case {
   std::string name;
   StatusCode expected;
   Edit edit;
   bool restamp = true;  // re-stamp the content hash after the edit
+  std::vector<std::string> mentions = {};
 };
 
 std::vector<Case> cases() {
@@ -140,6 +250,80 @@ std::vector<Case> cases() {
          const uint64_t at = read_child(image, 1).offset;
          std::memset(image.data() + at, 0, 4);
        }},
+      {"orchestration_gnu_hash_beyond_object",
+       C::image_bad_dynamic,
+       edit_dynamic(kOrchestration, DT_GNU_HASH, [](Elf64_Dyn& d) { d.d_un.d_ptr = kFarAway; }),
+       true,
+       {"orchestration", "DT_GNU_HASH"}},
+      {"kernel_string_table_too_long",
+       C::image_bad_dynamic,
+       edit_dynamic(kernel(0), DT_STRSZ, [](Elf64_Dyn& d) { d.d_un.d_val = kFarAway; }),
+       true,
+       {"kernel func_id 1", "DT_STRTAB"}},
+      {"kernel_init_array_beyond_object",
+       C::image_bad_dynamic,
+       edit_dynamic(kernel(2), DT_INIT_ARRAYSZ, [](Elf64_Dyn& d) { d.d_un.d_val = kFarAway; }),
+       true,
+       {"kernel func_id 3", "DT_INIT_ARRAY"}},
+      {"orchestration_relocation_into_code",
+       C::image_bad_dynamic,
+       [](Bytes& image) {
+         Elf64_Dyn rela{};
+         edit_dynamic(kOrchestration, DT_RELA, [&](Elf64_Dyn& d) { rela = d; })(image);
+         const uint64_t at = object_offset(image, kOrchestration) +
+                             file_offset_of(image, kOrchestration, rela.d_un.d_ptr);
+         auto first = read_at<Elf64_Rela>(image, at);
+         first.r_offset = read_header(image).orch_size / 2;  // in the read-only code
+         write_at(image, at, first);
+       },
+       true,
+       {"orchestration", "DT_RELA"}},
+      {"orchestration_dynamic_beyond_object",
+       C::image_bad_dynamic,
+       edit_phdr(kOrchestration, PT_DYNAMIC, [](Elf64_Phdr& p) { p.p_offset = kFarAway; }),
+       true,
+       {"orchestration", "PT_DYNAMIC"}},
+      {"orchestration_dynamic_outside_segments",
+       C::image_bad_dynamic,
+       edit_phdr(kOrchestration, PT_DYNAMIC, [](Elf64_Phdr& p) { p.p_vaddr += kFarAway; }),
+       true,
+       {"orchestration", "PT_DYNAMIC"}},
+      {"orchestration_dynamic_unterminated",
+       C::image_bad_dynamic,
+       [](Bytes& image) {
+         for (const uint64_t at : dynamic_entries(image, kOrchestration)) {
+           auto entry = read_at<Elf64_Dyn>(image, at);
+           if (entry.d_tag == DT_NULL) entry.d_tag = DT_DEBUG;
+           write_at(image, at, entry);
+         }
+       },
+       true,
+       {"orchestration", "DT_NULL"}},
+      {"orchestration_text_relocations",
+       C::image_text_relocations,
+       add_dynamic(kOrchestration, Elf64_Dyn{DT_TEXTREL, {0}}),
+       true,
+       {"orchestration", "DT_TEXTREL"}},
+      {"kernel_textrel_flag",
+       C::image_text_relocations,
+       add_dynamic(kernel(1), Elf64_Dyn{DT_FLAGS, {DF_TEXTREL}}),
+       true,
+       {"kernel func_id 2", "DF_TEXTREL"}},
+      {"orchestration_interpreter",
+       C::image_has_interpreter,
+       edit_phdr(kOrchestration, PT_NOTE, [](Elf64_Phdr& p) { p.p_type = PT_INTERP; }),
+       true,
+       {"orchestration", "PT_INTERP"}},
+      {"orchestration_executable_stack",
+       C::image_executable_stack,
+       edit_phdr(kOrchestration, PT_GNU_STACK, [](Elf64_Phdr& p) { p.p_flags |= PF_X; }),
+       true,
+       {"orchestration", "PT_GNU_STACK"}},
+      {"kernel_without_stack_header",
+       C::image_executable_stack,
+       edit_phdr(kernel(0), PT_GNU_STACK, [](Elf64_Phdr& p) { p.p_type = PT_NULL; }),
+       true,
+       {"kernel func_id 1", "PT_GNU_STACK"}},
       {"hash_field_flipped", C::image_hash_mismatch,
        [](Bytes& image) { image[offsetof(chiprt_image_header_t, content_hash)] ^= std::byte{1}; },
        false},
@@ -180,7 +364,7 @@ std::vector<MalformedImage> malformed_images() {
     Bytes bytes = valid;
     c.edit(bytes);
     if (c.restamp) restamp_content_hash(bytes);
-    out.push_back({c.name, c.expected, std::move(bytes)});
+    out.push_back({c.name, c.expected, std::move(bytes), c.mentions});
   }
   return out;
 }

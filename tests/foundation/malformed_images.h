@@ -18,6 +18,7 @@ struct MalformedImage {
   std::string name;  // a valid gtest name
   StatusCode expected;
   Bytes bytes;
+  std::vector<std::string> mentions;  // words the one-line message must contain
 };
 
 std::vector<MalformedImage> malformed_images();

@@ -95,7 +95,7 @@ Bytes read_device(const Device& device, DeviceAddr addr, uint64_t size) {
 }
 
 bool is_image_error(StatusCode code) {
-  return code >= StatusCode::image_truncated && code <= StatusCode::image_invalid_field;
+  return code >= StatusCode::image_truncated && code <= StatusCode::image_executable_stack;
 }
 
 // The device copy must be the caller's header with only the resolved addresses (and, on hbg,

@@ -17,9 +17,9 @@ int main(int argc, char** argv) {
   }
   const std::filesystem::path out = argv[1];
   std::filesystem::create_directories(out);
-  const Bytes orchestration = test::minimal_shared_object(200, 0x11);
-  const Bytes kernel_small = test::minimal_shared_object(130, 0x22);
-  const Bytes kernel_large = test::minimal_shared_object(300, 0x00);
+  const Bytes orchestration = test::minimal_shared_object(320, 0x11);
+  const Bytes kernel_small = test::minimal_shared_object(260, 0x22);
+  const Bytes kernel_large = test::minimal_shared_object(400, 0x00);
   const std::vector<ImageSource> sources = {
       {orchestration, {}, "seed-no-kernels"},
       {orchestration, {{1, CoreType::aiv, kernel_small}}, "seed-one-kernel"},

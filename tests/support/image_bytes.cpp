@@ -35,7 +35,9 @@ void restamp_content_hash(Bytes& image) {
 }
 
 Bytes minimal_shared_object(size_t size, uint8_t fill) {
-  constexpr size_t kHeaders = sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr);
+  constexpr size_t kPhnum = 3;
+  constexpr size_t kDynamicAt = sizeof(Elf64_Ehdr) + kPhnum * sizeof(Elf64_Phdr);
+  constexpr size_t kHeaders = kDynamicAt + sizeof(Elf64_Dyn);
   size = std::max(size, kHeaders);
   Bytes object(size, std::byte{fill});
   Elf64_Ehdr ehdr{};
@@ -53,15 +55,25 @@ Bytes minimal_shared_object(size_t size, uint8_t fill) {
   ehdr.e_phoff = sizeof(Elf64_Ehdr);
   ehdr.e_ehsize = sizeof(Elf64_Ehdr);
   ehdr.e_phentsize = sizeof(Elf64_Phdr);
-  ehdr.e_phnum = 1;
-  Elf64_Phdr phdr{};
-  phdr.p_type = PT_LOAD;
-  phdr.p_flags = PF_R;
-  phdr.p_filesz = size;
-  phdr.p_memsz = size;
-  phdr.p_align = 0x1000;
+  ehdr.e_phnum = kPhnum;
+  Elf64_Phdr phdrs[kPhnum]{};
+  phdrs[0].p_type = PT_LOAD;
+  phdrs[0].p_flags = PF_R;
+  phdrs[0].p_filesz = size;
+  phdrs[0].p_memsz = size;
+  phdrs[0].p_align = 0x1000;
+  phdrs[1].p_type = PT_DYNAMIC;  // a dynamic section holding only its DT_NULL terminator
+  phdrs[1].p_flags = PF_R;
+  phdrs[1].p_offset = phdrs[1].p_vaddr = phdrs[1].p_paddr = kDynamicAt;
+  phdrs[1].p_filesz = phdrs[1].p_memsz = sizeof(Elf64_Dyn);
+  phdrs[1].p_align = 8;
+  phdrs[2].p_type = PT_GNU_STACK;
+  phdrs[2].p_flags = PF_R | PF_W;
+  phdrs[2].p_align = 16;
+  const Elf64_Dyn terminator{};
   std::memcpy(object.data(), &ehdr, sizeof ehdr);
-  std::memcpy(object.data() + sizeof ehdr, &phdr, sizeof phdr);
+  std::memcpy(object.data() + sizeof ehdr, phdrs, sizeof phdrs);
+  std::memcpy(object.data() + kDynamicAt, &terminator, sizeof terminator);
   return object;
 }
 

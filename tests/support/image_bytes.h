@@ -36,8 +36,9 @@ void edit_child(Bytes& image, uint32_t index, Edit edit) {
 // libxxhash's canonical (big-endian) form. Images shorter than the hashed offset are left alone.
 void restamp_content_hash(Bytes& image);
 
-// A 64-bit little-endian ELF header plus one PT_LOAD program header covering the whole object,
-// for this machine, padded with `fill` to `size` bytes (at least 120).
+// A 64-bit little-endian ELF header for this machine with a PT_LOAD program header covering the
+// whole object, a PT_DYNAMIC holding only DT_NULL and a non-executable PT_GNU_STACK, padded with
+// `fill` to `size` bytes (at least 248).
 Bytes minimal_shared_object(size_t size, uint8_t fill);
 
 }  // namespace chiprt::test
