@@ -32,8 +32,19 @@ inline void check(const Status& status, int exit_code = kExitFailure) {
   if (!status.ok()) fail(exit_code, status);
 }
 
+// Every input file the CLI reads goes through read_file: a regular file only (a directory, FIFO
+// or device is io_error "not a regular file", and a FIFO never blocks), at most kMaxInputBytes.
+inline constexpr uint64_t kMaxInputBytes = uint64_t{4} << 30;
 Result<Bytes> read_file(const std::filesystem::path& path);
 Status write_file(const std::filesystem::path& path, ByteSpan bytes);
+// Usage check before any work: `path` names a file that can be created or overwritten (its
+// directory exists and is writable, and it is not a directory). Else exits 2.
+void require_writable(const std::string& path);
+
+// CLI11 validators with one-line messages ("must be at least 1, got 0"; main() prints them as
+// "chiprt: --opt must be ..."): an integer >= `min`, a number > 0.
+CLI::Validator at_least(int64_t min);
+CLI::Validator greater_than_zero();
 
 // Directory holding the example .so files of this build (orch_*.so, kernel_*.so): the
 // --examples option, else CHIPRT_EXAMPLES, else ../examples/so next to this executable.

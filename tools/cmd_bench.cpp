@@ -21,7 +21,7 @@ void add_bench_command(CLI::App& app) {
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("bench", "Benchmarks as ratios to floors measured in the same run");
   cmd->add_option("--iterations", o->iterations, "samples per measurement (median is reported)")
-      ->check(CLI::PositiveNumber);
+      ->check(at_least(1));
   cmd->add_option("--examples", o->examples, "directory of the example .so files");
   cmd->add_option("--only", o->only, "registration | runtime")
       ->check(CLI::IsMember({"registration", "runtime"}));

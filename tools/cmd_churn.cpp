@@ -80,10 +80,13 @@ void add_churn_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("churn", "Register/unregister many callables; report device memory");
   add_churn_options(*cmd, *o);
   cmd->add_option("--timeline", o->timeline_csv, "write a device-memory timeline CSV");
-  cmd->add_option("--plot", o->plot_svg, "write an SVG plot of the timeline");
+  CLI::Option* plot = cmd->add_option("--plot", o->plot_svg, "write an SVG plot of the timeline");
   cmd->add_flag("--compare-legacy", o->compare_legacy,
-                "also run the same churn under legacy accounting and plot both");
+                "also run the same churn under legacy accounting and plot both")
+      ->needs(plot);
   cmd->callback([o] {
+    if (!o->timeline_csv.empty()) require_writable(o->timeline_csv);
+    if (!o->plot_svg.empty()) require_writable(o->plot_svg);
     ChurnConfig config = resolve_churn_options(*o);
     const bool want_timeline = !o->timeline_csv.empty() || !o->plot_svg.empty();
     MemoryTimeline timeline(config.devices);

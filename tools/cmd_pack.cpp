@@ -54,6 +54,7 @@ void add_pack_command(CLI::App& app) {
   cmd->add_option("--name", options->name, "label stored in the image header");
   cmd->add_option("-o,--output", options->output, "output image")->required();
   cmd->callback([options] {
+    require_writable(options->output);
     const Bytes orch = take(read_file(options->orch), kExitBadInput);
     std::vector<Bytes> kernel_bytes;
     ImageSource source{orch, {}, options->name};

@@ -84,10 +84,18 @@ void run_command(const RunOptions& o) {
   RunArgs args;
   for (const std::string& spec : o.args) {
     auto [name, file] = split_pair(spec, "--arg");
+    if (args.tensors.count(name)) {
+      fail(kExitBadInput, Status(StatusCode::invalid_argument,
+                                 fmt::format("--arg {} is given more than once", name)));
+    }
     args.tensors[name] = take(load_npy(file), kExitBadInput);
   }
   for (const std::string& spec : o.scalars) {
     auto [name, text] = split_pair(spec, "--scalar");
+    if (args.scalars.count(name)) {
+      fail(kExitBadInput, Status(StatusCode::invalid_argument,
+                                 fmt::format("--scalar {} is given more than once", name)));
+    }
     char* end = nullptr;
     const double value = std::strtod(text.c_str(), &end);
     if (end == text.c_str() || *end != '\0') {
@@ -98,6 +106,8 @@ void run_command(const RunOptions& o) {
   }
   std::vector<std::pair<std::string, std::string>> outs;
   for (const std::string& spec : o.outs) outs.push_back(split_pair(spec, "--out"));
+  for (const auto& [name, file] : outs) require_writable(file);
+  if (!o.trace.empty()) require_writable(o.trace);
 
   auto device = create_sim_chip(profile, o.device_memory);
   if (!device)
@@ -165,8 +175,9 @@ void run_command(const RunOptions& o) {
     std::cout << out.dump(2) << "\n";
   } else {
     fmt::print(
-        "{} tasks on {} ({}): register {:.1f} us, first run {:.1f} us, median run {:.1f} us\n",
-        last.tasks, o.runtime, o.profile, register_us, run_us.front(), median);
+        "{} task{} on {} ({}): register {:.1f} us, first run {:.1f} us, median run {:.1f} us\n",
+        last.tasks, last.tasks == 1 ? "" : "s", o.runtime, o.profile, register_us, run_us.front(),
+        median);
   }
 }
 
@@ -178,14 +189,17 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("image", o->image, "image file")->required();
   cmd->add_option("--runtime", o->runtime, "tmr | hbg");
   cmd->add_option("--profile", o->profile, "chip profile: a2a3 | a5");
-  cmd->add_option("--device-memory", o->device_memory, "simulated device memory in bytes");
+  cmd->add_option("--device-memory", o->device_memory, "simulated device memory in bytes")
+      ->check(at_least(1));
   cmd->add_option("--arg", o->args, "NAME=FILE.npy input tensor (repeatable)");
   cmd->add_option("--scalar", o->scalars, "NAME=VALUE scalar argument (repeatable)");
   cmd->add_option("--out", o->outs, "NAME=FILE.npy output to write (repeatable)");
-  cmd->add_option("--repeat", o->repeat, "number of runs")->check(CLI::PositiveNumber);
-  cmd->add_option("--ring-slots", o->ring_slots, "tmr task ring slots (default: chip profile)");
+  cmd->add_option("--repeat", o->repeat, "number of runs")->check(at_least(1));
+  cmd->add_option("--ring-slots", o->ring_slots, "tmr task ring slots (default: chip profile)")
+      ->check(at_least(1));
   cmd->add_option("--heap-bytes", o->heap_bytes,
-                  "tmr intermediate heap bytes (default: chip profile)");
+                  "tmr intermediate heap bytes (default: chip profile)")
+      ->check(at_least(1));
   cmd->add_option("--trace", o->trace, "write a Chrome trace JSON of the last run");
   cmd->add_option("--timeout", o->timeout_s,
                   "seconds a run may take before the device is killed (default 300)")

@@ -24,7 +24,7 @@ nlohmann::json stats_json(const WorkerPoolStats& stats) {
     }
     nlohmann::json workers = nlohmann::json::array();
     for (const WorkerStats& w : d.workers) {
-      nlohmann::json histogram;
+      nlohmann::json histogram = nlohmann::json::object();
       for (auto [refcount, buffers] : w.refcount_histogram) histogram[std::to_string(refcount)] = buffers;
       workers.push_back({{"registrations_live", w.registrations_live},
                          {"registrations_total", w.registrations_total},

@@ -1,7 +1,10 @@
 #include "memory_timeline.h"
 
 #include <fmt/format.h>
-#include <fmt/os.h>
+
+#include <iterator>
+
+#include "cli_common.h"
 
 namespace chiprt::cli {
 
@@ -22,20 +25,17 @@ std::vector<TimelineSample> MemoryTimeline::samples() const {
 }
 
 Status MemoryTimeline::write_csv(const std::filesystem::path& path) const {
-  try {
-    auto out = fmt::output_file(path.string());
-    out.print("time_s,op,device,tag,live_bytes,buffers,registrations\n");
-    for (const TimelineSample& s : samples()) {
-      for (size_t tag = 0; tag < kMemoryTagCount; ++tag) {
-        out.print("{:.6f},{},{},{},{},{},{}\n", s.time_s, s.op, s.device,
-                  memory_tag_name(static_cast<MemoryTag>(tag)), s.live_bytes[tag], s.buffers,
-                  s.registrations);
-      }
+  fmt::memory_buffer out;
+  fmt::format_to(std::back_inserter(out),
+                 "time_s,op,device,tag,live_bytes,buffers,registrations\n");
+  for (const TimelineSample& s : samples()) {
+    for (size_t tag = 0; tag < kMemoryTagCount; ++tag) {
+      fmt::format_to(std::back_inserter(out), "{:.6f},{},{},{},{},{},{}\n", s.time_s, s.op,
+                     s.device, memory_tag_name(static_cast<MemoryTag>(tag)), s.live_bytes[tag],
+                     s.buffers, s.registrations);
     }
-  } catch (const std::system_error& e) {
-    return Status(StatusCode::io_error, fmt::format("writing {}: {}", path.string(), e.what()));
   }
-  return Status::Ok();
+  return write_file(path, as_bytes(std::string_view(out.data(), out.size())));
 }
 
 }  // namespace chiprt::cli

@@ -1,6 +1,7 @@
 #include "npy_io.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cstring>
 #include <fstream>
@@ -28,13 +29,7 @@ Status dump_as(const std::filesystem::path& path, const HostTensor& t) {
   std::vector<size_t> shape(t.shape.begin(), t.shape.end());
   const auto* data = reinterpret_cast<const T*>(t.data.data());
   auto view = xt::adapt(data, t.element_count(), xt::no_ownership(), shape);
-  try {
-    xt::dump_npy(path.string(), view);
-  } catch (const std::exception& e) {
-    return Status(StatusCode::io_error,
-                  fmt::format("cannot write {}: {}", path.string(), e.what()));
-  }
-  return Status::Ok();
+  return write_file(path, as_bytes(xt::dump_npy(view)));
 }
 
 }  // namespace
@@ -79,6 +74,7 @@ Result<HostTensor> load_npy(const std::filesystem::path& path) {
     count *= d;
     t.shape.push_back(static_cast<int64_t>(d));
   }
+  if (count == 0) return bad(fmt::format("no elements (shape ({}))", fmt::join(shape, ", ")));
   const uint64_t data_bytes = count * chiprt_dtype_size(t.dtype);
   const auto at = static_cast<uint64_t>(in.tellg());
   if (at > bytes.size() || bytes.size() - at < data_bytes) {

@@ -3,7 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <fstream>
+
+#include "cli_common.h"
 
 namespace chiprt::cli {
 namespace {
@@ -114,10 +115,7 @@ std::string render_memory_svg(const std::vector<PlotSeries>& series) {
 }
 
 Status write_memory_svg(const std::filesystem::path& path, const std::vector<PlotSeries>& series) {
-  std::ofstream out(path);
-  out << render_memory_svg(series);
-  if (!out) return Status(StatusCode::io_error, fmt::format("cannot write {}", path.string()));
-  return Status::Ok();
+  return write_file(path, as_bytes(render_memory_svg(series)));
 }
 
 }  // namespace chiprt::cli

@@ -1,6 +1,7 @@
 // The chiprt CLI: pack, inspect (JSON keys; exit 2 with one line on malformed input) and churn
 // (the device-memory equalities of issue 3, tmr and hbg, on both chip profiles).
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -93,6 +94,102 @@ TEST_F(CliTest, InspectOfEveryMalformedImageExitsTwoWithOneLine) {
   }
   expect_one_line_error(run_cli("inspect '" + (dir_.path() / "missing.chipimg").string() + "'"),
                         "io_error");
+}
+
+// Directories, FIFOs and devices given as input files: one line, exit 2, never a crash or a
+// hang (a FIFO with no writer must not block).
+TEST_F(CliTest, InputThatIsNotARegularFileExitsTwoWithOneLine) {
+  const std::string dir = "'" + dir_.path().string() + "'";
+  const fs::path fifo = dir_.path() / "fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const std::string out = "-o '" + (dir_.path() / "x.chipimg").string() + "'";
+  const std::string orch = fmt::format("'{}/fixture_orch_a.so'", CHIPRT_FIXTURES_DIR);
+  for (const std::string& args : std::vector<std::string>{
+           "inspect " + dir, "inspect .", "inspect '" + fifo.string() + "'", "inspect /dev/zero",
+           "pack --orch " + dir + " " + out, "pack --orch " + orch + " --kernel 1:aiv:. " + out}) {
+    SCOPED_TRACE(args);
+    const CliResult result = run_cli(args, 30);
+    expect_one_line_error(result, "not a regular file");
+    EXPECT_EQ(result.err.rfind("chiprt: ", 0), 0u) << result.err;
+  }
+  EXPECT_FALSE(fs::exists(dir_.path() / "x.chipimg"));
+}
+
+// An output path that cannot be written is bad input (exit 2), named once.
+TEST_F(CliTest, UnwritableOutputPathExitsTwoAndNamesThePathOnce) {
+  const std::string bad = (dir_.path() / "no-such-dir" / "x.out").string();
+  for (const std::string& args : std::vector<std::string>{
+           fmt::format("pack --orch '{0}/fixture_orch_a.so' -o '{1}'", CHIPRT_FIXTURES_DIR, bad),
+           fmt::format("churn --callables 2 --distinct 1 --timeline '{}'", bad),
+           fmt::format("churn --callables 2 --distinct 1 --plot '{}'", bad),
+           fmt::format("pack --orch '{0}/fixture_orch_a.so' -o '{1}'", CHIPRT_FIXTURES_DIR,
+                       dir_.path().string())}) {
+    SCOPED_TRACE(args);
+    const CliResult result = run_cli(args);
+    expect_one_line_error(result, "cannot write");
+    const std::string named = args.substr(args.rfind(" '") + 2, args.size() - args.rfind(" '") - 3);
+    const size_t first = result.err.find(named);
+    ASSERT_NE(first, std::string::npos) << result.err;
+    EXPECT_EQ(result.err.find(named, first + 1), std::string::npos) << result.err;
+  }
+}
+
+// Usage errors, CLI11's included: exactly one line starting "chiprt: ", exit 2, ranges stated.
+TEST_F(CliTest, UsageErrorsAreOneChiprtLineWithExitTwo) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"churn --callables 0", "--callables must be at least 1, got 0"},
+      {"churn --callables -5", "--callables must be at least 1, got -5"},
+      {"stats --callables -1", "--callables must be at least 1, got -1"},
+      {"churn --callables x", "--callables must be an integer, got 'x'"},
+      {"churn --distinct 0", "--distinct must be at least 1, got 0"},
+      {"churn --threads 0", "--threads must be at least 1, got 0"},
+      {"churn --devices 0", "--devices must be at least 1, got 0"},
+      {"churn --workers 0", "--workers must be at least 1, got 0"},
+      {"churn --workers -1", "--workers must be at least 1, got -1"},
+      {"churn --runs-per-callable -1", "--runs-per-callable must be at least 0, got -1"},
+      {"churn --duration 0", "--duration must be greater than 0, got 0"},
+      {"churn --duration -1", "--duration must be greater than 0, got -1"},
+      {"churn --compare-legacy", "--compare-legacy requires --plot"},
+      {"churn --devices 2 --workers 4", "--workers 4"},
+      {"churn --pattern sideways", "--pattern"},
+      {"churn --no-such-option", "--no-such-option"},
+      {"bench --iterations 0", "--iterations must be at least 1, got 0"},
+      {"inspect", "image"},
+      {"frobnicate", "unknown subcommand 'frobnicate'"},
+      {"--frobnicate", "unknown option '--frobnicate'"},
+      {"", "subcommand"},
+  };
+  for (const auto& [args, names] : cases) {
+    SCOPED_TRACE(args);
+    const CliResult result = run_cli(args, 60);  // a wrapped negative count would run for ever
+    expect_one_line_error(result, names);
+    EXPECT_EQ(result.err.rfind("chiprt: ", 0), 0u) << result.err;
+  }
+  const CliResult unknown = run_cli("frobnicate");
+  for (const char* known : {"pack", "inspect", "run", "churn", "stats", "bench"}) {
+    EXPECT_NE(unknown.err.find(known), std::string::npos) << known;
+  }
+}
+
+TEST_F(CliTest, VersionPrintsTheProjectVersion) {
+  const CliResult result = run_cli("--version");
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, "chiprt " CHIPRT_VERSION "\n");
+  EXPECT_TRUE(result.err.empty()) << result.err;
+}
+
+TEST_F(CliTest, StatsJsonRefcountHistogramIsAlwaysAnObject) {
+  const json out = parse_json(run_cli("stats --callables 4 --distinct 2 --json"));
+  for (const char* when : {"at_peak", "at_end"}) {
+    SCOPED_TRACE(when);
+    ASSERT_FALSE(out[when]["devices"].empty());
+    for (const json& device : out[when]["devices"]) {
+      ASSERT_FALSE(device["workers"].empty());
+      for (const json& worker : device["workers"]) {
+        EXPECT_TRUE(worker["refcount_histogram"].is_object()) << worker["refcount_histogram"];
+      }
+    }
+  }
 }
 
 // The distinct images churn makes: the vector example named "churn-<i>".

@@ -323,12 +323,14 @@ void NoFilesTest::TearDown() {
   EXPECT_EQ(directory_entries(tmpdir_.path()), std::set<std::string>{});
 }
 
-CliResult run_cli(const std::string& args) {
+CliResult run_cli(const std::string& args, int timeout_s) {
   const ScopedTempDir dir;
   const fs::path out = dir.path() / "stdout";
   const fs::path err = dir.path() / "stderr";
+  const std::string limit =
+      timeout_s > 0 ? fmt::format("timeout --kill-after=5 {} ", timeout_s) : std::string();
   const std::string command =
-      fmt::format("'{}' {} >'{}' 2>'{}'", CHIPRT_CLI, args, out.string(), err.string());
+      fmt::format("{}'{}' {} >'{}' 2>'{}'", limit, CHIPRT_CLI, args, out.string(), err.string());
   const int status = std::system(command.c_str());
   CliResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

@@ -196,8 +196,9 @@ struct CliResult {
   std::string out;
   std::string err;
 };
-// Runs the built `chiprt` CLI with `args` (already shell-quoted).
-CliResult run_cli(const std::string& args);
+// Runs the built `chiprt` CLI with `args` (already shell-quoted); with `timeout_s` > 0 it is
+// killed after that many seconds (exit code 124 or 137).
+CliResult run_cli(const std::string& args, int timeout_s = 0);
 
 }  // namespace chiprt::test
 

@@ -43,6 +43,26 @@ class CliRunTest : public ::testing::TestWithParam<std::string> {
   }
   std::string path(const std::string& name) { return (dir_ / name).string(); }
   std::string image() { return (fs::path(CHIPRT_EXAMPLES_DIR) / "vector.chipimg").string(); }
+  // `args` fail as bad input: exit 2, nothing on stdout, one stderr line "chiprt: ..." holding
+  // `names`.
+  void expect_usage_error(const std::string& args, const std::string& names) {
+    SCOPED_TRACE(args);
+    EXPECT_EQ(chiprt(args), 2);
+    EXPECT_EQ(slurp("out"), "");
+    const std::string err = slurp("err");
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+    EXPECT_EQ(err.rfind("chiprt: ", 0), 0u) << err;
+    EXPECT_NE(err.find(names), std::string::npos) << err;
+  }
+  // a=2, b=3 of shape (4,) in a.npy, b.npy; returns the --arg options.
+  std::string small_args() {
+    xt::xarray<float> a = xt::xarray<float>::from_shape({4});
+    a.fill(2.0f);
+    xt::dump_npy(path("a.npy"), a);
+    a.fill(3.0f);
+    xt::dump_npy(path("b.npy"), a);
+    return " --runtime " + GetParam() + " --arg a=" + path("a.npy") + " --arg b=" + path("b.npy");
+  }
 
   fs::path dir_;
 };
@@ -113,6 +133,62 @@ TEST_P(CliRunTest, MalformedNpyIsOneLineAndExit2) {
   std::ofstream(path("cut.npy"), std::ios::binary).write(whole.data(), whole.size() - 4);
   EXPECT_EQ(
       chiprt("run " + image() + " --arg a=" + path("cut.npy") + " --arg b=" + path("good.npy")), 2);
+}
+
+TEST_P(CliRunTest, InputThatIsNotARegularFileIsOneLineAndExit2) {
+  const std::string args = small_args();
+  expect_usage_error("run " + dir_.string() + args, "not a regular file");
+  expect_usage_error("run ." + args, "not a regular file");
+  expect_usage_error("run /dev/zero" + args, "not a regular file");
+  expect_usage_error("run " + image() + " --arg x=. " + args, "not a regular file");
+  expect_usage_error("run " + image() + args + " --arg c=/dev/zero", "not a regular file");
+}
+
+TEST_P(CliRunTest, BadOptionsAreOneLineAndExit2) {
+  const std::string args = small_args();
+  expect_usage_error("run " + path("none.chipimg") + " --repeat 0",
+                     "--repeat must be at least 1, got 0");
+  expect_usage_error("run " + image() + args + " --repeat -2",
+                     "--repeat must be at least 1, got -2");
+  expect_usage_error("run " + image() + args + " --ring-slots 0",
+                     "--ring-slots must be at least 1, got 0");
+  expect_usage_error("run " + image() + args + " --arg a=" + path("b.npy"), "--arg a");
+  expect_usage_error("run " + image() + args + " --scalar s=1 --scalar s=2", "--scalar s");
+  expect_usage_error("run " + image() + args + " --out f", "--out expects NAME=VALUE");
+}
+
+TEST_P(CliRunTest, EmptyNpyIsBadInput) {
+  xt::xarray<float> empty = xt::xarray<float>::from_shape({0, 5});
+  xt::dump_npy(path("empty.npy"), empty);
+  const std::string args = small_args();
+  expect_usage_error("run " + image() + " --runtime " + GetParam() +
+                         " --arg a=" + path("empty.npy") + " --arg b=" + path("b.npy"),
+                     "no elements");
+}
+
+TEST_P(CliRunTest, UnwritableOutputIsExit2AndNamesThePathOnce) {
+  const std::string args = small_args();
+  for (const std::string& bad :
+       std::vector<std::string>{path("no-such-dir/f.npy"), dir_.string()}) {
+    for (const char* option : {" --out f=", " --trace "}) {
+      expect_usage_error("run " + image() + args + option + bad, "cannot write " + bad);
+      const std::string err = slurp("err");
+      EXPECT_EQ(err.find(bad), err.rfind(bad)) << err;
+    }
+  }
+}
+
+TEST_P(CliRunTest, TextReportCountsOneTaskInTheSingular) {
+  // The layered DAG of 1 x 1 is a single task.
+  xt::xarray<float> t = xt::xarray<float>::from_shape({2, 1});
+  t.fill(0.0f);
+  xt::dump_npy(path("t.npy"), t);
+  ASSERT_EQ(chiprt("run " + (fs::path(CHIPRT_EXAMPLES_DIR) / "layered_dag.chipimg").string() +
+                   " --runtime " + GetParam() + " --arg t=" + path("t.npy") +
+                   " --scalar layers=1 --scalar width=1"),
+            0)
+      << slurp("err");
+  EXPECT_EQ(slurp("out").rfind("1 task on " + GetParam(), 0), 0u) << slurp("out");
 }
 
 INSTANTIATE_TEST_SUITE_P(Runtimes, CliRunTest, ::testing::Values("tmr", "hbg"));
