@@ -3,6 +3,8 @@
 // to this process's mapping. Implements Device so the runtimes' tensor code runs unchanged.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <cstring>
 
 #include "chiprt/device.h"
