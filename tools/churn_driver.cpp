@@ -2,10 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <thread>
 
+#include "cli_common.h"
 #include "example_images.h"
 #include "legacy_worker.h"
 #include "progress.h"
@@ -48,7 +50,8 @@ class Churn {
       target->device = w % config_.devices;
       target->seen = std::vector<std::atomic<bool>>(images_.size());
       CHIPRT_ASSIGN_OR_RETURN(target->worker, pool_.worker(config_.runtime, target->device));
-      if (config_.legacy) target->legacy = std::make_unique<LegacyWorker>(pool_.device(target->device));
+      if (config_.legacy)
+        target->legacy = std::make_unique<LegacyWorker>(pool_.device(target->device));
       targets_.push_back(std::move(target));
     }
     return Status::Ok();
@@ -56,8 +59,8 @@ class Churn {
 
   void sample(size_t device) {
     if (!config_.timeline) return;
-    TimelineSample s{std::chrono::duration<double>(Clock::now() - start_).count(), ++ops_, device,
-                     {}, 0, 0};
+    TimelineSample s{
+        std::chrono::duration<double>(Clock::now() - start_).count(), ++ops_, device, {}, 0, 0};
     const DeviceStats stats = pool_.device(device).stats();
     for (size_t t = 0; t < kMemoryTagCount; ++t) s.live_bytes[t] = stats.tags[t].live_bytes;
     for (const auto& target : targets_) {
@@ -135,8 +138,12 @@ class Churn {
       DeviceFigures& f = r.devices[d];
       f.baseline_bytes = baselines_.at(d);
       f.peak_bytes = stats.peak_bytes;
-      f.callable_bytes_peak = stats.tag(MemoryTag::callable).peak_bytes;
+      const TagStats& callable = stats.tag(MemoryTag::callable);
+      f.callable_bytes_peak = callable.peak_bytes;
       f.live_bytes_after_unregister = stats.live_bytes;
+      f.callable_allocations = callable.total_allocations;
+      f.callable_upload_bytes = callable.upload_bytes;
+      f.orch_uploads = callable.reuploads;
     }
     for (const auto& target : targets_) {
       DeviceFigures& f = r.devices[target->device];
@@ -151,7 +158,8 @@ class Churn {
   }
 
   Status measure_baseline() {
-    for (size_t d = 0; d < config_.devices; ++d) baselines_.push_back(pool_.device(d).stats().live_bytes);
+    for (size_t d = 0; d < config_.devices; ++d)
+      baselines_.push_back(pool_.device(d).stats().live_bytes);
     for (const Bytes& image : images_) {
       CHIPRT_ASSIGN_OR_RETURN(ImageView view, ImageView::parse(image));
       const uint64_t bytes = config_.legacy ? image.size() + view.orch_size()
@@ -204,8 +212,19 @@ Result<ChurnResult> run_churn(const ChurnConfig& config) {
                               config.workers, config.devices));
   }
   CHIPRT_ASSIGN_OR_RETURN(ExampleParts parts, load_vector_parts(config.examples));
+  // No more distinct images than registrations: the figures speak of what was registered.
+  const size_t distinct =
+      config.duration_s > 0 ? config.distinct : std::min(config.distinct, config.callables);
   CHIPRT_ASSIGN_OR_RETURN(std::vector<Bytes> images,
-                          make_distinct_images(parts, config.distinct, "churn"));
+                          make_distinct_images(parts, distinct, "churn"));
+  if (!config.save_images.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(config.save_images, ec);
+    for (size_t i = 0; i < images.size(); ++i) {
+      CHIPRT_RETURN_IF_ERROR(
+          write_file(config.save_images / fmt::format("churn_{:04}.chipimg", i), images[i]));
+    }
+  }
   WorkerPoolOptions pool_options;
   pool_options.devices = config.devices;
   pool_options.profile = config.profile;

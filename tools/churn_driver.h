@@ -29,6 +29,7 @@ struct ChurnConfig {
   bool progress = false;
   std::filesystem::path examples;
   MemoryTimeline* timeline = nullptr;  // borrowed; sampled on every change when set
+  std::filesystem::path save_images;   // when set: write each distinct image here, one file each
 };
 
 struct DeviceFigures {
@@ -38,6 +39,11 @@ struct DeviceFigures {
   uint64_t distinct_image_alloc_bytes = 0;  // over the distinct images this device received
   uint64_t live_bytes_after_unregister = 0;
   uint64_t callable_buffers_live_after_unregister = 0;
+  // Counted by the device: callable-tagged allocations made and bytes uploaded into them, and
+  // uploads into a callable buffer after its placement (the legacy model: its separate
+  // orchestration uploads).
+  uint64_t callable_allocations = 0;
+  uint64_t callable_upload_bytes = 0;
   uint64_t orch_uploads = 0;
 };
 

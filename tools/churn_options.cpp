@@ -27,6 +27,8 @@ void add_churn_options(CLI::App& cmd, ChurnCliOptions& o) {
   cmd.add_flag("--legacy-accounting", c.legacy,
                "simulate the replaced runtime: double upload, nothing freed before finalize");
   cmd.add_option("--examples", o.examples, "directory of the example .so files");
+  cmd.add_option("--save-images", c.save_images,
+                 "write the distinct images synthesized into DIR, one .chipimg each");
   cmd.add_flag("--json", o.json, "print JSON");
 }
 

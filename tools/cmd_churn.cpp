@@ -22,6 +22,8 @@ nlohmann::json device_json(const DeviceFigures& f) {
           {"distinct_image_alloc_bytes", f.distinct_image_alloc_bytes},
           {"live_bytes_after_unregister", f.live_bytes_after_unregister},
           {"callable_buffers_live_after_unregister", f.callable_buffers_live_after_unregister},
+          {"callable_allocations", f.callable_allocations},
+          {"callable_upload_bytes", f.callable_upload_bytes},
           {"orch_uploads", f.orch_uploads}};
 }
 
@@ -50,11 +52,13 @@ nlohmann::json result_json(const ChurnCliOptions& o, const ChurnResult& r) {
 }
 
 void print_table(const ChurnCliOptions& o, const ChurnResult& r) {
-  fmt::print("churn: {} registrations ({} runs) of {} distinct images, {} {} on {} device(s), "
-             "{} thread(s), {:.3f} s\n",
-             r.registrations, r.runs, r.distinct_images, o.runtime, o.pattern, r.devices.size(),
-             o.config.threads, r.elapsed_s);
-  if (o.config.legacy) fmt::print("  (legacy accounting: double upload, no release until finalize)\n");
+  fmt::print(
+      "churn: {} registrations ({} runs) of {} distinct images, {} {} on {} device(s), "
+      "{} thread(s), {:.3f} s\n",
+      r.registrations, r.runs, r.distinct_images, o.runtime, o.pattern, r.devices.size(),
+      o.config.threads, r.elapsed_s);
+  if (o.config.legacy)
+    fmt::print("  (legacy accounting: double upload, no release until finalize)\n");
   fmt::print("  {:<34} {:>14}\n", "distinct image alloc bytes", r.distinct_image_alloc_bytes);
   for (size_t d = 0; d < r.devices.size(); ++d) {
     const DeviceFigures& f = r.devices[d];
@@ -66,6 +70,8 @@ void print_table(const ChurnCliOptions& o, const ChurnResult& r) {
         {"distinct image alloc bytes here", f.distinct_image_alloc_bytes},
         {"live bytes after unregister", f.live_bytes_after_unregister},
         {"callable buffers live after", f.callable_buffers_live_after_unregister},
+        {"callable allocations (device)", f.callable_allocations},
+        {"callable upload bytes (device)", f.callable_upload_bytes},
         {"separate orchestration uploads", f.orch_uploads}};
     for (const auto& [label, value] : rows) fmt::print("    {:<32} {:>14}\n", label, value);
   }
@@ -77,7 +83,8 @@ void print_table(const ChurnCliOptions& o, const ChurnResult& r) {
 
 void add_churn_command(CLI::App& app) {
   auto o = std::make_shared<ChurnCliOptions>();
-  CLI::App* cmd = app.add_subcommand("churn", "Register/unregister many callables; report device memory");
+  CLI::App* cmd =
+      app.add_subcommand("churn", "Register/unregister many callables; report device memory");
   add_churn_options(*cmd, *o);
   cmd->add_option("--timeline", o->timeline_csv, "write a device-memory timeline CSV");
   CLI::Option* plot = cmd->add_option("--plot", o->plot_svg, "write an SVG plot of the timeline");
@@ -120,8 +127,8 @@ void add_churn_command(CLI::App& app) {
       print_table(*o, result);
     }
     if (result.wrong_outputs > 0) {
-      fail(kExitFailure, Status(StatusCode::internal,
-                                fmt::format("{} runs produced wrong outputs", result.wrong_outputs)));
+      fail(kExitFailure, Status(StatusCode::internal, fmt::format("{} runs produced wrong outputs",
+                                                                  result.wrong_outputs)));
     }
   });
 }

@@ -20,6 +20,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -37,11 +38,21 @@ enum class MemoryTag : uint8_t { callable = 0, tensor = 1, runtime = 2, other = 
 inline constexpr size_t kMemoryTagCount = 4;
 std::string_view memory_tag_name(MemoryTag tag) noexcept;
 
+// Counted by the device where each thing happens (I12): allocations and frees, and host copies
+// into (uploads) and out of (downloads) allocations of the tag.
 struct TagStats {
   uint64_t live_bytes = 0;
   uint64_t peak_bytes = 0;
   uint64_t live_allocations = 0;
   uint64_t total_allocations = 0;
+  uint64_t frees = 0;
+  uint64_t uploads = 0;
+  uint64_t upload_bytes = 0;
+  uint64_t downloads = 0;
+  uint64_t download_bytes = 0;
+  // Uploads into an allocation that had already received one (its placement): 0 for callable
+  // buffers, which chiprt fills with exactly one upload and never writes again.
+  uint64_t reuploads = 0;
 };
 
 struct DeviceStats {
@@ -110,6 +121,8 @@ class Device {
   virtual Result<DeviceBuffer> allocate(uint64_t bytes, MemoryTag tag) = 0;
   virtual Status copy_to_device(DeviceAddr dst, ByteSpan src) = 0;
   virtual Status copy_from_device(MutableByteSpan dst, DeviceAddr src) const = 0;
+  // One upload of `pieces` laid end to end from `dst` (counted as one). Defaults to a copy each.
+  virtual Status upload(DeviceAddr dst, std::span<const ByteSpan> pieces);
   // Host pointer to [addr, addr + bytes) for the simulated AICPU and cores, or nullptr when
   // the range is not inside one live allocation (or the device is not host-visible).
   virtual std::byte* host_pointer(DeviceAddr addr, uint64_t bytes) = 0;

@@ -103,7 +103,9 @@ struct WorkerStats {
   uint64_t buffers_created = 0;
   uint64_t loads = 0;
   uint64_t unloads = 0;
-  uint64_t orch_uploads = 0;  // separate orchestration uploads; chiprt never makes one
+  // Uploads into callable buffers after their single placement upload (device-wide, counted by
+  // the device): a separate orchestration upload would show here. 0 is the goal.
+  uint64_t orch_uploads = 0;
   uint64_t leaked_registrations = 0;
   uint64_t deferred_releases = 0;
   uint64_t leased_buffers = 0;

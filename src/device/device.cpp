@@ -46,3 +46,15 @@ Result<LaunchResult> Device::launch(const GraphLaunch&, const Deadlines&) {
 }
 
 }  // namespace chiprt
+
+namespace chiprt {
+
+Status Device::upload(DeviceAddr dst, std::span<const ByteSpan> pieces) {
+  for (ByteSpan piece : pieces) {
+    CHIPRT_RETURN_IF_ERROR(copy_to_device(dst, piece));
+    dst += piece.size();
+  }
+  return Status::Ok();
+}
+
+}  // namespace chiprt

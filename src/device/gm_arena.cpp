@@ -62,6 +62,7 @@ void GmArena::release(DeviceAddr addr) noexcept {
   TagStats& t = stats_.tags[static_cast<size_t>(it->second.tag)];
   t.live_bytes -= size;
   --t.live_allocations;
+  ++t.frees;
   stats_.live_bytes -= size;
   --stats_.live_allocations;
   live_blocks_.erase(it);
@@ -81,16 +82,41 @@ void GmArena::release(DeviceAddr addr) noexcept {
   free_blocks_.emplace(offset, size);
 }
 
-std::byte* GmArena::host_pointer(DeviceAddr addr, uint64_t bytes) {
+GmArena::Block* GmArena::find_locked(DeviceAddr addr, uint64_t bytes) {
   if (addr < kDeviceBase) return nullptr;
   const uint64_t offset = addr - kDeviceBase;
-  std::lock_guard lock(mutex_);
   auto it = live_blocks_.upper_bound(offset);
   if (it == live_blocks_.begin()) return nullptr;
   --it;
   const uint64_t within = offset - it->first;
   if (within > it->second.size || bytes > it->second.size - within) return nullptr;
-  return host_base_ + offset;
+  return &it->second;
+}
+
+std::byte* GmArena::host_pointer(DeviceAddr addr, uint64_t bytes) {
+  std::lock_guard lock(mutex_);
+  return find_locked(addr, bytes) ? host_base_ + (addr - kDeviceBase) : nullptr;
+}
+
+std::byte* GmArena::upload_target(DeviceAddr addr, uint64_t bytes) {
+  std::lock_guard lock(mutex_);
+  Block* block = find_locked(addr, bytes);
+  if (block == nullptr) return nullptr;
+  TagStats& t = stats_.tags[static_cast<size_t>(block->tag)];
+  ++t.uploads;
+  t.upload_bytes += bytes;
+  if (block->uploads++ > 0) ++t.reuploads;
+  return host_base_ + (addr - kDeviceBase);
+}
+
+const std::byte* GmArena::download_source(DeviceAddr addr, uint64_t bytes) {
+  std::lock_guard lock(mutex_);
+  Block* block = find_locked(addr, bytes);
+  if (block == nullptr) return nullptr;
+  TagStats& t = stats_.tags[static_cast<size_t>(block->tag)];
+  ++t.downloads;
+  t.download_bytes += bytes;
+  return host_base_ + (addr - kDeviceBase);
 }
 
 DeviceStats GmArena::stats() const {

@@ -28,6 +28,9 @@ class GmArena {
   Result<DeviceAddr> allocate(uint64_t size, MemoryTag tag);
   void release(DeviceAddr addr) noexcept;
   std::byte* host_pointer(DeviceAddr addr, uint64_t bytes);
+  // host_pointer() of a host copy into / out of one live allocation, counted for its tag.
+  std::byte* upload_target(DeviceAddr addr, uint64_t bytes);
+  const std::byte* download_source(DeviceAddr addr, uint64_t bytes);
   DeviceStats stats() const;
 
  private:
@@ -35,7 +38,10 @@ class GmArena {
   struct Block {
     uint64_t size;
     MemoryTag tag;
+    uint64_t uploads = 0;
   };
+  // The live block holding [offset, offset + bytes), or nullptr. Caller holds mutex_.
+  Block* find_locked(DeviceAddr addr, uint64_t bytes);
   std::byte* const host_base_;
   const uint64_t capacity_;
   mutable std::mutex mutex_;

@@ -77,18 +77,28 @@ Result<DeviceBuffer> SimChip::allocate(uint64_t bytes, MemoryTag tag) {
 }
 
 Status SimChip::copy_to_device(DeviceAddr dst, ByteSpan src) {
-  std::byte* target = arena_->host_pointer(dst, src.size());
+  const ByteSpan pieces[] = {src};
+  return upload(dst, pieces);
+}
+
+Status SimChip::upload(DeviceAddr dst, std::span<const ByteSpan> pieces) {
+  uint64_t bytes = 0;
+  for (ByteSpan piece : pieces) bytes += piece.size();
+  std::byte* target = arena_->upload_target(dst, bytes);
   if (target == nullptr) {
     return Status(
         StatusCode::invalid_argument,
-        fmt::format("copy of {} bytes to 0x{:x} leaves every live allocation", src.size(), dst));
+        fmt::format("copy of {} bytes to 0x{:x} leaves every live allocation", bytes, dst));
   }
-  if (!src.empty()) std::memcpy(target, src.data(), src.size());
+  for (ByteSpan piece : pieces) {
+    if (!piece.empty()) std::memcpy(target, piece.data(), piece.size());
+    target += piece.size();
+  }
   return Status::Ok();
 }
 
 Status SimChip::copy_from_device(MutableByteSpan dst, DeviceAddr src) const {
-  const std::byte* source = arena_->host_pointer(src, dst.size());
+  const std::byte* source = arena_->download_source(src, dst.size());
   if (source == nullptr) {
     return Status(
         StatusCode::invalid_argument,

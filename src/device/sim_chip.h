@@ -24,6 +24,7 @@ class SimChip final : public Device, public std::enable_shared_from_this<SimChip
   Result<DeviceBuffer> allocate(uint64_t bytes, MemoryTag tag) override;
   Status copy_to_device(DeviceAddr dst, ByteSpan src) override;
   Status copy_from_device(MutableByteSpan dst, DeviceAddr src) const override;
+  Status upload(DeviceAddr dst, std::span<const ByteSpan> pieces) override;
   std::byte* host_pointer(DeviceAddr addr, uint64_t bytes) override {
     return arena_->host_pointer(addr, bytes);
   }

@@ -141,9 +141,8 @@ Result<std::unique_ptr<ChipBuffer>> ChipBufferPool::create(const ImageView& imag
     children[i].resolved_device_addr = base + children[i].offset - buffer->kernel_shift;
   }
   // One upload: header, then storage straight from the caller's bytes (no second staging copy).
-  CHIPRT_RETURN_IF_ERROR(device_.copy_to_device(base, header));
-  CHIPRT_RETURN_IF_ERROR(
-      device_.copy_to_device(base + image.header_size(), image.bytes().subspan(storage_from)));
+  const ByteSpan placement[] = {header, image.bytes().subspan(storage_from)};
+  CHIPRT_RETURN_IF_ERROR(device_.upload(base, placement));
   if (elide) {
     buffer->host_orchestration.assign(image.orchestration().begin(), image.orchestration().end());
   }

@@ -140,12 +140,13 @@ WorkerStats ChipWorker::stats() const {
   out.buffers_created = pool.buffers_created;
   out.loads = pool.loads;
   out.unloads = pool.unloads;
-  out.orch_uploads = 0;  // the orchestration is only ever read inside the single copy
   out.deferred_releases = pool.deferred_releases;
   out.leased_buffers = pool.leased_buffers;
   out.refcount_histogram = pool.refcount_histogram;
   out.runs = impl_->runs;
   out.device = impl_->device->stats();
+  // Measured by the device: uploads into callable buffers after their one placement upload.
+  out.orch_uploads = out.device.tag(MemoryTag::callable).reuploads;
   out.device_losses = out.device.losses;
   return out;
 }

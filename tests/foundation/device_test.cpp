@@ -36,6 +36,34 @@ TEST_P(SimChipTest, ProfileIsTheNamedChip) {
   EXPECT_EQ(chip_profile("a9").status().code(), StatusCode::not_found);
 }
 
+// The device counts host copies where they happen: per tag, uploads and downloads with their
+// bytes, a second upload into one allocation as a re-upload, and frees.
+TEST_P(SimChipTest, CountsUploadsDownloadsReuploadsAndFrees) {
+  const Bytes data(300, std::byte{7});
+  Bytes back(100);
+  {
+    DeviceBuffer callable = allocate_ok(*device_, 1000, MemoryTag::callable);
+    DeviceBuffer tensor = allocate_ok(*device_, 10, MemoryTag::tensor);
+    const ByteSpan pieces[] = {ByteSpan(data).first(100), ByteSpan(data).subspan(100)};
+    ASSERT_TRUE(device_->upload(callable.addr(), pieces).ok());
+    ASSERT_TRUE(device_->copy_to_device(tensor.addr(), ByteSpan(data).first(10)).ok());
+    ASSERT_TRUE(device_->copy_from_device(back, callable.addr()).ok());
+    const DeviceStats once = device_->stats();
+    EXPECT_EQ(once.tag(MemoryTag::callable).uploads, 1u) << "a gathered upload is one upload";
+    EXPECT_EQ(once.tag(MemoryTag::callable).upload_bytes, 300u);
+    EXPECT_EQ(once.tag(MemoryTag::callable).reuploads, 0u);
+    EXPECT_EQ(once.tag(MemoryTag::callable).downloads, 1u);
+    EXPECT_EQ(once.tag(MemoryTag::callable).download_bytes, 100u);
+    EXPECT_EQ(once.tag(MemoryTag::tensor).uploads, 1u);
+    EXPECT_EQ(once.tag(MemoryTag::tensor).upload_bytes, 10u);
+    ASSERT_TRUE(device_->copy_to_device(callable.addr() + 200, ByteSpan(data).first(50)).ok());
+    EXPECT_EQ(device_->stats().tag(MemoryTag::callable).reuploads, 1u);
+    EXPECT_EQ(device_->stats().tag(MemoryTag::callable).frees, 0u);
+  }
+  EXPECT_EQ(device_->stats().tag(MemoryTag::callable).frees, 1u);
+  EXPECT_EQ(device_->stats().tag(MemoryTag::tensor).frees, 1u);
+}
+
 TEST_P(SimChipTest, AllocationsRoundUpToTheGranularity) {
   EXPECT_EQ(device_->allocation_granularity(), kGranule);
   EXPECT_EQ(device_->allocation_size(0), kGranule);

@@ -26,6 +26,29 @@ TEST_P(RegistryAccountingTest, DistinctRegisteredThenUnregisteredReturnsToBaseli
   EXPECT_EQ(worker_->stats().unloads, images.size() * kLoadsPerVectorImage);
 }
 
+// What the device itself counted (I12): one allocation and one placement upload per distinct
+// image, of exactly the bytes the image's header says the runtime keeps, and nothing uploaded
+// into a callable buffer after that.
+TEST_P(RegistryAccountingTest, DeviceCountsOnePlacementUploadPerDistinctImage) {
+  const std::vector<Bytes> images = distinct_vector_images(12);
+  const TagStats before = device_->stats().tag(MemoryTag::callable);
+  std::vector<CallableId> ids;
+  for (int round = 0; round < 2; ++round) {
+    for (const Bytes& image : images) ids.push_back(register_ok(image));
+  }
+  uint64_t placed_bytes = 0;
+  for (const Bytes& image : images) placed_bytes += device_bytes(image);
+  const TagStats counted = device_->stats().tag(MemoryTag::callable);
+  EXPECT_EQ(counted.total_allocations - before.total_allocations, images.size());
+  EXPECT_EQ(counted.uploads - before.uploads, images.size());
+  EXPECT_EQ(counted.upload_bytes - before.upload_bytes, placed_bytes);
+  EXPECT_EQ(counted.reuploads, 0u);
+  EXPECT_EQ(worker_->stats().orch_uploads, 0u);
+  for (CallableId id : ids) unregister_ok(id);
+  EXPECT_EQ(device_->stats().tag(MemoryTag::callable).frees - before.frees, images.size());
+  expect_back_to_baseline();
+}
+
 TEST_P(RegistryAccountingTest, SameImageTwiceSharesOneBufferWithRefcountTwo) {
   const Bytes image = vector_image();
   const CallableId first = register_ok(image);

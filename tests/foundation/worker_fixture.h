@@ -28,7 +28,9 @@ class WorkerTest : public NoFilesTestWithParam<WorkerCase> {
 
   RuntimeKind runtime() const { return GetParam().runtime; }
   bool tmr() const { return runtime() == RuntimeKind::tmr; }
-  // allocation_size(callable_device_bytes(image, runtime)) on this device.
+  // Bytes `image` occupies once placed on this runtime, and that rounded up to the documented
+  // 512-byte granularity: both derived here from the image's header fields alone.
+  uint64_t device_bytes(const Bytes& image) const;
   uint64_t allocation_bytes(const Bytes& image) const;
   uint64_t allocation_bytes(const std::vector<Bytes>& images) const;
 
