@@ -53,7 +53,7 @@ def _process_name(config):
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:
         return workerinput["workerid"]
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return "main"  # not an xdist worker (PYTEST_XDIST_WORKER may be inherited: not ours)
 
 
 class SessionPool:
