@@ -170,7 +170,10 @@ TEST_P(DeviceTensorTest, TensorOfAnotherDeviceIsRefused) {
   EXPECT_EQ(rig_.worker->copy_to_device(*foreign, {}).code(), StatusCode::invalid_argument);
 }
 
-TEST_P(DeviceTensorTest, DeviceResidentRunsAreFasterThanHostRuns) {
+// Device-resident runs allocate and copy no input tensors (counted by the device), and print
+// their time next to host runs (the 2x figure is asserted by the Python package's suite, where
+// numpy in and out is what it is compared with; timings are not asserted under a loaded ctest).
+TEST_P(DeviceTensorTest, DeviceResidentRunsAllocateNoInputs) {
   const std::vector<int64_t> shape{128, 1024};
   const size_t n = 128 * 1024;
   const std::vector<float> a = pattern(n, 8), b = pattern(n, 9);
@@ -184,19 +187,31 @@ TEST_P(DeviceTensorTest, DeviceResidentRunsAreFasterThanHostRuns) {
   RunArgs host_args;
   host_args.tensors["a"] = host_f32(shape, a);
   host_args.tensors["b"] = host_f32(shape, b);
-  auto time = [&](const RunArgs& args) {
+  auto tensor_allocations = [&] {
+    return rig_.device->stats().tag(MemoryTag::tensor).total_allocations;
+  };
+  auto time = [&](const RunArgs& args, uint64_t& allocations) {
     EXPECT_TRUE(rig_.worker->run(id_, args).ok());  // warm (hbg records here)
+    const uint64_t before = tensor_allocations();
     const auto start = std::chrono::steady_clock::now();
     for (int i = 0; i < 20; ++i) EXPECT_TRUE(rig_.worker->run(id_, args).ok());
-    return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
-               .count() / 20;
+    const double us = std::chrono::duration<double, std::micro>(
+                          std::chrono::steady_clock::now() - start).count() / 20;
+    allocations = (tensor_allocations() - before) / 20;
+    return us;
   };
-  const double host_us = time(host_args), device_us = time(device_args);
-  RecordProperty("host_us_per_run", std::to_string(host_us));
-  RecordProperty("device_us_per_run", std::to_string(device_us));
+  uint64_t host_allocations = 0, device_allocations = 0;
+  const double host_us = time(host_args, host_allocations);
+  const double device_us = time(device_args, device_allocations);
   std::printf("%s 128x1024 vector: %.0f us per run with host tensors, %.0f us device-resident\n",
               std::string(runtime_name(GetParam())).c_str(), host_us, device_us);
-  EXPECT_LT(device_us, host_us);  // the 2x figure is the Python package's acceptance
+  EXPECT_EQ(host_allocations, 3u);  // a, b and f
+  // tmr: the device places the output f, then it is copied into the caller's tensor; hbg writes
+  // it in place.
+  EXPECT_EQ(device_allocations, GetParam() == RuntimeKind::tmr ? 1u : 0u);
+  auto host = rig_.worker->to_host(*f);
+  ASSERT_TRUE(host.ok());
+  EXPECT_EQ(floats(*host), vector_ref(a, b));
 }
 
 INSTANTIATE_TEST_SUITE_P(Runtimes, DeviceTensorTest,
