@@ -6,6 +6,7 @@
 
 #include "chiprt/image.h"
 #include "cli_common.h"
+#include "json_report.h"
 
 namespace chiprt::cli {
 
@@ -21,21 +22,7 @@ void add_inspect_command(CLI::App& app) {
   cmd->callback([options] {
     const Bytes bytes = take(read_file(options->path), kExitBadInput);
     const ImageView view = take(ImageView::parse(bytes), kExitBadInput);
-    nlohmann::json out;
-    out["version"] = fmt::format("{}.{}", view.version_major(), view.version_minor());
-    out["name"] = std::string(view.name());
-    out["image_bytes"] = view.size();
-    out["header_bytes"] = view.header_size();
-    out["orch_offset"] = view.orch_offset();
-    out["orch_bytes"] = view.orch_size();
-    out["hash"] = view.content_hash().hex();
-    out["children"] = nlohmann::json::array();
-    for (const ImageChild& child : view.children()) {
-      out["children"].push_back({{"func_id", child.func_id},
-                                 {"core", std::string(core_type_name(child.core))},
-                                 {"offset", child.offset},
-                                 {"binary_bytes", child.size}});
-    }
+    const nlohmann::json out = image_json(view);
     if (options->json) {
       std::cout << out.dump(2) << "\n";
       return;

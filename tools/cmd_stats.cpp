@@ -8,49 +8,10 @@
 
 #include "churn_options.h"
 #include "cli_common.h"
+#include "json_report.h"
 
 namespace chiprt::cli {
 namespace {
-
-nlohmann::json stats_json(const WorkerPoolStats& stats) {
-  nlohmann::json devices = nlohmann::json::array();
-  for (const DeviceSummary& d : stats.devices) {
-    nlohmann::json tags;
-    for (size_t t = 0; t < kMemoryTagCount; ++t) {
-      tags[std::string(memory_tag_name(static_cast<MemoryTag>(t)))] = {
-          {"live_bytes", d.memory.tags[t].live_bytes},
-          {"peak_bytes", d.memory.tags[t].peak_bytes},
-          {"live_allocations", d.memory.tags[t].live_allocations}};
-    }
-    nlohmann::json workers = nlohmann::json::array();
-    for (const WorkerStats& w : d.workers) {
-      nlohmann::json histogram = nlohmann::json::object();
-      for (auto [refcount, buffers] : w.refcount_histogram) histogram[std::to_string(refcount)] = buffers;
-      workers.push_back({{"registrations_live", w.registrations_live},
-                         {"registrations_total", w.registrations_total},
-                         {"distinct_buffers_live", w.distinct_buffers_live},
-                         {"refcount_histogram", histogram},
-                         {"loads", w.loads},
-                         {"unloads", w.unloads},
-                         {"runs", w.runs},
-                         {"leased_buffers", w.leased_buffers},
-                         {"deferred_releases", w.deferred_releases},
-                         {"leaked_registrations", w.leaked_registrations}});
-    }
-    devices.push_back({{"device", d.device},
-                       {"live_bytes", d.memory.live_bytes},
-                       {"peak_bytes", d.memory.peak_bytes},
-                       {"tags", tags},
-                       {"workers", workers}});
-  }
-  return {{"registrations_live", stats.registrations_live},
-          {"distinct_buffers_live", stats.distinct_buffers_live},
-          {"loads", stats.loads},
-          {"unloads", stats.unloads},
-          {"runs", stats.runs},
-          {"deferred_releases", stats.deferred_releases},
-          {"devices", devices}};
-}
 
 void print_stats(const char* when, const WorkerPoolStats& stats) {
   fmt::print("{}: {} registrations live in {} distinct buffers; {} loads, {} unloads, {} runs, "
@@ -85,8 +46,8 @@ void add_stats_command(CLI::App& app) {
   cmd->callback([o] {
     const ChurnResult result = take(run_churn(resolve_churn_options(*o)));
     if (o->json) {
-      std::cout << nlohmann::json{{"at_peak", stats_json(result.at_peak)},
-                                  {"at_end", stats_json(result.at_end)}}
+      std::cout << nlohmann::json{{"at_peak", pool_stats_json(result.at_peak)},
+                                  {"at_end", pool_stats_json(result.at_end)}}
                        .dump(2)
                 << "\n";
       return;

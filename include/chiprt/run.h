@@ -1,4 +1,5 @@
-// Run arguments and reports: host tensors in, host tensors out.
+// Run arguments and reports: host tensors in, host tensors out; or tensors that stay in device
+// memory (see DeviceTensor in worker.h), named by reference and never copied through the host.
 #pragma once
 
 #include <cstdint>
@@ -24,8 +25,25 @@ struct HostTensor {
   }
 };
 
+// A dense row-major tensor already in device memory, borrowed for one run (its owner, usually a
+// DeviceTensor, keeps it alive until the run returns). `device` names the device that holds it
+// (checked by the run when set), `addr` is element 0 and `bytes` = element_count() * dtype size.
+struct DeviceTensorRef {
+  uint32_t dtype = CHIPRT_DTYPE_F32;
+  std::vector<int64_t> shape;
+  uint64_t addr = 0;
+  uint64_t bytes = 0;
+  const void* device = nullptr;
+};
+
+// Tensor arguments are named once: a name is a host tensor, a device input, or neither.
+// Outputs named in `device_outputs` are written into the caller's device tensor (whose dtype and
+// shape must be those of the output, or the run fails with invalid_argument) and are not read
+// back into RunReport::outputs; every other output is.
 struct RunArgs {
   std::map<std::string, HostTensor> tensors;
+  std::map<std::string, DeviceTensorRef> device_inputs;
+  std::map<std::string, DeviceTensorRef> device_outputs;
   std::map<std::string, double> scalars;
   bool trace = false;  // record one TaskTrace per executed task in RunReport::trace
 };

@@ -17,6 +17,10 @@
 //   or deadline_exceeded; from then on every call returns device_lost until reset(), which
 //   starts a fresh device. Registrations made before the reset are gone (their ids answer
 //   not_found), on every worker of that device.
+// - Device tensors: alloc_tensor() places a dense tensor in the worker's device memory (tagged
+//   tensor); a run names it in RunArgs::device_inputs / device_outputs (DeviceTensor::ref()), so
+//   its bytes never travel through the host. The DeviceTensor frees its memory on destruction
+//   and keeps its device alive; it may outlive the worker (but not be allocated after finalize).
 // - Every public method is thread-safe.
 #pragma once
 
@@ -116,6 +120,47 @@ struct WorkerStats {
   DeviceStats device;
 };
 
+// A dense row-major tensor in device memory, owned (RAII): destroying or reset()ting it frees the
+// memory. Move-only.
+class DeviceTensor {
+ public:
+  DeviceTensor() = default;
+  DeviceTensor(DeviceTensor&&) noexcept = default;
+  DeviceTensor& operator=(DeviceTensor&& other) noexcept {
+    if (this != &other) {
+      memory_ = std::move(other.memory_);  // frees ours before the device may go
+      dtype_ = other.dtype_;
+      shape_ = std::move(other.shape_);
+      bytes_ = other.bytes_;
+      device_ = std::move(other.device_);
+    }
+    return *this;
+  }
+  ~DeviceTensor() { memory_.reset(); }
+
+  explicit operator bool() const { return static_cast<bool>(memory_); }
+  uint32_t dtype() const { return dtype_; }
+  const std::vector<int64_t>& shape() const { return shape_; }
+  uint64_t element_count() const;
+  uint64_t bytes() const { return bytes_; }  // of the data (the allocation may be larger)
+  DeviceAddr addr() const { return memory_.addr(); }
+  uint64_t allocation_bytes() const { return memory_.size(); }
+  // The borrowed form a run takes (RunArgs::device_inputs / device_outputs).
+  DeviceTensorRef ref() const;
+  void reset() noexcept {
+    memory_.reset();
+    device_.reset();
+  }
+
+ private:
+  friend class ChipWorker;
+  std::shared_ptr<Device> device_;  // declared before memory_: outlives it
+  DeviceBuffer memory_;
+  uint32_t dtype_ = CHIPRT_DTYPE_F32;
+  std::vector<int64_t> shape_;
+  uint64_t bytes_ = 0;
+};
+
 class ChipWorker {
  public:
   static Result<std::unique_ptr<ChipWorker>> create(std::shared_ptr<Device> device,
@@ -130,6 +175,16 @@ class ChipWorker {
   void finalize();
   // Starts a fresh device (whether or not it was lost) and drops every registration.
   Status reset();
+
+  // Device tensors (see DeviceTensor). alloc_tensor: 1..4 dims, every dim >= 1, a known dtype
+  // (invalid_argument otherwise); the contents are unspecified until written.
+  Result<DeviceTensor> alloc_tensor(uint32_t dtype, std::vector<int64_t> shape);
+  // A new device tensor holding a copy of `host` (an empty host shape is the shape {1}).
+  Result<DeviceTensor> to_device(const HostTensor& host);
+  // Whole-tensor copies: `bytes` must be exactly tensor.bytes() long.
+  Status copy_to_device(const DeviceTensor& tensor, ByteSpan bytes);
+  Status copy_from_device(const DeviceTensor& tensor, MutableByteSpan bytes) const;
+  Result<HostTensor> to_host(const DeviceTensor& tensor) const;
 
   WorkerStats stats() const;
   Result<CallableInfo> callable_info(CallableId id) const;

@@ -32,4 +32,20 @@ Deadlines deadlines(const WorkerOptions& options);
 Status read_outputs(const Device& device, const LaunchResult& result,
                     std::map<std::string, HostTensor>& out);
 
+// Device tensor arguments (RunArgs::device_inputs / device_outputs).
+// Checks the names: a tensor argument is a host or a device input, never both, and an output
+// target overlaps no device input.
+Status check_tensor_args(const RunArgs& args);
+// A device tensor argument as a launch names it, validated: a known dtype, 1..4 dims, every dim
+// >= 1, bytes that match, on `device`, inside one live allocation.
+Result<LaunchTensor> placed_tensor(Device& device, const std::string& name,
+                                   const DeviceTensorRef& ref);
+// invalid_argument unless output `name` of (dtype, ndim, shape) fits the caller's target.
+Status check_output_target(const std::string& name, uint32_t dtype, uint32_t ndim,
+                           const int64_t* shape, const DeviceTensorRef& target);
+// Delivers each launched output: into its RunArgs::device_outputs target (one copy inside
+// device memory), or back to the host. Fails if a target names no output of the run.
+Status deliver_outputs(Device& device, const LaunchResult& result, const RunArgs& args,
+                       std::map<std::string, HostTensor>& out);
+
 }  // namespace chiprt::runtime

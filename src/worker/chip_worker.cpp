@@ -5,6 +5,7 @@
 
 #include "chiprt/worker.h"
 #include "registry/callable_registry.h"
+#include "runtime/common/tensor_table.h"
 #include "runtime/executor.h"
 
 namespace chiprt {
@@ -124,6 +125,76 @@ Status ChipWorker::reset() {
   std::unique_lock lock(impl_->lifecycle);
   impl_->drop_registrations_locked();
   return restarted;
+}
+
+uint64_t DeviceTensor::element_count() const {
+  uint64_t n = 1;
+  for (int64_t d : shape_) n *= static_cast<uint64_t>(d);
+  return n;
+}
+
+DeviceTensorRef DeviceTensor::ref() const {
+  return DeviceTensorRef{dtype_, shape_, memory_.addr(), bytes_, device_.get()};
+}
+
+Result<DeviceTensor> ChipWorker::alloc_tensor(uint32_t dtype, std::vector<int64_t> shape) {
+  if (shape.size() > CHIPRT_MAX_DIMS) {
+    return Status(StatusCode::invalid_argument,
+                  fmt::format("a device tensor has 1..{} dims, not {}", CHIPRT_MAX_DIMS,
+                              shape.size()));
+  }
+  auto elements = runtime::dense_elements(dtype, static_cast<uint32_t>(shape.size()), shape.data());
+  if (!elements.ok()) return std::move(elements).status().annotate("allocating a device tensor");
+  std::shared_lock lock(impl_->lifecycle);
+  if (impl_->finalized) return Status(StatusCode::failed_precondition, "the worker was finalized");
+  DeviceTensor out;
+  out.bytes_ = *elements * chiprt_dtype_size(dtype);
+  CHIPRT_ASSIGN_OR_RETURN(out.memory_, impl_->device->allocate(out.bytes_, MemoryTag::tensor));
+  out.device_ = impl_->device;
+  out.dtype_ = dtype;
+  out.shape_ = std::move(shape);
+  return out;
+}
+
+Result<DeviceTensor> ChipWorker::to_device(const HostTensor& host) {
+  std::vector<int64_t> shape = host.shape.empty() ? std::vector<int64_t>{1} : host.shape;
+  CHIPRT_ASSIGN_OR_RETURN(DeviceTensor out, alloc_tensor(host.dtype, std::move(shape)));
+  CHIPRT_RETURN_IF_ERROR(copy_to_device(out, host.data));
+  return out;
+}
+
+namespace {
+Status check_tensor_copy(const DeviceTensor& tensor, const Device& device, size_t bytes) {
+  if (!tensor) return Status(StatusCode::invalid_argument, "the device tensor was freed");
+  if (tensor.ref().device != &device) {
+    return Status(StatusCode::invalid_argument, "the device tensor lives on another device");
+  }
+  if (bytes != tensor.bytes()) {
+    return Status(StatusCode::invalid_argument,
+                  fmt::format("copy of {} bytes for a device tensor of {} bytes", bytes,
+                              tensor.bytes()));
+  }
+  return Status::Ok();
+}
+}  // namespace
+
+Status ChipWorker::copy_to_device(const DeviceTensor& tensor, ByteSpan bytes) {
+  CHIPRT_RETURN_IF_ERROR(check_tensor_copy(tensor, *impl_->device, bytes.size()));
+  return impl_->device->copy_to_device(tensor.addr(), bytes);
+}
+
+Status ChipWorker::copy_from_device(const DeviceTensor& tensor, MutableByteSpan bytes) const {
+  CHIPRT_RETURN_IF_ERROR(check_tensor_copy(tensor, *impl_->device, bytes.size()));
+  return impl_->device->copy_from_device(bytes, tensor.addr());
+}
+
+Result<HostTensor> ChipWorker::to_host(const DeviceTensor& tensor) const {
+  HostTensor out;
+  out.dtype = tensor.dtype();
+  out.shape = tensor.shape();
+  out.data.resize(tensor.bytes());
+  CHIPRT_RETURN_IF_ERROR(copy_from_device(tensor, out.data));
+  return out;
 }
 
 WorkerStats ChipWorker::stats() const {

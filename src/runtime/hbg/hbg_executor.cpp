@@ -2,12 +2,31 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "runtime/common/tensor_table.h"
 #include "runtime/hbg/graph_recorder.h"
 
 namespace chiprt::runtime {
+namespace {
+// What the graph cache and the recorder see of a run with device inputs: each one as a host
+// tensor of its dtype and shape (with zeroed data of its size when `sized`, for the recorder,
+// which checks sizes but reads no data).
+RunArgs shape_args(const RunArgs& args, bool sized) {
+  RunArgs out;
+  out.tensors = args.tensors;
+  out.scalars = args.scalars;
+  out.trace = args.trace;
+  for (const auto& [name, ref] : args.device_inputs) {
+    HostTensor& t = out.tensors[name];
+    t.dtype = ref.dtype;
+    t.shape = ref.shape;
+    if (sized) t.data.resize(ref.bytes);
+  }
+  return out;
+}
+}  // namespace
 
 HbgExecutor::HbgExecutor(Device& device, const WorkerOptions& options)
     : device_(device),
@@ -22,13 +41,19 @@ Result<RunReport> HbgExecutor::run(const registry::ChipBuffer& buffer, const Run
     return Status(StatusCode::failed_precondition, "the callable has no loaded orchestration");
   }
   const auto start = std::chrono::steady_clock::now();
-  std::shared_ptr<const DeviceGraph> graph = cache_.find(buffer.generation, args);
+  CHIPRT_RETURN_IF_ERROR(check_tensor_args(args));
+  RunArgs shapes;
+  if (!args.device_inputs.empty()) shapes = shape_args(args, false);
+  const RunArgs& keyed = args.device_inputs.empty() ? args : shapes;
+  std::shared_ptr<const DeviceGraph> graph = cache_.find(buffer.generation, keyed);
   const bool hit = graph != nullptr;
   if (!hit) {
-    GraphRecorder recorder(device_, buffer, args, heap_limit_);
+    RunArgs sized;
+    if (!args.device_inputs.empty()) sized = shape_args(args, true);
+    GraphRecorder recorder(device_, buffer, args.device_inputs.empty() ? args : sized, heap_limit_);
     CHIPRT_ASSIGN_OR_RETURN(RecordedGraph recorded, recorder.record());
     CHIPRT_ASSIGN_OR_RETURN(graph, upload_graph(device_, buffer.generation, std::move(recorded)));
-    graph = cache_.insert(std::move(graph), args);
+    graph = cache_.insert(std::move(graph), keyed);
   }
   auto report = replay(buffer, *graph, args);
   if (!report.ok()) return report;
@@ -44,6 +69,22 @@ Result<RunReport> HbgExecutor::run(const registry::ChipBuffer& buffer, const Run
 
 Result<RunReport> HbgExecutor::replay(const registry::ChipBuffer& buffer, const DeviceGraph& graph,
                                       const RunArgs& args) {
+  // Device inputs and output targets are used where they are: no copy.
+  std::map<std::string, DeviceAddr> placed;
+  for (const auto& [name, ref] : args.device_inputs) {
+    CHIPRT_ASSIGN_OR_RETURN(LaunchTensor t, placed_tensor(device_, name, ref));
+    placed[name] = t.addr;
+  }
+  for (const auto& [name, target] : args.device_outputs) {
+    CHIPRT_ASSIGN_OR_RETURN(LaunchTensor t, placed_tensor(device_, name, target));
+    const bool produced = std::any_of(graph.tensors.begin(), graph.tensors.end(), [&](auto& g) {
+      return g.kind == TensorKind::output && g.name == name;
+    });
+    if (!produced) {
+      return Status(StatusCode::invalid_argument,
+                    fmt::format("device output '{}' names no output of the run", name));
+    }
+  }
   TensorTable table(device_);
   CHIPRT_RETURN_IF_ERROR(table.add_inputs(args));
   DeviceBuffer heap;
@@ -60,6 +101,16 @@ Result<RunReport> HbgExecutor::replay(const registry::ChipBuffer& buffer, const 
   for (const GraphTensor& t : graph.tensors) {
     if (t.kind == TensorKind::intermediate) {
       launch.tensors.push_back(heap.addr() + t.heap_offset);
+      continue;
+    }
+    if (t.kind == TensorKind::input) {
+      if (auto it = placed.find(t.name); it != placed.end()) {
+        launch.tensors.push_back(it->second);
+        continue;
+      }
+    } else if (auto it = args.device_outputs.find(t.name); it != args.device_outputs.end()) {
+      CHIPRT_RETURN_IF_ERROR(check_output_target(t.name, t.dtype, t.ndim, t.shape, it->second));
+      launch.tensors.push_back(it->second.addr);
       continue;
     }
     uint64_t handle = 0;

@@ -25,6 +25,14 @@ Result<RunReport> TmrExecutor::run(const registry::ChipBuffer& buffer, const Run
   OrchestrationLaunch launch;
   launch.orchestration = buffer.orchestration->entry();
   launch.kernels = launch_kernels(buffer);
+  CHIPRT_RETURN_IF_ERROR(check_tensor_args(args));
+  for (const auto& [name, target] : args.device_outputs) {
+    CHIPRT_RETURN_IF_ERROR(placed_tensor(device_, name, target).status());
+  }
+  for (const auto& [name, ref] : args.device_inputs) {  // already in device memory: no copy
+    CHIPRT_ASSIGN_OR_RETURN(LaunchTensor t, placed_tensor(device_, name, ref));
+    launch.inputs.push_back(std::move(t));
+  }
   std::vector<DeviceBuffer> inputs;  // freed when the run returns
   inputs.reserve(args.tensors.size());
   for (const auto& [name, host] : args.tensors) {
@@ -51,7 +59,7 @@ Result<RunReport> TmrExecutor::run(const registry::ChipBuffer& buffer, const Run
   report.peak_heap_bytes = result.peak_heap_bytes;
   report.orchestration_calls = result.orchestration_calls;
   report.trace = std::move(result.trace);
-  CHIPRT_RETURN_IF_ERROR(read_outputs(device_, result, report.outputs));
+  CHIPRT_RETURN_IF_ERROR(deliver_outputs(device_, result, args, report.outputs));
   report.elapsed_us =
       std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
   return report;

@@ -1,0 +1,625 @@
+// _chiprt: the native half of the chiprt Python package. Images, workers (owning their chip or
+// borrowed from a pool), callable handles and device tensors over the C++ API; errors become
+// chiprt.ChiprtError subclasses. The GIL is released around every call that reaches the device.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "chiprt/image.h"
+#include "chiprt/worker.h"
+#include "chiprt/worker_pool.h"
+#include "json_report.h"
+
+namespace py = pybind11;
+using namespace chiprt;
+
+namespace {
+
+// ---- errors ---------------------------------------------------------------------------------
+
+struct Errors {
+  PyObject* base = nullptr;
+  std::map<std::string, PyObject*> by_name;  // class name -> class
+};
+Errors& errors() {
+  static Errors e;
+  return e;
+}
+
+const char* error_class_name(StatusCode code) {
+  switch (code) {
+    case StatusCode::out_of_device_memory: return "OutOfDeviceMemory";
+    case StatusCode::not_found: return "NotFound";
+    case StatusCode::device_lost: return "DeviceLost";
+    case StatusCode::deadline_exceeded: return "DeadlineExceeded";
+    case StatusCode::invalid_argument: return "InvalidArgument";
+    default: break;
+  }
+  if (status_code_name(code).starts_with("image_")) return "InvalidImage";
+  return "ChiprtError";
+}
+
+// Raises the status as its exception class, with .code its name. Needs the GIL.
+[[noreturn]] void raise_status(const Status& status) {
+  PyObject* cls = errors().by_name.at(error_class_name(status.code()));
+  py::object exc = py::reinterpret_borrow<py::object>(cls)(status.to_string());
+  exc.attr("code") = std::string(status_code_name(status.code()));
+  PyErr_SetObject(cls, exc.ptr());
+  throw py::error_already_set();
+}
+void check(const Status& status) {
+  if (!status.ok()) raise_status(status);
+}
+template <typename T>
+T take(Result<T> result) {
+  if (!result.ok()) raise_status(result.status());
+  return std::move(result).value();
+}
+// Runs `fn` without the GIL, then raises its error with the GIL held.
+template <typename Fn>
+auto nogil(Fn&& fn) {
+  using R = decltype(fn());
+  std::optional<R> out;
+  {
+    py::gil_scoped_release release;
+    out.emplace(fn());
+  }
+  return std::move(*out);
+}
+
+py::object from_json(const nlohmann::json& j) {
+  return py::module_::import("json").attr("loads")(j.dump());
+}
+
+// ---- dtypes and arrays -----------------------------------------------------------------------
+
+std::optional<uint32_t> chiprt_dtype(const py::dtype& dt) {
+  if (dt.attr("byteorder").cast<std::string>() == ">") return std::nullopt;
+  const char kind = dt.kind();
+  const auto size = dt.itemsize();
+  if (kind == 'f' && size == 4) return CHIPRT_DTYPE_F32;
+  if (kind == 'f' && size == 2) return CHIPRT_DTYPE_F16;
+  if (kind == 'i' && size == 4) return CHIPRT_DTYPE_I32;
+  if (kind == 'i' && size == 8) return CHIPRT_DTYPE_I64;
+  if (kind == 'u' && size == 1) return CHIPRT_DTYPE_U8;
+  return std::nullopt;
+}
+
+py::dtype numpy_dtype(uint32_t dtype) {
+  switch (dtype) {
+    case CHIPRT_DTYPE_F32: return py::dtype("float32");
+    case CHIPRT_DTYPE_F16: return py::dtype("float16");
+    case CHIPRT_DTYPE_I32: return py::dtype("int32");
+    case CHIPRT_DTYPE_I64: return py::dtype("int64");
+    case CHIPRT_DTYPE_U8: return py::dtype("uint8");
+    default: throw std::runtime_error("unknown chiprt dtype " + std::to_string(dtype));
+  }
+}
+
+constexpr const char* kDtypes = "float32, float16, int32, int64 or uint8";
+
+uint32_t dtype_argument(const py::object& spec, const std::string& what) {
+  py::dtype dt = py::dtype::from_args(spec);
+  auto code = chiprt_dtype(dt);
+  if (!code) {
+    throw py::type_error(what + ": dtype " + py::str(dt).cast<std::string>() +
+                         " is not supported (" + kDtypes + ")");
+  }
+  return *code;
+}
+
+// A numpy array given as tensor argument `name`, checked: a supported dtype and C-contiguous
+// (TypeError naming the argument), 1..4 dims and not empty (ValueError naming it).
+struct ArrayArg {
+  py::array array;
+  uint32_t dtype;
+  std::vector<int64_t> shape;
+  ByteSpan bytes() const {
+    return {static_cast<const std::byte*>(array.data()), static_cast<size_t>(array.nbytes())};
+  }
+};
+ArrayArg array_argument(const py::array& array, const std::string& name) {
+  auto code = chiprt_dtype(array.dtype());
+  if (!code) {
+    throw py::type_error("argument '" + name + "': dtype " +
+                         py::str(array.dtype()).cast<std::string>() + " is not supported (" +
+                         kDtypes + ", native byte order)");
+  }
+  if (!(array.flags() & py::array::c_style)) {
+    throw py::type_error("argument '" + name +
+                         "': the array is not C-contiguous (pass numpy.ascontiguousarray(...))");
+  }
+  if (array.ndim() == 0) {
+    throw py::value_error("argument '" + name +
+                          "': a 0-d array is not a tensor; pass a Python number for a scalar "
+                          "or an array of shape (1,)");
+  }
+  if (array.ndim() > CHIPRT_MAX_DIMS) {
+    throw py::value_error("argument '" + name + "': " + std::to_string(array.ndim()) +
+                          " dims, at most " + std::to_string(CHIPRT_MAX_DIMS));
+  }
+  if (array.size() == 0) {
+    throw py::value_error("argument '" + name + "': the array is empty (shape " +
+                          py::str(py::tuple(array.attr("shape"))).cast<std::string>() + ")");
+  }
+  ArrayArg out{array, *code, {}};
+  for (py::ssize_t d = 0; d < array.ndim(); ++d) out.shape.push_back(array.shape(d));
+  return out;
+}
+
+// A host tensor as a numpy array that owns its bytes (no copy).
+py::array to_numpy(HostTensor&& host) {
+  auto* bytes = new Bytes(std::move(host.data));
+  py::capsule owner(bytes, [](void* p) { delete static_cast<Bytes*>(p); });
+  std::vector<py::ssize_t> shape(host.shape.begin(), host.shape.end());
+  return py::array(numpy_dtype(host.dtype), shape, bytes->data(), owner);
+}
+
+std::vector<int64_t> shape_argument(const py::object& shape) {
+  std::vector<int64_t> out;
+  if (py::isinstance<py::int_>(shape)) {
+    out.push_back(shape.cast<int64_t>());
+  } else {
+    for (py::handle d : shape) out.push_back(d.cast<int64_t>());
+  }
+  return out;
+}
+
+std::string fspath(const py::handle& path) {
+  return py::module_::import("os").attr("fspath")(path).cast<std::string>();
+}
+
+// ---- images ----------------------------------------------------------------------------------
+
+Bytes read_file(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    raise_status(Status(StatusCode::io_error, "cannot read " + path + ": not a regular file"));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) raise_status(Status(StatusCode::io_error, "cannot read " + path));
+  std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Bytes out(chars.size());
+  if (!chars.empty()) std::memcpy(out.data(), chars.data(), chars.size());
+  return out;
+}
+
+// A validated image that owns its bytes.
+struct PyImage {
+  explicit PyImage(Bytes b) : bytes(std::move(b)) { view.emplace(take(ImageView::parse(bytes))); }
+  Bytes bytes;
+  std::optional<ImageView> view;
+};
+
+// The bytes of an image or of any bytes-like object, borrowed for one call without a copy.
+struct ImageBytes {
+  std::shared_ptr<PyImage> image;
+  std::optional<py::buffer_info> buffer;
+  ByteSpan span() const {
+    if (image) return image->bytes;
+    return {static_cast<const std::byte*>(buffer->ptr), static_cast<size_t>(buffer->size)};
+  }
+  std::string name() const {
+    if (image) return std::string(image->view->name());
+    return "";
+  }
+};
+ImageBytes image_bytes(const py::object& obj) {
+  ImageBytes out;
+  if (py::isinstance<PyImage>(obj)) {
+    out.image = obj.cast<std::shared_ptr<PyImage>>();
+    return out;
+  }
+  if (!PyObject_CheckBuffer(obj.ptr())) {
+    throw py::type_error("argument 'image': expected a chiprt.Image or a bytes-like object, not " +
+                         py::str(obj.get_type().attr("__name__")).cast<std::string>());
+  }
+  py::buffer buffer = py::reinterpret_borrow<py::buffer>(obj);
+  py::buffer_info info = buffer.request();
+  const bool contiguous = info.ndim <= 1 && (info.ndim == 0 || info.strides[0] == info.itemsize);
+  if (!contiguous) throw py::type_error("argument 'image': the buffer is not contiguous");
+  info.size *= info.itemsize;  // bytes
+  out.buffer.emplace(std::move(info));
+  return out;
+}
+
+// ---- workers, handles, tensors ----------------------------------------------------------------
+
+struct PyCallable {
+  CallableId id = 0;
+  std::string name;
+  std::string runtime;
+};
+
+// A worker: its own chip's (ChipWorker(...)) or a pool's (pool.worker(...)); `worker` shares
+// ownership of whichever owns it. Tracks the registrations made through it, for leak reports.
+struct PyWorker {
+  std::shared_ptr<ChipWorker> worker;
+  size_t device_index = 0;
+  std::mutex mutex;
+  struct Live {
+    std::string name;
+    uint64_t epoch;
+  };
+  std::map<CallableId, Live> live;
+
+  std::vector<PyCallable> live_handles() {
+    const uint64_t epoch = worker->device().epoch();
+    std::lock_guard lock(mutex);
+    std::vector<PyCallable> out;
+    for (auto it = live.begin(); it != live.end();) {
+      if (it->second.epoch != epoch) {  // went with a lost device at its reset
+        it = live.erase(it);
+        continue;
+      }
+      out.push_back({it->first, it->second.name, std::string(runtime_name(worker->runtime()))});
+      ++it;
+    }
+    return out;
+  }
+};
+
+struct PyTensor {
+  std::shared_ptr<ChipWorker> worker;  // copies through it; keeps the device alive
+  DeviceTensor tensor;
+  void check_live() const {
+    if (!tensor) raise_status(Status(StatusCode::failed_precondition, "the device tensor was freed"));
+  }
+};
+
+std::shared_ptr<PyWorker> make_worker(std::shared_ptr<ChipWorker> worker, size_t device) {
+  auto out = std::make_shared<PyWorker>();
+  out->worker = std::move(worker);
+  out->device_index = device;
+  return out;
+}
+
+struct OwnedChip {  // a ChipWorker that owns its chip
+  std::shared_ptr<Device> device;
+  std::unique_ptr<ChipWorker> worker;
+};
+
+std::shared_ptr<PyWorker> new_worker(const std::string& runtime, const std::string& profile,
+                                     uint64_t device_memory) {
+  const RuntimeKind kind = take(parse_runtime(runtime));
+  const ChipProfile p = take(chip_profile(profile));
+  auto owned = std::make_shared<OwnedChip>();
+  nogil([&] {
+    owned->device = create_sim_chip(p, device_memory);
+    return 0;
+  });
+  if (!owned->device) {
+    raise_status(Status(StatusCode::unavailable, "cannot create a simulated chip of " +
+                                                     std::to_string(device_memory) + " bytes"));
+  }
+  WorkerOptions options;
+  options.runtime = kind;
+  owned->worker = take(nogil([&] { return ChipWorker::create(owned->device, options); }));
+  ChipWorker* raw = owned->worker.get();
+  return make_worker(std::shared_ptr<ChipWorker>(std::move(owned), raw), 0);
+}
+
+PyCallable do_register(PyWorker& w, const py::object& image) {
+  ImageBytes bytes = image_bytes(image);
+  const CallableId id =
+      take(nogil([&] { return w.worker->register_callable(bytes.span()); }));
+  std::string name = bytes.name();
+  if (name.empty() && !bytes.image) {
+    auto view = ImageView::parse(bytes.span(), false);
+    if (view.ok()) name = std::string(view->name());
+  }
+  {
+    std::lock_guard lock(w.mutex);
+    w.live[id] = {name, w.worker->device().epoch()};
+  }
+  return {id, name, std::string(runtime_name(w.worker->runtime()))};
+}
+
+CallableId handle_id(const py::object& handle) {
+  if (py::isinstance<PyCallable>(handle)) return handle.cast<const PyCallable&>().id;
+  if (py::isinstance<py::int_>(handle)) return handle.cast<CallableId>();
+  throw py::type_error("argument 'handle': expected a chiprt.Callable, not " +
+                       py::str(handle.get_type().attr("__name__")).cast<std::string>());
+}
+
+void do_unregister(PyWorker& w, const py::object& handle) {
+  const CallableId id = handle_id(handle);
+  check(nogil([&] { return w.worker->unregister_callable(id); }));
+  std::lock_guard lock(w.mutex);
+  w.live.erase(id);
+}
+
+const DeviceTensor& tensor_of(const py::handle& obj, const std::string& name) {
+  const PyTensor& t = obj.cast<const PyTensor&>();
+  if (!t.tensor) throw py::value_error("argument '" + name + "': the device tensor was freed");
+  return t.tensor;
+}
+
+py::dict do_run(PyWorker& w, const py::object& handle, const py::object& out,
+                const py::kwargs& kwargs) {
+  const CallableId id = handle_id(handle);
+  RunArgs args;
+  for (auto [key, value] : kwargs) {
+    const std::string name = py::str(key);
+    if (py::isinstance<PyTensor>(value)) {
+      args.device_inputs[name] = tensor_of(value, name).ref();
+    } else if (py::isinstance<py::array>(value)) {
+      ArrayArg a = array_argument(py::reinterpret_borrow<py::array>(value), name);
+      HostTensor& t = args.tensors[name];
+      t.dtype = a.dtype;
+      t.shape = a.shape;
+      const ByteSpan b = a.bytes();
+      t.data.assign(b.begin(), b.end());
+    } else if (py::isinstance<py::float_>(value) || py::isinstance<py::int_>(value) ||
+               py::isinstance(value, py::module_::import("numpy").attr("number"))) {
+      args.scalars[name] = value.cast<double>();
+    } else {
+      throw py::type_error("argument '" + name +
+                           "': expected a numpy array, a chiprt.DeviceTensor or a number, not " +
+                           py::str(value.get_type().attr("__name__")).cast<std::string>());
+    }
+  }
+  if (!out.is_none()) {
+    if (!py::isinstance<py::dict>(out)) {
+      throw py::type_error("argument 'out': expected a dict of output name to chiprt.DeviceTensor");
+    }
+    for (auto [key, value] : out.cast<py::dict>()) {
+      const std::string name = py::str(key);
+      if (!py::isinstance<PyTensor>(value)) {
+        throw py::type_error("argument 'out': output '" + name +
+                             "' must be a chiprt.DeviceTensor");
+      }
+      args.device_outputs[name] = tensor_of(value, "out['" + name + "']").ref();
+    }
+  }
+  RunReport report = take(nogil([&] { return w.worker->run(id, args); }));
+  py::dict result;
+  for (auto& [name, host] : report.outputs) result[py::str(name)] = to_numpy(std::move(host));
+  return result;
+}
+
+PyTensor do_to_device(PyWorker& w, const py::array& array) {
+  ArrayArg a = array_argument(array, "array");
+  PyTensor out{w.worker, {}};
+  out.tensor = take(nogil([&]() -> Result<DeviceTensor> {
+    CHIPRT_ASSIGN_OR_RETURN(DeviceTensor t, w.worker->alloc_tensor(a.dtype, a.shape));
+    CHIPRT_RETURN_IF_ERROR(w.worker->copy_to_device(t, a.bytes()));
+    return t;
+  }));
+  return out;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_chiprt, m) {
+  m.doc() = "chiprt: chip callables on simulated AI accelerators (native module)";
+
+  // Exceptions: ChiprtError(Exception) with .code, and one subclass per error family.
+  Errors& e = errors();
+  e.base = PyErr_NewExceptionWithDoc("chiprt.ChiprtError",
+                                     "A chiprt call failed; .code is the status name.",
+                                     PyExc_Exception, nullptr);
+  e.by_name["ChiprtError"] = e.base;
+  m.attr("ChiprtError") = py::reinterpret_borrow<py::object>(e.base);
+  m.attr("ChiprtError").attr("code") = py::none();
+  for (const char* name : {"InvalidImage", "OutOfDeviceMemory", "NotFound", "DeviceLost",
+                           "DeadlineExceeded", "InvalidArgument"}) {
+    PyObject* cls =
+        PyErr_NewException((std::string("chiprt.") + name).c_str(), e.base, nullptr);
+    e.by_name[name] = cls;
+    m.attr(name) = py::reinterpret_borrow<py::object>(cls);
+  }
+
+  py::class_<PyImage, std::shared_ptr<PyImage>>(m, "Image", py::buffer_protocol(),
+                                                "A validated chip callable image")
+      .def(py::init([](const py::buffer& data) {
+             ImageBytes b = image_bytes(data);
+             const ByteSpan s = b.span();
+             return std::make_shared<PyImage>(Bytes(s.begin(), s.end()));
+           }),
+           py::arg("data"))
+      .def_static(
+          "pack",
+          [](const py::object& orch, const py::iterable& kernels, const std::string& name) {
+            std::vector<std::pair<uint32_t, CoreType>> ids;
+            std::vector<std::string> paths{fspath(orch)};
+            for (py::handle k : kernels) {
+              auto spec = k.cast<py::tuple>();
+              if (spec.size() != 3) {
+                throw py::value_error("kernels: each entry is (func_id, \"aic\"|\"aiv\", path)");
+              }
+              const auto func_id = spec[0].cast<uint32_t>();
+              const auto core = spec[1].cast<std::string>();
+              if (core != "aic" && core != "aiv") {
+                throw py::value_error("kernel " + std::to_string(func_id) + ": core '" + core +
+                                      "' is not \"aic\" or \"aiv\"");
+              }
+              ids.emplace_back(func_id, core == "aic" ? CoreType::aic : CoreType::aiv);
+              paths.push_back(fspath(spec[2]));
+            }
+            std::vector<Bytes> blobs;
+            for (const std::string& path : paths) blobs.push_back(read_file(path));
+            ImageSource source;
+            source.name = name;
+            source.orchestration = blobs[0];
+            for (size_t i = 0; i < ids.size(); ++i) {
+              source.kernels.push_back({ids[i].first, ids[i].second, blobs[i + 1]});
+            }
+            return std::make_shared<PyImage>(take(write_image(source)));
+          },
+          py::arg("orch"), py::arg("kernels") = py::list(), py::arg("name") = "",
+          "Packs an orchestration .so and kernels [(func_id, \"aic\"|\"aiv\", path), ...]")
+      .def_static("load", [](const py::object& path) { return std::make_shared<PyImage>(read_file(fspath(path))); },
+                  py::arg("path"))
+      .def("inspect", [](const PyImage& self) { return from_json(cli::image_json(*self.view)); },
+           "The dict `chiprt inspect --json` prints")
+      .def("__bytes__", [](const PyImage& self) {
+        return py::bytes(reinterpret_cast<const char*>(self.bytes.data()), self.bytes.size());
+      })
+      .def("__len__", [](const PyImage& self) { return self.bytes.size(); })
+      .def_property_readonly("name", [](const PyImage& self) { return std::string(self.view->name()); })
+      .def_property_readonly("hash", [](const PyImage& self) { return self.view->content_hash().hex(); })
+      .def_buffer([](PyImage& self) {
+        return py::buffer_info(self.bytes.data(), 1, py::format_descriptor<uint8_t>::format(), 1,
+                               {static_cast<py::ssize_t>(self.bytes.size())}, {1}, true);
+      })
+      .def("__repr__", [](const PyImage& self) {
+        return "chiprt.Image(name='" + std::string(self.view->name()) + "', " +
+               std::to_string(self.bytes.size()) + " bytes)";
+      });
+
+  py::class_<PyCallable>(m, "Callable", "A registration on a worker")
+      .def_readonly("id", &PyCallable::id)
+      .def_readonly("name", &PyCallable::name)
+      .def_readonly("runtime", &PyCallable::runtime)
+      .def("__int__", [](const PyCallable& c) { return c.id; })
+      .def("__index__", [](const PyCallable& c) { return c.id; })
+      .def("__eq__", [](const PyCallable& a, const py::object& b) {
+        return py::isinstance<PyCallable>(b) && b.cast<const PyCallable&>().id == a.id &&
+               b.cast<const PyCallable&>().runtime == a.runtime;
+      })
+      .def("__hash__", [](const PyCallable& c) { return py::hash(py::make_tuple(c.id, c.runtime)); })
+      .def("__repr__", [](const PyCallable& c) {
+        return "chiprt.Callable(id=" + std::to_string(c.id) + ", name='" + c.name + "', runtime='" +
+               c.runtime + "')";
+      });
+
+  py::class_<PyTensor, std::shared_ptr<PyTensor>>(m, "DeviceTensor",
+                                                  "A tensor in device memory (freed with the object)")
+      .def_property_readonly("shape", [](const PyTensor& t) {
+        py::tuple out(t.tensor.shape().size());
+        for (size_t i = 0; i < t.tensor.shape().size(); ++i) out[i] = t.tensor.shape()[i];
+        return out;
+      })
+      .def_property_readonly("dtype", [](const PyTensor& t) {
+        t.check_live();
+        return numpy_dtype(t.tensor.dtype());
+      })
+      .def_property_readonly("nbytes", [](const PyTensor& t) { return t.tensor.bytes(); })
+      .def_property_readonly("address", [](const PyTensor& t) { return t.tensor.addr(); })
+      .def_property_readonly("freed", [](const PyTensor& t) { return !t.tensor; })
+      .def("numpy", [](PyTensor& t) {
+        t.check_live();
+        std::vector<py::ssize_t> shape(t.tensor.shape().begin(), t.tensor.shape().end());
+        py::array out(numpy_dtype(t.tensor.dtype()), shape);
+        MutableByteSpan dst(static_cast<std::byte*>(out.mutable_data()), t.tensor.bytes());
+        check(nogil([&] { return t.worker->copy_from_device(t.tensor, dst); }));
+        return out;
+      }, "A copy of the tensor as a new numpy array")
+      .def("copy_from", [](PyTensor& t, const py::array& array) {
+        t.check_live();
+        ArrayArg a = array_argument(array, "array");
+        if (a.dtype != t.tensor.dtype() || a.shape != t.tensor.shape()) {
+          throw py::value_error("argument 'array': its dtype or shape differs from the tensor's");
+        }
+        check(nogil([&] { return t.worker->copy_to_device(t.tensor, a.bytes()); }));
+      }, py::arg("array"), "Overwrites the tensor with an array of its dtype and shape")
+      .def("free", [](PyTensor& t) { t.tensor.reset(); }, "Frees the device memory now")
+      .def("__repr__", [](const PyTensor& t) {
+        if (!t.tensor) return std::string("chiprt.DeviceTensor(freed)");
+        std::string shape;
+        for (int64_t d : t.tensor.shape()) shape += (shape.empty() ? "" : ", ") + std::to_string(d);
+        return "chiprt.DeviceTensor(shape=(" + shape + (t.tensor.shape().size() == 1 ? ",)" : ")") +
+               ", dtype=" + py::str(numpy_dtype(t.tensor.dtype())).cast<std::string>() + ")";
+      });
+
+  py::class_<PyWorker, std::shared_ptr<PyWorker>>(m, "ChipWorker",
+                                                  "One runtime on one device (thread-safe)")
+      .def(py::init(&new_worker), py::arg("runtime") = "tmr", py::arg("profile") = "a2a3",
+           py::arg("device_memory") = uint64_t{1} << 30)
+      .def_property_readonly("runtime", [](const PyWorker& w) { return std::string(runtime_name(w.worker->runtime())); })
+      .def_property_readonly("device", [](const PyWorker& w) { return w.device_index; })
+      .def("register", &do_register, py::arg("image"),
+           "Registers an Image or the bytes of one; returns its Callable handle")
+      .def("unregister", &do_unregister, py::arg("handle"))
+      .def("run", &do_run, py::arg("handle"), py::kw_only(), py::arg("out") = py::none(),
+           "Runs a callable: keywords are numpy arrays, device tensors or numbers; returns the "
+           "outputs not written into `out` as numpy arrays")
+      .def("alloc", [](PyWorker& w, const py::object& shape, const py::object& dtype) {
+        const uint32_t code = dtype_argument(dtype, "argument 'dtype'");
+        std::vector<int64_t> dims = shape_argument(shape);
+        PyTensor out{w.worker, {}};
+        out.tensor = take(nogil([&] { return w.worker->alloc_tensor(code, dims); }));
+        return out;
+      }, py::arg("shape"), py::arg("dtype") = "float32")
+      .def("to_device", &do_to_device, py::arg("array"))
+      .def("stats", [](PyWorker& w) { return from_json(cli::worker_stats_json(w.worker->stats())); },
+           "The worker's entry of `chiprt stats --json`")
+      .def("device_stats", [](PyWorker& w) {
+        return from_json(cli::device_memory_json(w.device_index, w.worker->device().stats()));
+      }, "The device's memory: live and peak bytes, per tag")
+      .def("live_handles", &PyWorker::live_handles,
+           "Registrations made through this object and not yet unregistered")
+      .def("health", [](PyWorker& w) -> py::object {
+        const Status s = w.worker->device().health();
+        if (s.ok()) return py::none();
+        return py::str(s.to_string());
+      }, "None while the device is healthy, else why it was lost")
+      .def("reset", [](PyWorker& w) {
+        check(nogil([&] { return w.worker->reset(); }));
+        std::lock_guard lock(w.mutex);
+        w.live.clear();
+      }, "Starts a fresh device; every registration on it is gone")
+      .def("finalize", [](PyWorker& w) { nogil([&] { w.worker->finalize(); return 0; }); })
+      .def("__enter__", [](py::object self) { return self; })
+      .def("__exit__", [](PyWorker& w, py::args) {
+        nogil([&] { w.worker->finalize(); return 0; });
+        return false;
+      })
+      .def("__repr__", [](const PyWorker& w) {
+        return "chiprt.ChipWorker(runtime='" + std::string(runtime_name(w.worker->runtime())) +
+               "', device=" + std::to_string(w.device_index) + ")";
+      });
+
+  struct PyPool {
+    std::shared_ptr<WorkerPool> pool;
+    std::map<std::pair<std::string, size_t>, std::shared_ptr<PyWorker>> workers;
+    std::mutex mutex;
+  };
+  py::class_<PyPool, std::shared_ptr<PyPool>>(m, "WorkerPool", "One worker per (runtime, device)")
+      .def(py::init([](size_t devices, const std::string& profile, uint64_t device_memory,
+                       const std::vector<std::string>& runtimes) {
+             WorkerPoolOptions o;
+             o.devices = devices;
+             o.profile = profile;
+             o.device_memory_bytes = device_memory;
+             o.runtimes.clear();
+             for (const std::string& r : runtimes) o.runtimes.push_back(take(parse_runtime(r)));
+             auto out = std::make_shared<PyPool>();
+             out->pool = std::shared_ptr<WorkerPool>(take(nogil([&] { return WorkerPool::create(o); })));
+             return out;
+           }),
+           py::arg("devices") = 1, py::arg("profile") = "a2a3",
+           py::arg("device_memory") = uint64_t{1} << 30,
+           py::arg("runtimes") = std::vector<std::string>{"tmr", "hbg"})
+      .def_property_readonly("device_count", [](const PyPool& p) { return p.pool->device_count(); })
+      .def("worker", [](PyPool& p, const std::string& runtime, size_t device) {
+        const RuntimeKind kind = take(parse_runtime(runtime));
+        std::lock_guard lock(p.mutex);
+        auto& slot = p.workers[{runtime, device}];
+        if (!slot) {
+          ChipWorker* raw = take(p.pool->worker(kind, device));
+          slot = make_worker(std::shared_ptr<ChipWorker>(p.pool, raw), device);
+        }
+        return slot;
+      }, py::arg("runtime") = "tmr", py::arg("device") = 0)
+      .def("stats", [](PyPool& p) { return from_json(cli::pool_stats_json(p.pool->stats())); },
+           "The dict of `chiprt stats --json` (at one moment)")
+      .def("finalize", [](PyPool& p) { nogil([&] { p.pool->finalize(); return 0; }); })
+      .def("__enter__", [](py::object self) { return self; })
+      .def("__exit__", [](PyPool& p, py::args) {
+        nogil([&] { p.pool->finalize(); return 0; });
+        return false;
+      });
+}

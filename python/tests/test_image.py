@@ -1,0 +1,50 @@
+"""chiprt.Image: pack, load, construct from bytes, inspect (the CLI's JSON), bytes()."""
+import json
+import subprocess
+
+import pytest
+
+import chiprt
+from helpers import CLI, copy_image, vector_image
+
+
+def test_pack_inspect_matches_the_cli(tmp_path):
+    image = vector_image("packed")
+    path = tmp_path / "v.chipimg"
+    path.write_bytes(bytes(image))
+    cli = json.loads(subprocess.run([CLI, "inspect", "--json", str(path)], check=True,
+                                    capture_output=True, text=True).stdout)
+    assert image.inspect() == cli
+    assert cli["name"] == "packed" and [c["func_id"] for c in cli["children"]] == [1, 2, 3]
+    assert {c["core"] for c in cli["children"]} == {"aiv"}
+
+
+def test_load_and_bytes_round_trip(tmp_path):
+    image = copy_image("round-trip")
+    path = tmp_path / "c.chipimg"
+    path.write_bytes(bytes(image))
+    loaded = chiprt.Image.load(path)
+    assert bytes(loaded) == bytes(image) and len(loaded) == len(bytes(image))
+    assert loaded.name == "round-trip" and loaded.hash == image.hash
+    for data in (bytes(image), bytearray(bytes(image)), memoryview(bytes(image))):
+        assert chiprt.Image(data).inspect() == image.inspect()
+    assert bytes(memoryview(image)) == bytes(image)  # the buffer protocol, no copy
+
+
+def test_a_malformed_image_is_invalid_image():
+    with pytest.raises(chiprt.InvalidImage) as e:
+        chiprt.Image(b"\x00" * 100)
+    assert e.value.code.startswith("image_")
+    assert isinstance(e.value, chiprt.ChiprtError)
+    broken = bytearray(bytes(copy_image()))
+    broken[-1] ^= 0xFF
+    with pytest.raises(chiprt.InvalidImage, match="image_hash_mismatch"):
+        chiprt.Image(broken)
+
+
+def test_pack_errors(tmp_path):
+    with pytest.raises(ValueError, match="core 'gpu'"):
+        chiprt.Image.pack(orch=tmp_path / "o.so", kernels=[(1, "gpu", "k.so")])
+    with pytest.raises(chiprt.ChiprtError) as e:
+        chiprt.Image.pack(orch=tmp_path / "missing.so")
+    assert e.value.code == "io_error"

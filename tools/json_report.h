@@ -1,0 +1,19 @@
+// The JSON the CLI prints for an image (`chiprt inspect --json`) and for pool statistics
+// (`chiprt stats --json`), shared with the Python package so both give the same figures.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "chiprt/image.h"
+#include "chiprt/worker_pool.h"
+
+namespace chiprt::cli {
+
+nlohmann::json image_json(const ImageView& view);
+// One worker's entry of a device's "workers" list.
+nlohmann::json worker_stats_json(const WorkerStats& stats);
+// A device's memory: live and peak bytes and per-tag figures (its entry without "workers").
+nlohmann::json device_memory_json(size_t device, const DeviceStats& memory);
+nlohmann::json pool_stats_json(const WorkerPoolStats& stats);
+
+}  // namespace chiprt::cli
