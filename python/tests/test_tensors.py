@@ -98,8 +98,10 @@ def test_device_bytes_return_to_baseline(any_worker):
 
 
 @pytest.mark.parametrize("runtime", ["tmr", "hbg"])
-def test_device_resident_runs_are_at_least_twice_as_fast(chip_pool, runtime, record_property,
-                                                         capsys):
+def test_device_resident_runs_are_exact_and_report_their_speed(chip_pool, runtime, record_property,
+                                                                capsys):
+    # The speed is reported (record_property and the terminal), never asserted: a timed assertion
+    # in a test measures the machine's load, not chiprt.
     worker = chip_pool.worker(runtime)
     handle = worker.register(vector_image("speed"))
     try:
@@ -132,6 +134,5 @@ def test_device_resident_runs_are_at_least_twice_as_fast(chip_pool, runtime, rec
         with capsys.disabled():
             print("\n%s vector 128x1024: numpy in/out %.0f us per run, device-resident %.0f us "
                   "(%.1fx)" % (runtime, host_us, device_us, host_us / device_us))
-        assert device_us * 2 <= host_us, (host_us, device_us)
     finally:
         worker.unregister(handle)
