@@ -160,8 +160,13 @@ std::filesystem::path examples_dir(const std::string& override_dir) {
   if (!override_dir.empty()) return override_dir;
   if (const char* env = std::getenv("CHIPRT_EXAMPLES")) return env;
   std::error_code ec;
-  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return exe.parent_path().parent_path() / "examples" / "so";
+  const auto top = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path().parent_path();
+  // The build tree's layout, else the installed one.
+  const auto built = top / "examples" / "so";
+  const auto installed = top / "share" / "chiprt" / "examples" / "so";
+  return std::filesystem::is_directory(built, ec) || !std::filesystem::is_directory(installed, ec)
+             ? built
+             : installed;
 }
 
 }  // namespace chiprt::cli

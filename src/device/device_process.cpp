@@ -67,11 +67,11 @@ std::string device_executable() {
       if (access(candidate.c_str(), X_OK) == 0) return candidate.string();
     }
   }
-#ifdef CHIPRT_DEVICE_BUILD_PATH
-  return CHIPRT_DEVICE_BUILD_PATH;
-#else
-  return "chiprt-device";
-#endif
+  // The one this library was built with (its build tree, else its install prefix).
+  for (const char* built : {CHIPRT_DEVICE_BUILD_PATH, CHIPRT_DEVICE_INSTALL_PATH}) {
+    if (access(built, X_OK) == 0) return built;
+  }
+  return CHIPRT_DEVICE_INSTALL_PATH;
 }
 
 struct DeviceProcess::Call {

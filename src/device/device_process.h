@@ -32,7 +32,7 @@
 namespace chiprt::device {
 
 // Where the device executable is: $CHIPRT_DEVICE_EXECUTABLE, else chiprt-device beside the
-// running program or in its ../libexec/chiprt/, else the build tree's.
+// running program or in its ../libexec/chiprt/, else the build tree's, else the installed one.
 std::string device_executable();
 
 class DeviceProcess {

@@ -14,6 +14,11 @@
 #include "device/shared_memory.h"
 #include "device_runtime.h"
 
+// Device code that calls exit() ends the device at once, as it would end a real one: no exit
+// handlers run while the chip's other threads are still executing (which can take long or
+// hang). Exported to loaded code alone (see the dynamic list in src/CMakeLists.txt).
+extern "C" [[noreturn]] void exit(int status) { _exit(status); }
+
 namespace {
 
 int fail(const char* why, const chiprt::Status& status = chiprt::Status()) {

@@ -188,7 +188,9 @@ TEST_P(DeviceFaultTest, FailsTheRunThenResetRunsExactlyAndNothingIsLeft) {
     EXPECT_EQ(failed.status().code(),
               loops ? StatusCode::deadline_exceeded : StatusCode::device_lost)
         << message;
-    if (loops) EXPECT_LT(took, kStall + std::chrono::seconds(2));
+    if (loops) {
+      EXPECT_LT(took, kStall + std::chrono::seconds(2));
+    }
     if (kernel) {
       EXPECT_NE(message.find("func_id 1 on aiv core"), std::string::npos) << message;
     } else if (GetParam().runtime == RuntimeKind::tmr) {
@@ -197,7 +199,9 @@ TEST_P(DeviceFaultTest, FailsTheRunThenResetRunsExactlyAndNothingIsLeft) {
     if (fault == Fault::kernel_exit) {
       EXPECT_NE(message.find("exited with status"), std::string::npos) << message;
     }
-    if (fault == Fault::killed) EXPECT_NE(message.find("signal 9"), std::string::npos) << message;
+    if (fault == Fault::killed) {
+      EXPECT_NE(message.find("signal 9"), std::string::npos) << message;
+    }
     EXPECT_EQ(rig.worker->stats().device_losses, 1u);
 
     // Sticky until reset.
