@@ -1,15 +1,19 @@
 // chiprt: pack, inspect, run and measure chip callables on the simulated chip.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "cli_common.h"
 
 namespace {
+
+constexpr const char* kLevels = "trace, debug, info, warn, error, critical, off";
 
 // CLI11's message for `e` as one line. Our validators say "must be ..." or "is ...", which reads
 // "--opt must be ..." rather than CLI11's "--opt: must be ...".
@@ -47,6 +51,20 @@ int usage_error(const std::string& message) {
 int main(int argc, char** argv) {
   CLI::App app{"chiprt: chip callables on a simulated AI accelerator"};
   app.require_subcommand(1);
+  // Orchestration log lines are info; CHIPRT_LOG_LEVEL or --log-level (which wins) change it.
+  if (const char* level = std::getenv("CHIPRT_LOG_LEVEL"); level && *level) {
+    const auto parsed = spdlog::level::from_str(level);
+    if (parsed == spdlog::level::off && std::string_view(level) != "off") {
+      return usage_error(fmt::format("CHIPRT_LOG_LEVEL '{}' is not one of {}", level, kLevels));
+    }
+    spdlog::set_level(parsed);
+  }
+  app.add_option_function<std::string>(
+         "--log-level",
+         [](const std::string& level) { spdlog::set_level(spdlog::level::from_str(level)); },
+         fmt::format("log level: {} (default info; also CHIPRT_LOG_LEVEL)", kLevels))
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  app.fallthrough();  // --log-level may also follow the subcommand
   app.set_version_flag("--version", "chiprt " CHIPRT_VERSION);
   chiprt::cli::add_pack_command(app);
   chiprt::cli::add_inspect_command(app);

@@ -39,12 +39,18 @@ static int32_t submit(const chiprt_orch_api_t* api, void* ctx, uint32_t func_id,
 
 int32_t chiprt_orchestration_entry(const chiprt_orch_api_t* api, void* ctx) {
   chiprt_tensor_t a, b, f, s, t1, t2;
-  if (api->get_tensor_arg(ctx, "a", &a) || api->get_tensor_arg(ctx, "b", &b)) return 1;
-  if (a.ndim != b.ndim || a.dtype != CHIPRT_DTYPE_F32 || b.dtype != CHIPRT_DTYPE_F32) return 2;
+  if (api->get_tensor_arg(ctx, "a", &a) || api->get_tensor_arg(ctx, "b", &b)) {
+    api->log(ctx, "vector: tensor arguments a and b are required");
+    return 1;
+  }
   int64_t n = 1;
-  for (uint32_t d = 0; d < a.ndim; ++d) {
-    if (a.shape[d] != b.shape[d]) return 2;
-    n *= a.shape[d];
+  for (uint32_t d = 0; d < a.ndim; ++d) n *= a.shape[d];
+  for (uint32_t d = 0; d < CHIPRT_MAX_DIMS; ++d) {
+    if (a.ndim != b.ndim || a.shape[d] != b.shape[d] || a.dtype != CHIPRT_DTYPE_F32 ||
+        b.dtype != CHIPRT_DTYPE_F32) {
+      api->log(ctx, "vector: a and b must be float32 tensors of the same shape");
+      return 2;
+    }
   }
   double tile_arg = 16384;
   api->get_scalar_arg(ctx, "tile", &tile_arg); /* optional */

@@ -55,6 +55,7 @@ struct OrchestrationLaunch {
   uint32_t ring_slots = 0;
   uint64_t heap_bytes = 0;
   bool trace = false;
+  std::string label;  // names the callable in the orchestration's log lines
 };
 
 // hbg: the device replays a graph the host recorded and placed in device memory.

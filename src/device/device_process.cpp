@@ -86,6 +86,7 @@ struct DeviceProcess::Call {
   Clock::time_point started;
   Clock::time_point last_progress;
   Deadlines deadlines;
+  std::string label;
   std::unordered_map<DeviceAddr, DeviceBuffer> allocations;
 };
 
@@ -228,10 +229,11 @@ void DeviceProcess::unload(uint64_t handle) noexcept {
 
 Result<LaunchResult> DeviceProcess::launch(Message type,
                                            const std::function<void(protocol::WireWriter&)>& encode,
-                                           const Deadlines& deadlines) {
+                                           const Deadlines& deadlines, std::string label) {
   auto state = std::make_shared<Call>();
   state->run = true;
   state->deadlines = deadlines;
+  state->label = std::move(label);
   {
     std::lock_guard lock(mutex_);
     if (!lost_.ok()) return lost_;
@@ -347,9 +349,17 @@ void DeviceProcess::handle(const protocol::FrameHeader& header, std::vector<std:
       it->second->allocations.erase(found);
       return;
     }
-    case Message::kLog:
-      spdlog::info("[device run {}] {}", header.id, r.get_string());
+    case Message::kLog: {
+      const std::string line = r.get_string();
+      std::string label;
+      {
+        std::lock_guard lock(mutex_);
+        if (auto it = calls_.find(header.id); it != calls_.end()) label = it->second->label;
+      }
+      spdlog::info("[{}, device run {}] {}", label.empty() ? "orchestration" : label, header.id,
+                   line);
       return;
+    }
     default:
       lose(fmt::format("broke the protocol (message type {})", static_cast<uint32_t>(header.type)));
   }

@@ -58,9 +58,10 @@ class DeviceProcess {
   void unload(uint64_t handle) noexcept;
   // Sends a launch (`encode` writes the payload after the progress slot) and waits for its
   // completion or the loss of the device.
+  // `label` tags the run's orchestration log lines.
   Result<LaunchResult> launch(protocol::Message type,
                               const std::function<void(protocol::WireWriter&)>& encode,
-                              const Deadlines& deadlines);
+                              const Deadlines& deadlines, std::string label = {});
 
   Status health() const;
   pid_t pid() const { return pid_; }

@@ -183,7 +183,7 @@ Result<LaunchResult> SimChip::launch(const OrchestrationLaunch& launch, const De
         for (const auto& [name, value] : launch.scalars) w.put_string(name).put(value);
         w.put(launch.ring_slots).put(launch.heap_bytes).put(uint8_t{launch.trace});
       },
-      limits);
+      limits, launch.label);
 }
 
 Result<LaunchResult> SimChip::launch(const GraphLaunch& launch, const Deadlines& limits) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "chiprt/code_loader.h"
@@ -27,6 +28,7 @@ struct ChipBuffer {
   uint64_t generation = 0;  // unique per pool for its lifetime; caches key on this
   ImageHash identity;
   uint64_t image_size = 0;
+  std::string name;  // the image's
   RuntimeKind runtime = RuntimeKind::tmr;
   DeviceBuffer memory;
   Bytes canonical_header;    // the caller's header bytes, resolved addresses still 0

@@ -118,6 +118,7 @@ Result<std::unique_ptr<ChipBuffer>> ChipBufferPool::create(const ImageView& imag
   auto buffer = std::make_unique<ChipBuffer>();
   buffer->identity = identity;
   buffer->image_size = image.size();
+  buffer->name = std::string(image.name());
   buffer->runtime = runtime_;
   buffer->orch_offset = image.orch_offset();
   buffer->orch_size = image.orch_size();

@@ -31,11 +31,16 @@ class CliRunTest : public ::testing::TestWithParam<std::string> {
   }
 
   // Runs the CLI with `args`; returns the exit code, stdout and stderr in files.
-  int chiprt(const std::string& args) {
-    const std::string cmd = std::string(CHIPRT_CLI) + " " + args + " >" + (dir_ / "out").string() +
-                            " 2>" + (dir_ / "err").string();
+  int chiprt(const std::string& args) { return chiprt_with("", args); }
+  int chiprt_with(const std::string& env, const std::string& args) {
+    const std::string cmd = env + std::string(CHIPRT_CLI) + " " + args + " >" +
+                            (dir_ / "out").string() + " 2>" + (dir_ / "err").string();
     const int rc = std::system(cmd.c_str());
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  }
+  // The same, with one extra VAR=VALUE in the CLI's environment.
+  int chiprt_env(const std::string& assignment, const std::string& args) {
+    return chiprt_with(assignment + " ", args);
   }
   std::string slurp(const std::string& name) {
     std::ifstream in(dir_ / name);
@@ -189,6 +194,33 @@ TEST_P(CliRunTest, TextReportCountsOneTaskInTheSingular) {
             0)
       << slurp("err");
   EXPECT_EQ(slurp("out").rfind("1 task on " + GetParam(), 0), 0u) << slurp("out");
+}
+
+// The orchestration's log lines are shown at info, tagged with the callable, on both runtimes
+// (tmr: from the device process), and --log-level / CHIPRT_LOG_LEVEL hide them.
+TEST_P(CliRunTest, OrchestrationLogLinesAreShownTaggedWithTheCallable) {
+  xt::xarray<float> a = xt::xarray<float>::from_shape({4});
+  a.fill(2.0f);
+  xt::dump_npy(path("a.npy"), a);
+  xt::xarray<float> b = xt::xarray<float>::from_shape({5});
+  b.fill(3.0f);
+  xt::dump_npy(path("b.npy"), b);
+  const std::string run = "run " + image() + " --runtime " + GetParam() +
+                          " --arg a=" + path("a.npy") + " --arg b=" + path("b.npy");
+  const std::string line = "a and b must be float32 tensors of the same shape";
+  EXPECT_EQ(chiprt(run), 1);
+  const std::string shown = slurp("out") + slurp("err");
+  EXPECT_NE(shown.find("[callable 'vector'"), std::string::npos) << shown;
+  EXPECT_NE(shown.find(line), std::string::npos) << shown;
+  EXPECT_NE(slurp("err").find("orchestration entry returned 2"), std::string::npos);
+
+  EXPECT_EQ(chiprt(run + " --log-level error"), 1);
+  EXPECT_EQ((slurp("out") + slurp("err")).find(line), std::string::npos);
+  EXPECT_EQ(chiprt("run " + image() + " --runtime " + GetParam() + " --arg a=" + path("a.npy") +
+                   " --arg b=" + path("b.npy") + " --log-level bogus"),
+            2);
+  EXPECT_EQ(chiprt_env("CHIPRT_LOG_LEVEL=warn", run), 1);
+  EXPECT_EQ((slurp("out") + slurp("err")).find(line), std::string::npos);
 }
 
 INSTANTIATE_TEST_SUITE_P(Runtimes, CliRunTest, ::testing::Values("tmr", "hbg"));

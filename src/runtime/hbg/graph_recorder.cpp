@@ -13,6 +13,7 @@ GraphRecorder::GraphRecorder(Device& device, const registry::ChipBuffer& buffer,
                              const RunArgs& args, uint64_t heap_limit)
     : orchestration_(buffer.orchestration ? buffer.orchestration->entry() : nullptr),
       kernels_(kernel_table(buffer)),
+      name_(buffer.name),
       args_(args),
       heap_limit_(heap_limit),
       table_(device) {}
@@ -169,7 +170,7 @@ int32_t GraphRecorder::submit_task(const chiprt_task_t* task) {
 }
 
 void GraphRecorder::log(const char* message) {
-  spdlog::info("[orchestration] {}", message);
+  spdlog::info("[callable '{}', host] {}", name_, message);
 }
 
 }  // namespace chiprt::runtime

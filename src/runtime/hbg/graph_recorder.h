@@ -47,6 +47,7 @@ class GraphRecorder final : public OrchBackend {
 
   const void* orchestration_;
   const KernelTable kernels_;
+  const std::string name_;
   const RunArgs& args_;
   const uint64_t heap_limit_;
   TensorTable table_;  // records only: recording allocates no device memory

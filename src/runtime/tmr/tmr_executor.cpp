@@ -1,5 +1,7 @@
 #include "runtime/tmr/tmr_executor.h"
 
+#include <fmt/format.h>
+
 #include <chrono>
 
 namespace chiprt::runtime {
@@ -52,6 +54,7 @@ Result<RunReport> TmrExecutor::run(const registry::ChipBuffer& buffer, const Run
   launch.ring_slots = limits_.ring_slots;
   launch.heap_bytes = limits_.heap_bytes;
   launch.trace = args.trace;
+  launch.label = fmt::format("callable '{}'", buffer.name);
   CHIPRT_ASSIGN_OR_RETURN(LaunchResult result, device_.launch(launch, deadlines_));
   RunReport report;
   report.tasks = result.tasks;
