@@ -2,6 +2,7 @@
 // with device memory on fd 3, the status page on fd 4 and the control channel on fd 5, and
 // arguments: protocol version, profile name, AIC cores, AIV cores, AICPU threads, execution
 // threads (0: the machine's). It exits when the host says so or goes away (EOF).
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -17,7 +18,11 @@
 // Device code that calls exit() ends the device at once, as it would end a real one: no exit
 // handlers run while the chip's other threads are still executing (which can take long or
 // hang). Exported to loaded code alone (see the dynamic list in src/CMakeLists.txt).
-extern "C" [[noreturn]] void exit(int status) { _exit(status); }
+extern "C" [[noreturn]] void exit(int status) {
+  // The system call itself: sanitizer runtimes intercept _exit to finalize, which can stall.
+  syscall(SYS_exit_group, status);
+  __builtin_unreachable();
+}
 
 namespace {
 
