@@ -32,6 +32,12 @@ void add_inspect_command(CLI::App& app) {
     fmt::print("  name           {}\n", view.name());
     fmt::print("  header         [0, {})\n", view.header_size());
     fmt::print("  orchestration  [{}, +{})\n", view.orch_offset(), view.orch_size());
+    if (view.signature().empty()) {
+      fmt::print("  signature      none\n");
+    } else {
+      fmt::print("  signature      [{}, +{}) {}\n", view.signature_offset(), view.signature_size(),
+                 format_signature(view.signature()));
+    }
     fmt::print("  {:>8}  {:>4}  {:>10}  {:>10}\n", "func_id", "core", "offset", "bytes");
     for (const ImageChild& child : view.children()) {
       fmt::print("  {:>8}  {:>4}  {:>10}  {:>10}\n", child.func_id, core_type_name(child.core),

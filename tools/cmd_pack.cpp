@@ -1,10 +1,13 @@
-// chiprt pack --orch O.so --kernel FUNC_ID:aic|aiv:K.so ... [--name N] -o OUT.chipimg
+// chiprt pack --orch O.so --kernel FUNC_ID:aic|aiv:K.so ... [--name N]
+//             [--signature 'a:f32[2],tile?:scalar -> f:f32[2]' | --signature SIG.json] -o
+//             OUT.chipimg
 #include <fmt/format.h>
 
 #include <charconv>
 
 #include "chiprt/image.h"
 #include "cli_common.h"
+#include "json_report.h"
 
 namespace chiprt::cli {
 namespace {
@@ -40,11 +43,29 @@ Result<KernelSpec> parse_kernel_spec(const std::string& spec) {
   return out;
 }
 
+// The text form, or a JSON file (a name ending in .json) in the form `inspect --json` prints.
+Result<Signature> read_signature(const std::string& spec) {
+  if (!spec.ends_with(".json")) {
+    auto parsed = parse_signature(spec);
+    if (!parsed.ok()) return std::move(parsed).status().annotate("--signature");
+    return parsed;
+  }
+  CHIPRT_ASSIGN_OR_RETURN(const Bytes bytes, read_file(spec));
+  const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  const nlohmann::json json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) {
+    return Status(StatusCode::invalid_argument, fmt::format("{} is not valid JSON", spec));
+  }
+  auto parsed = signature_from_json(json);
+  if (!parsed.ok()) return std::move(parsed).status().annotate(spec);
+  return parsed;
+}
+
 }  // namespace
 
 void add_pack_command(CLI::App& app) {
   struct Options {
-    std::string orch, output, name;
+    std::string orch, output, name, signature;
     std::vector<std::string> kernels;
   };
   auto options = std::make_shared<Options>();
@@ -52,12 +73,20 @@ void add_pack_command(CLI::App& app) {
   cmd->add_option("--orch", options->orch, "orchestration shared object")->required();
   cmd->add_option("--kernel", options->kernels, "FUNC_ID:aic|aiv:KERNEL.so (repeatable)");
   cmd->add_option("--name", options->name, "label stored in the image header");
+  cmd->add_option("--signature", options->signature,
+                  "arguments and outputs, e.g. 'a:f32[2],b:f32[2],tile?:scalar -> f:f32[2]' "
+                  "(NAME[?]:DTYPE[RANK] or NAME[?]:scalar; ? optional, [*] any rank), or a "
+                  ".json file");
   cmd->add_option("-o,--output", options->output, "output image")->required();
   cmd->callback([options] {
     require_writable(options->output);
+    Signature signature;
+    if (!options->signature.empty()) {
+      signature = take(read_signature(options->signature), kExitBadInput);
+    }
     const Bytes orch = take(read_file(options->orch), kExitBadInput);
     std::vector<Bytes> kernel_bytes;
-    ImageSource source{orch, {}, options->name};
+    ImageSource source{orch, {}, options->name, std::move(signature)};
     std::vector<KernelSpec> specs;
     for (const auto& text : options->kernels) {
       specs.push_back(take(parse_kernel_spec(text), kExitBadInput));

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "chiprt/abi/tensor.h"
+
 namespace chiprt::cli {
 
 nlohmann::json image_json(const ImageView& view) {
@@ -21,6 +23,95 @@ nlohmann::json image_json(const ImageView& view) {
                                {"core", std::string(core_type_name(child.core))},
                                {"offset", child.offset},
                                {"binary_bytes", child.size}});
+  }
+  if (!view.signature().empty()) {
+    out["signature"] = signature_json(view.signature());
+    out["signature_offset"] = view.signature_offset();
+    out["signature_bytes"] = view.signature_size();
+  } else {
+    out["signature"] = nullptr;
+  }
+  return out;
+}
+
+nlohmann::json signature_json(const Signature& signature) {
+  nlohmann::json out = {{"text", format_signature(signature)},
+                        {"inputs", nlohmann::json::array()},
+                        {"scalars", nlohmann::json::array()},
+                        {"outputs", nlohmann::json::array()}};
+  for (const SignatureEntry& entry : signature) {
+    nlohmann::json item = {{"name", entry.name}};
+    if (entry.kind != SignatureKind::scalar) {
+      item["dtype"] = dtype_name(entry.dtype);
+      item["rank"] = entry.any_rank ? nlohmann::json("*") : nlohmann::json(entry.rank);
+    }
+    if (entry.kind != SignatureKind::output) item["optional"] = entry.optional;
+    const char* list = entry.kind == SignatureKind::input    ? "inputs"
+                       : entry.kind == SignatureKind::scalar ? "scalars"
+                                                             : "outputs";
+    out[list].push_back(std::move(item));
+  }
+  return out;
+}
+
+Result<Signature> signature_from_json(const nlohmann::json& json) {
+  const auto bad = [](std::string why) {
+    return Status(StatusCode::invalid_argument, "signature JSON: " + why);
+  };
+  if (!json.is_object()) return bad("not an object with inputs, scalars and outputs");
+  for (const auto& [key, value] : json.items()) {
+    if (key != "text" && key != "inputs" && key != "scalars" && key != "outputs") {
+      return bad(fmt::format("unknown key '{}' (known: inputs, scalars, outputs)", key));
+    }
+  }
+  Signature out;
+  const std::pair<const char*, SignatureKind> lists[] = {{"inputs", SignatureKind::input},
+                                                         {"scalars", SignatureKind::scalar},
+                                                         {"outputs", SignatureKind::output}};
+  for (const auto& [list, kind] : lists) {
+    if (!json.contains(list)) continue;
+    if (!json[list].is_array()) return bad(fmt::format("'{}' is not a list", list));
+    for (const nlohmann::json& item : json[list]) {
+      const std::string where = fmt::format("an entry of '{}'", list);
+      if (!item.is_object() || !item.contains("name") || !item["name"].is_string()) {
+        return bad(where + " has no string 'name'");
+      }
+      SignatureEntry entry;
+      entry.kind = kind;
+      entry.name = item["name"].get<std::string>();
+      const std::string what = fmt::format("'{}' in '{}'", entry.name, list);
+      for (const auto& [key, value] : item.items()) {
+        const bool tensor_key = key == "dtype" || key == "rank";
+        if (key != "name" && key != "optional" && !(tensor_key && kind != SignatureKind::scalar)) {
+          return bad(fmt::format("{} has unexpected key '{}'", what, key));
+        }
+      }
+      if (item.contains("optional")) {
+        if (!item["optional"].is_boolean()) return bad(what + " has a non-boolean 'optional'");
+        entry.optional = item["optional"].get<bool>();
+      }
+      if (kind != SignatureKind::scalar) {
+        if (!item.contains("dtype") || !item["dtype"].is_string()) {
+          return bad(what + " has no string 'dtype'");
+        }
+        auto dtype = parse_dtype(item["dtype"].get<std::string>());
+        if (!dtype.ok()) return bad(fmt::format("{} {}", what, dtype.status().message()));
+        entry.dtype = *dtype;
+        const nlohmann::json& rank = item.contains("rank") ? item["rank"] : nlohmann::json();
+        if (rank == "*") {
+          entry.any_rank = true;
+        } else if (rank.is_number_unsigned() && rank.get<uint64_t>() <= CHIPRT_MAX_DIMS) {
+          entry.rank = rank.get<uint32_t>();
+        } else {
+          return bad(fmt::format("{} has no 'rank' 0..{} or \"*\"", what, CHIPRT_MAX_DIMS));
+        }
+      }
+      out.push_back(std::move(entry));
+    }
+  }
+  if (out.empty()) return bad("lists no argument");
+  if (Status valid = check_signature(out); !valid.ok()) {
+    return bad(std::string(valid.message()));
   }
   return out;
 }

@@ -10,6 +10,12 @@
 namespace chiprt::cli {
 
 nlohmann::json image_json(const ImageView& view);
+// A signature as {"text", "inputs", "scalars", "outputs"}: inputs and outputs are lists of
+// {"name", "dtype", "rank" (a number, or "*" for any), "optional"}, scalars of {"name",
+// "optional"}. signature_from_json reads that form back ("text" is ignored; "optional" and
+// each list may be left out); invalid_argument naming what is wrong.
+nlohmann::json signature_json(const Signature& signature);
+Result<Signature> signature_from_json(const nlohmann::json& json);
 // One worker's entry of a device's "workers" list.
 nlohmann::json worker_stats_json(const WorkerStats& stats);
 // A device's memory: live and peak bytes and per-tag figures (its entry without "workers").

@@ -3,8 +3,10 @@
 // Contract: ImageView::parse is the only way chiprt reads an image. It checks, before anything
 // is allocated: magic, major version, every size, offset and length (overflow-safe), 64-byte
 // alignment, that no child overlaps the orchestration or another child, unique func_ids, valid
-// core types, zero resolved addresses, that the orchestration and every kernel are ELF shared
-// objects for this machine (libelf), and the content hash. Each defect class has its own
+// core types, zero resolved addresses, the optional signature section (in range, aligned, not
+// overlapping, valid kinds, dtypes, ranks and flags, unique NUL-terminated names), that the
+// orchestration and every kernel are ELF shared objects for this machine (libelf), and the
+// content hash. Each defect class has its own
 // StatusCode (image_*). A view borrows the bytes; they must outlive it. All functions here are
 // thread-safe (they share no state).
 #pragma once
@@ -34,6 +36,38 @@ struct ImageHash {
 
 // XXH3-128 (seed 0) of `bytes`, using libxxhash's runtime-dispatched entry point.
 ImageHash hash_bytes(ByteSpan bytes) noexcept;
+
+// One entry of an image's signature: a tensor input, a scalar or an output of the callable.
+enum class SignatureKind : uint32_t {
+  input = CHIPRT_SIGNATURE_INPUT,
+  scalar = CHIPRT_SIGNATURE_SCALAR,
+  output = CHIPRT_SIGNATURE_OUTPUT,
+};
+struct SignatureEntry {
+  SignatureKind kind = SignatureKind::input;
+  std::string name;       // 1..CHIPRT_IMAGE_SIGNATURE_NAME_BYTES - 1 bytes, no NUL
+  uint32_t dtype = 0;     // chiprt_dtype_t for tensors; 0 for scalars
+  uint32_t rank = 0;      // 0..CHIPRT_MAX_DIMS for tensors; 0 for scalars and any_rank
+  bool any_rank = false;  // tensors only
+  bool optional = false;  // inputs and scalars only
+  friend bool operator==(const SignatureEntry&, const SignatureEntry&) = default;
+};
+// Empty means "no signature": the image says nothing about its arguments.
+using Signature = std::vector<SignatureEntry>;
+
+// "f32", "i32", "f16", "i64", "u8"; "dtype N" for an unknown one.
+std::string dtype_name(uint32_t dtype);
+Result<uint32_t> parse_dtype(std::string_view name);
+// The text form `pack --signature` takes and `inspect` prints:
+//   inputs and scalars [-> outputs], comma-separated, each NAME[?]:DTYPE[RANK] for a tensor
+//   (RANK a digit 0..4, or * for any rank), NAME[?]:scalar for a scalar; ? marks optional.
+//   e.g. "a:f32[2],b:f32[2],tile?:scalar -> f:f32[2]"
+Result<Signature> parse_signature(std::string_view text);
+std::string format_signature(const Signature& signature);
+std::string format_signature_entry(const SignatureEntry& entry);  // "a:f32[2]", "tile?:scalar"
+// Checks what the image format requires of a signature (names, dtypes, ranks, flags, count);
+// invalid_argument naming the first offending entry.
+Status check_signature(const Signature& signature);
 
 struct ImageChild {
   uint32_t func_id;
@@ -68,6 +102,10 @@ class ImageView {
   // Offset of the lowest kernel, or size() when there are none: [kernels_begin(), size())
   // is the kernel region that the host-graph runtime uploads without the orchestration.
   uint64_t kernels_begin() const { return kernels_begin_; }
+  // The signature section (version 1.1), empty when the image has none.
+  const Signature& signature() const { return signature_; }
+  uint64_t signature_offset() const { return header_.signature_offset; }
+  uint64_t signature_size() const { return header_.signature_size; }
 
  private:
   ImageView() = default;
@@ -76,6 +114,7 @@ class ImageView {
   ImageHash content_hash_;
   std::vector<ImageChild> children_;
   uint64_t kernels_begin_ = 0;
+  Signature signature_;
 };
 
 struct KernelSource {
@@ -88,10 +127,12 @@ struct ImageSource {
   ByteSpan orchestration;
   std::vector<KernelSource> kernels;
   std::string name;  // at most CHIPRT_IMAGE_NAME_BYTES - 1 bytes
+  Signature signature = {};  // optional: written as the signature section after the kernels
 };
 
-// Packs an image. Fails with invalid_argument on an empty orchestration or kernel, a duplicate
-// func_id, too many kernels, or a name that is too long; the ELF checks are the view's job.
+// Packs an image (version 1.1). Fails with invalid_argument on an empty orchestration or kernel,
+// a duplicate func_id, too many kernels, a name that is too long, or a signature that
+// check_signature rejects; the ELF checks are the view's job.
 Result<Bytes> write_image(const ImageSource& source);
 
 }  // namespace chiprt

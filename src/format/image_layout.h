@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <string>
 
 #include "chiprt/abi/image_format.h"
 #include "chiprt/image.h"
@@ -34,5 +35,16 @@ inline ImageHash load_hash(const uint8_t in[16]) {
 inline ImageHash content_hash_of(ByteSpan image) {
   return hash_bytes(image.subspan(CHIPRT_IMAGE_HASHED_FROM));
 }
+
+// What the format requires of a signature entry / a whole signature: "" when it is valid, else
+// the defect (the entry's part of a message, e.g. "has rank 5 (0..4)").
+std::string signature_entry_defect(const SignatureEntry& entry);
+std::string signature_defect(const Signature& signature);
+
+chiprt_image_signature_entry_t encode_signature_entry(const SignatureEntry& entry);
+// Checks the raw fields (kind, flags, NUL-terminated NUL-padded name); image_invalid_field
+// naming entry `index` otherwise. The decoded entry's dtype and rank are checked separately.
+Result<SignatureEntry> decode_signature_entry(const chiprt_image_signature_entry_t& raw,
+                                              size_t index);
 
 }  // namespace chiprt::format

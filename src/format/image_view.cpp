@@ -21,6 +21,54 @@ struct Span {
   std::string what;
 };
 
+// The signature section's place: a whole number of entries, in range and aligned. Its overlaps
+// and the padding around it are checked with the other regions, through `spans`.
+Status place_signature(ByteSpan bytes, const chiprt_image_header_t& header,
+                       std::vector<Span>& spans) {
+  const uint64_t entry_size = sizeof(chiprt_image_signature_entry_t);
+  if (header.signature_size == 0 || header.signature_size % entry_size != 0) {
+    return Status(StatusCode::image_size_mismatch,
+                  fmt::format("signature size {} is not a positive multiple of its {}-byte entries",
+                              header.signature_size, entry_size));
+  }
+  if (header.signature_size / entry_size > CHIPRT_IMAGE_MAX_SIGNATURE_ENTRIES) {
+    return Status(
+        StatusCode::image_invalid_field,
+        fmt::format("signature has {} entries; at most {}", header.signature_size / entry_size,
+                    CHIPRT_IMAGE_MAX_SIGNATURE_ENTRIES));
+  }
+  if (!in_range(header.signature_offset, header.signature_size, bytes.size())) {
+    return Status(StatusCode::image_out_of_range,
+                  fmt::format("signature [{}, +{}) lies outside the {}-byte image",
+                              header.signature_offset, header.signature_size, bytes.size()));
+  }
+  if (header.signature_offset % CHIPRT_IMAGE_ALIGN != 0) {
+    return Status(StatusCode::image_misaligned,
+                  fmt::format("signature offset {} is not {}-byte aligned", header.signature_offset,
+                              CHIPRT_IMAGE_ALIGN));
+  }
+  spans.push_back(
+      {header.signature_offset, header.signature_offset + header.signature_size, "signature"});
+  return Status::Ok();
+}
+
+// The signature's entries, once its place is known to be sound.
+Result<Signature> read_signature(ByteSpan bytes, const chiprt_image_header_t& header) {
+  Signature signature;
+  const size_t count = header.signature_size / sizeof(chiprt_image_signature_entry_t);
+  signature.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    chiprt_image_signature_entry_t raw;
+    std::memcpy(&raw, bytes.data() + header.signature_offset + i * sizeof raw, sizeof raw);
+    CHIPRT_ASSIGN_OR_RETURN(SignatureEntry entry, format::decode_signature_entry(raw, i));
+    signature.push_back(std::move(entry));
+  }
+  if (const std::string defect = format::signature_defect(signature); !defect.empty()) {
+    return Status(StatusCode::image_invalid_field, defect);
+  }
+  return signature;
+}
+
 }  // namespace
 
 std::string_view ImageView::name() const {
@@ -77,9 +125,10 @@ Result<ImageView> ImageView::parse(ByteSpan bytes, bool verify_hash) {
     return Status(StatusCode::image_truncated,
                   fmt::format("header_size {} exceeds the image", header.header_size));
   }
-  if (header.flags != 0 || header.reserved0 != 0 ||
-      std::any_of(std::begin(header.reserved), std::end(header.reserved),
-                  [](uint8_t b) { return b != 0; })) {
+  // The signature fields were reserved (zero) in 1.0.
+  const bool signature_reserved =
+      header.version_minor == 0 && (header.signature_offset != 0 || header.signature_size != 0);
+  if (header.flags != 0 || header.reserved0 != 0 || signature_reserved) {
     return Status(StatusCode::image_invalid_field, "reserved header fields must be zero");
   }
   if (header.orch_size == 0) {
@@ -140,6 +189,8 @@ Result<ImageView> ImageView::parse(ByteSpan bytes, bool verify_hash) {
         {child.func_id, static_cast<CoreType>(child.core_type), child.offset, child.size});
     view.kernels_begin_ = std::min<uint64_t>(view.kernels_begin_, child.offset);
   }
+  const bool has_signature = header.signature_offset != 0 || header.signature_size != 0;
+  if (has_signature) CHIPRT_RETURN_IF_ERROR(place_signature(bytes, header, spans));
   const uint64_t table_end = sizeof header + uint64_t{header.child_count} * sizeof(chiprt_image_child_t);
   spans.front().end = table_end;  // the header's own padding is checked like any other gap
   std::sort(spans.begin(), spans.end(),
@@ -156,6 +207,9 @@ Result<ImageView> ImageView::parse(ByteSpan bytes, bool verify_hash) {
       return Status(StatusCode::image_invalid_field,
                     fmt::format("non-zero padding after {}", spans[i - 1].what));
     }
+  }
+  if (has_signature) {
+    CHIPRT_ASSIGN_OR_RETURN(view.signature_, read_signature(bytes, header));
   }
   view.content_hash_ = format::load_hash(header.content_hash);
   if (verify_hash) {

@@ -27,6 +27,9 @@ Result<Bytes> write_image(const ImageSource& source) {
                   fmt::format("name is {} bytes; at most {}", source.name.size(),
                               CHIPRT_IMAGE_NAME_BYTES - 1));
   }
+  if (const std::string defect = format::signature_defect(source.signature); !defect.empty()) {
+    return Status(StatusCode::invalid_argument, defect);
+  }
   std::set<uint32_t> func_ids;
   for (const KernelSource& kernel : source.kernels) {
     if (kernel.shared_object.empty()) {
@@ -58,6 +61,12 @@ Result<Bytes> write_image(const ImageSource& source) {
                         kernel.shared_object.size(), 0});
     cursor += kernel.shared_object.size();
   }
+  if (!source.signature.empty()) {
+    cursor = align_up(cursor, CHIPRT_IMAGE_ALIGN);
+    header.signature_offset = cursor;
+    header.signature_size = source.signature.size() * sizeof(chiprt_image_signature_entry_t);
+    cursor += header.signature_size;
+  }
   header.total_size = cursor;
 
   Bytes image(cursor);  // zero-filled: padding and gaps are zero
@@ -71,6 +80,11 @@ Result<Bytes> write_image(const ImageSource& source) {
   for (size_t i = 0; i < children.size(); ++i) {
     std::memcpy(image.data() + children[i].offset, source.kernels[i].shared_object.data(),
                 children[i].size);
+  }
+  for (size_t i = 0; i < source.signature.size(); ++i) {
+    const chiprt_image_signature_entry_t entry =
+        format::encode_signature_entry(source.signature[i]);
+    std::memcpy(image.data() + header.signature_offset + i * sizeof entry, &entry, sizeof entry);
   }
   format::store_hash(reinterpret_cast<chiprt_image_header_t*>(image.data())->content_hash,
                      format::content_hash_of(image));

@@ -32,6 +32,7 @@ struct ChipBuffer {
   RuntimeKind runtime = RuntimeKind::tmr;
   DeviceBuffer memory;
   Bytes canonical_header;    // the caller's header bytes, resolved addresses still 0
+  Signature signature;       // the image's signature section, parsed once; empty when none
   Bytes host_orchestration;  // hbg only: the orchestration lives on the host
   uint64_t orch_offset = 0;
   uint64_t orch_size = 0;

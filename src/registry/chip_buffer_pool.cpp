@@ -99,7 +99,8 @@ Result<ChipBuffer*> ChipBufferPool::acquire(const ImageView& image) {
 
 bool ChipBufferPool::same_bytes(const ChipBuffer& buffer, const ImageView& image) {
   if (buffer.image_size != image.size() ||
-      !equal(buffer.canonical_header, image.bytes().first(image.header_size()))) {
+      !equal(buffer.canonical_header, image.bytes().first(image.header_size())) ||
+      buffer.signature != image.signature()) {
     return false;
   }
   Bytes scratch;
@@ -124,6 +125,7 @@ Result<std::unique_ptr<ChipBuffer>> ChipBufferPool::create(const ImageView& imag
   buffer->orch_size = image.orch_size();
   buffer->canonical_header.assign(
       image.bytes().begin(), image.bytes().begin() + static_cast<ptrdiff_t>(image.header_size()));
+  buffer->signature = image.signature();
   // hbg leaves the orchestration (and the padding after it) out: kernels move down to follow
   // the header directly. Both ends are 64-aligned, so kernel alignment is kept.
   const bool elide = runtime_ == RuntimeKind::hbg;

@@ -5,6 +5,7 @@
 
 #include "chiprt/worker.h"
 #include "registry/callable_registry.h"
+#include "registry/signature_check.h"
 #include "runtime/common/tensor_table.h"
 #include "runtime/executor.h"
 
@@ -98,6 +99,10 @@ Result<RunReport> ChipWorker::run(CallableId id, const RunArgs& args) {
   std::shared_lock lock(impl_->lifecycle);
   CHIPRT_RETURN_IF_ERROR(impl_->check_live());
   CHIPRT_ASSIGN_OR_RETURN(registry::Lease lease, impl_->registry.lease(id));
+  // Before the orchestration starts, on either runtime: the arguments the image says it takes.
+  if (Status fits = registry::check_run_args(lease->signature, args); !fits.ok()) {
+    return std::move(fits).annotate(fmt::format("running callable {}", id));
+  }
   ++impl_->runs;
   auto report = impl_->executor->run(lease.buffer(), args);
   if (!report.ok()) {

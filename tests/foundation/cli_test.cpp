@@ -45,7 +45,9 @@ TEST_F(CliTest, InspectJsonDescribesThePackedExample) {
   const Bytes image = read_file_bytes(image_path);
   const ImageView view = parse_ok(image);
   const json out = parse_json(run_cli("inspect '" + image_path.string() + "' --json"));
-  EXPECT_EQ(out["version"], "1.0");
+  EXPECT_EQ(out["version"], "1.1");
+  EXPECT_EQ(out["signature"]["text"], kVectorSignature);
+  EXPECT_EQ(out["signature_offset"], view.signature_offset());
   EXPECT_EQ(out["image_bytes"], image.size());
   EXPECT_EQ(out["orch_offset"], view.header_size());
   EXPECT_EQ(out["orch_bytes"], example_so("orch_vector.so").size());
@@ -59,8 +61,8 @@ TEST_F(CliTest, InspectJsonDescribesThePackedExample) {
     EXPECT_EQ(child["offset"], view.children()[i].offset);
     EXPECT_EQ(child["binary_bytes"], example_so(kernel_files[i]).size());
   }
-  // The build's packed example is byte for byte what write_image makes.
-  EXPECT_EQ(image, vector_image("vector"));
+  // The build's packed example is byte for byte what write_image makes, with its signature.
+  EXPECT_EQ(image, signed_vector_image("vector"));
 }
 
 TEST_F(CliTest, PackWritesWhatWriteImageWrites) {
@@ -71,6 +73,60 @@ TEST_F(CliTest, PackWritesWhatWriteImageWrites) {
                   CHIPRT_FIXTURES_DIR, out));
   ASSERT_EQ(packed.exit_code, 0) << packed.err;
   EXPECT_EQ(read_file_bytes(out), fixture_image_b("packed"));
+}
+
+TEST_F(CliTest, PackSignatureRoundTripsThroughInspectAndJson) {
+  const std::string pack = fmt::format(
+      "pack --orch '{0}/orch_vector.so' --kernel '1:aiv:{0}/kernel_add.so' "
+      "--kernel '2:aiv:{0}/kernel_add_scalar.so' --kernel '3:aiv:{0}/kernel_mul.so' --name vector",
+      CHIPRT_EXAMPLES_SO_DIR);
+  const std::string text_image = (dir_.path() / "text.chipimg").string();
+  const CliResult packed =
+      run_cli(fmt::format("{} --signature '{}' -o '{}'", pack, kVectorSignature, text_image));
+  ASSERT_EQ(packed.exit_code, 0) << packed.err;
+  EXPECT_EQ(read_file_bytes(text_image), signed_vector_image("vector"));
+
+  const CliResult text = run_cli("inspect '" + text_image + "'");
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("signature      ["), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find(kVectorSignature), std::string::npos) << text.out;
+
+  // The signature object `inspect --json` prints is what `pack --signature FILE.json` reads.
+  const json inspected = parse_json(run_cli("inspect '" + text_image + "' --json"));
+  const json& signature = inspected["signature"];
+  EXPECT_EQ(signature["inputs"][0],
+            json({{"name", "a"}, {"dtype", "f32"}, {"rank", "*"}, {"optional", false}}));
+  EXPECT_EQ(signature["scalars"][0], json({{"name", "tile"}, {"optional", true}}));
+  EXPECT_EQ(signature["outputs"][0], json({{"name", "f"}, {"dtype", "f32"}, {"rank", "*"}}));
+  const std::string sig_json = write("sig.json", as_bytes(signature.dump()));
+  const std::string json_image = (dir_.path() / "json.chipimg").string();
+  const CliResult from_json =
+      run_cli(fmt::format("{} --signature {} -o '{}'", pack, sig_json, json_image));
+  ASSERT_EQ(from_json.exit_code, 0) << from_json.err;
+  EXPECT_EQ(read_file_bytes(json_image), read_file_bytes(text_image));
+
+  // An unsigned image says so.
+  const std::string plain = (dir_.path() / "plain.chipimg").string();
+  ASSERT_EQ(run_cli(fmt::format("{} -o '{}'", pack, plain)).exit_code, 0);
+  EXPECT_NE(run_cli("inspect '" + plain + "'").out.find("signature      none"), std::string::npos);
+  EXPECT_TRUE(parse_json(run_cli("inspect '" + plain + "' --json"))["signature"].is_null());
+}
+
+TEST_F(CliTest, PackRejectsABadSignatureWithExitTwo) {
+  const std::string pack = fmt::format("pack --orch '{}/fixture_orch_a.so' -o '{}' --signature ",
+                                       CHIPRT_FIXTURES_DIR, (dir_.path() / "x.chipimg").string());
+  expect_one_line_error(run_cli(pack + "'a:f32[9]'"), "a:f32[9]");
+  expect_one_line_error(run_cli(pack + "'a:f32[1],a:scalar'"), "repeats the name 'a'");
+  expect_one_line_error(run_cli(pack + "'a:q8[1]'"), "q8");
+  expect_one_line_error(run_cli(pack + write("bad.json", as_bytes("{\"inputs\": ["))),
+                        "not valid JSON");
+  expect_one_line_error(
+      run_cli(pack +
+              write("rank.json", as_bytes(R"({"inputs": [{"name": "a", "dtype": "f32"}]})"))),
+      "'a' in 'inputs' has no 'rank'");
+  expect_one_line_error(run_cli(pack + write("key.json", as_bytes(R"({"input": []})"))),
+                        "unknown key 'input'");
+  EXPECT_FALSE(fs::exists(dir_.path() / "x.chipimg"));
 }
 
 TEST_F(CliTest, PackRejectsBadInputWithExitTwo) {

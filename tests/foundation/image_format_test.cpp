@@ -106,6 +106,106 @@ TEST(ImageViewTest, AcceptsANewerMinorVersion) {
   EXPECT_EQ(view.version_minor(), CHIPRT_IMAGE_VERSION_MINOR + 7);
 }
 
+TEST(ImageViewTest, ReadsAVersionOneZeroImage) {
+  Bytes image = vector_image("one-zero");
+  edit_header(image, [](chiprt_image_header_t& h) { h.version_minor = 0; });
+  const ImageView view = parse_ok(image);  // the version is not hashed: no re-stamp needed
+  EXPECT_EQ(view.version_major(), 1u);
+  EXPECT_EQ(view.version_minor(), 0u);
+  EXPECT_TRUE(view.signature().empty());
+  EXPECT_EQ(view.signature_offset(), 0u);
+  EXPECT_EQ(view.signature_size(), 0u);
+}
+
+TEST(ImageWriterTest, WritesVersionOneOneWithoutASignatureSection) {
+  const Bytes image = vector_image("unsigned");
+  const chiprt_image_header_t header = read_header(image);
+  EXPECT_EQ(header.version_minor, 1u);
+  EXPECT_EQ(header.signature_offset, 0u);
+  EXPECT_EQ(header.signature_size, 0u);
+  EXPECT_TRUE(parse_ok(image).signature().empty());
+}
+
+TEST(ImageWriterTest, PutsTheSignatureLastAndTheViewReadsItBack) {
+  const Bytes unsigned_image = vector_image("sig");
+  const Bytes image = signed_vector_image("sig");
+  const chiprt_image_header_t header = read_header(image);
+  EXPECT_EQ(header.signature_offset, align_up(unsigned_image.size(), CHIPRT_IMAGE_ALIGN));
+  EXPECT_EQ(header.signature_size, 4 * sizeof(chiprt_image_signature_entry_t));
+  EXPECT_EQ(header.total_size, header.signature_offset + header.signature_size);
+  const ImageView view = parse_ok(image);
+  ASSERT_EQ(view.signature().size(), 4u);
+  EXPECT_EQ(view.signature(), *parse_signature(kVectorSignature));
+  EXPECT_EQ(format_signature(view.signature()), kVectorSignature);
+  const SignatureEntry& tile = view.signature()[2];
+  EXPECT_EQ(tile.kind, SignatureKind::scalar);
+  EXPECT_EQ(tile.name, "tile");
+  EXPECT_TRUE(tile.optional);
+  chiprt_image_signature_entry_t raw;
+  std::memcpy(&raw, image.data() + header.signature_offset, sizeof raw);
+  EXPECT_EQ(raw.kind, uint32_t{CHIPRT_SIGNATURE_INPUT});
+  EXPECT_EQ(raw.dtype, uint32_t{CHIPRT_DTYPE_F32});
+  EXPECT_EQ(raw.flags, CHIPRT_SIGNATURE_ANY_RANK);
+  EXPECT_STREQ(raw.name, "a");
+  // Everything before the signature is the unsigned image's, but for the header and its hash.
+  EXPECT_TRUE(std::equal(image.begin() + sizeof header, image.begin() + unsigned_image.size(),
+                         unsigned_image.begin() + sizeof header));
+  EXPECT_NE(view.content_hash(), parse_ok(unsigned_image).content_hash());
+}
+
+TEST(ImageWriterTest, RejectsAnInvalidSignature) {
+  const Bytes& orch = fixture_so("fixture_orch_a.so");
+  auto code = [&](Signature signature) {
+    return write_image({orch, {}, "", std::move(signature)}).status().code();
+  };
+  using K = SignatureKind;
+  EXPECT_EQ(code({{K::input, "a", CHIPRT_DTYPE_F32, 1}, {K::scalar, "a"}}),
+            StatusCode::invalid_argument);
+  EXPECT_EQ(code({{K::input, "a", CHIPRT_DTYPE_F32, CHIPRT_MAX_DIMS + 1}}),
+            StatusCode::invalid_argument);
+  EXPECT_EQ(code({{K::input, "a", 77, 1}}), StatusCode::invalid_argument);
+  EXPECT_EQ(code({{K::input, "", CHIPRT_DTYPE_F32, 1}}), StatusCode::invalid_argument);
+  EXPECT_EQ(code({{K::input, std::string(CHIPRT_IMAGE_SIGNATURE_NAME_BYTES, 'n'), 0, 1}}),
+            StatusCode::invalid_argument);
+  EXPECT_EQ(code({{K::scalar, "s", CHIPRT_DTYPE_I32}}), StatusCode::invalid_argument);
+  EXPECT_EQ(code({{K::output, "o", CHIPRT_DTYPE_F32, 1, false, true}}),
+            StatusCode::invalid_argument);
+  EXPECT_EQ(code(Signature(CHIPRT_IMAGE_MAX_SIGNATURE_ENTRIES + 1)), StatusCode::invalid_argument);
+  EXPECT_TRUE(write_image({orch,
+                           {},
+                           "",
+                           {{K::input, std::string(CHIPRT_IMAGE_SIGNATURE_NAME_BYTES - 1, 'n'),
+                             CHIPRT_DTYPE_U8, CHIPRT_MAX_DIMS}}})
+                  .ok());
+}
+
+TEST(SignatureTextTest, ParsesAndFormatsTheCliForm) {
+  auto parsed = parse_signature(" a:f32[2], b:i64[0] ,tile?:scalar->f:f16[4], g:u8[*] ");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().to_string();
+  ASSERT_EQ(parsed->size(), 5u);
+  EXPECT_EQ((*parsed)[1], (SignatureEntry{SignatureKind::input, "b", CHIPRT_DTYPE_I64, 0}));
+  EXPECT_EQ((*parsed)[2], (SignatureEntry{SignatureKind::scalar, "tile", 0, 0, false, true}));
+  EXPECT_EQ((*parsed)[4], (SignatureEntry{SignatureKind::output, "g", CHIPRT_DTYPE_U8, 0, true}));
+  EXPECT_EQ(format_signature(*parsed), "a:f32[2],b:i64[0],tile?:scalar -> f:f16[4],g:u8[*]");
+  EXPECT_EQ(*parse_signature(format_signature(*parsed)), *parsed);
+  EXPECT_EQ(format_signature(*parse_signature("-> out:f32[1]")), "-> out:f32[1]");
+  EXPECT_EQ(format_signature(*parse_signature("x:f32[1]")), "x:f32[1]");
+}
+
+TEST(SignatureTextTest, RejectsMalformedText) {
+  for (const char* text :
+       {"", "  ", "a", "a:f32", "a:f32[5]", "a:f99[1]", "a:f32[x]", "a:f32[1],,b:f32[1]",
+        "a:f32[1] -> b:f32[1] -> c:f32[1]", "-> s:scalar", "-> o?:f32[1]", "a:f32[1],a:scalar",
+        ":f32[1]", "a b:f32[1]", "a:f32[12]"}) {
+    auto parsed = parse_signature(text);
+    EXPECT_FALSE(parsed.ok()) << "'" << text << "' parsed";
+    if (!parsed.ok()) {
+      EXPECT_EQ(parsed.status().code(), StatusCode::invalid_argument);
+      EXPECT_EQ(parsed.status().message().find('\n'), std::string_view::npos);
+    }
+  }
+}
+
 TEST(ImageViewTest, SkipsTheHashOnlyWhenAsked) {
   Bytes image = vector_image();
   image[offsetof(chiprt_image_header_t, content_hash)] ^= std::byte{0xff};

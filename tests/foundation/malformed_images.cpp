@@ -152,7 +152,94 @@ struct Case {
   Edit edit;
   bool restamp = true;  // re-stamp the content hash after the edit
   std::vector<std::string> mentions = {};
+  bool signed_base = false;  // edit the vector image packed with its signature
 };
+
+// Applies `change` to signature entry `index` of a signed image.
+template <typename Change>
+Edit edit_entry(uint32_t index, Change change) {
+  return [=](Bytes& image) {
+    const uint64_t at = read_header(image).signature_offset +
+                        uint64_t{index} * sizeof(chiprt_image_signature_entry_t);
+    auto entry = read_at<chiprt_image_signature_entry_t>(image, at);
+    change(entry);
+    write_at(image, at, entry);
+  };
+}
+
+// The signature section's cases, on the signed vector image (entries a, b, tile, f).
+std::vector<Case> signature_cases() {
+  using C = StatusCode;
+  using H = chiprt_image_header_t;
+  using E = chiprt_image_signature_entry_t;
+  const auto header = [](auto change) {
+    return [change](Bytes& image) { edit_header(image, change); };
+  };
+  std::vector<Case> out = {
+      {"signature_beyond_image", C::image_out_of_range,
+       header([](H& h) { h.signature_size += sizeof(E); })},
+      {"signature_offset_wraps", C::image_out_of_range,
+       header([](H& h) { h.signature_offset = std::numeric_limits<uint64_t>::max() - 63; })},
+      {"signature_size_not_whole_entries", C::image_size_mismatch,
+       header([](H& h) { h.signature_size -= 1; })},
+      {"signature_offset_without_size", C::image_size_mismatch,
+       header([](H& h) { h.signature_size = 0; })},
+      {"signature_too_many_entries", C::image_invalid_field, header([](H& h) {
+         h.signature_size = (CHIPRT_IMAGE_MAX_SIGNATURE_ENTRIES + 1) * sizeof(E);
+       })},
+      {"signature_misaligned", C::image_misaligned, header([](H& h) {
+         h.signature_offset += 1;
+         h.signature_size -= sizeof(E);
+       })},
+      {"signature_over_header", C::image_overlap, header([](H& h) { h.signature_offset = 0; })},
+      {"signature_over_orchestration", C::image_overlap,
+       header([](H& h) { h.signature_offset = h.orch_offset; })},
+      {"signature_over_kernel", C::image_overlap,
+       [](Bytes& image) {
+         const uint64_t kernel = read_child(image, 2).offset;
+         edit_header(image, [&](H& h) { h.signature_offset = kernel; });
+       }},
+      {"signature_in_version_1_0", C::image_invalid_field,
+       header([](H& h) { h.version_minor = 0; })},
+      {"signature_bad_kind", C::image_invalid_field, edit_entry(0, [](E& e) { e.kind = 0; })},
+      {"signature_unknown_kind", C::image_invalid_field, edit_entry(3, [](E& e) { e.kind = 4; })},
+      {"signature_unknown_dtype", C::image_invalid_field,
+       edit_entry(1, [](E& e) { e.dtype = CHIPRT_DTYPE_U8 + 1; })},
+      {"signature_rank_above_max", C::image_invalid_field,
+       edit_entry(0,
+                  [](E& e) {
+                    e.flags = 0;
+                    e.rank = CHIPRT_MAX_DIMS + 1;
+                  })},
+      {"signature_any_rank_with_rank", C::image_invalid_field,
+       edit_entry(0, [](E& e) { e.rank = 2; })},
+      {"signature_unknown_flags", C::image_invalid_field,
+       edit_entry(1, [](E& e) { e.flags |= 4; })},
+      {"signature_scalar_with_rank", C::image_invalid_field,
+       edit_entry(2, [](E& e) { e.rank = 1; })},
+      {"signature_scalar_with_dtype", C::image_invalid_field,
+       edit_entry(2, [](E& e) { e.dtype = CHIPRT_DTYPE_I32; })},
+      {"signature_optional_output", C::image_invalid_field,
+       edit_entry(3, [](E& e) { e.flags |= CHIPRT_SIGNATURE_OPTIONAL; })},
+      {"signature_name_unterminated", C::image_invalid_field,
+       edit_entry(0, [](E& e) { std::memset(e.name, 'x', sizeof e.name); })},
+      {"signature_name_not_nul_padded", C::image_invalid_field,
+       edit_entry(1, [](E& e) { e.name[sizeof e.name - 1 - 8] = 'x'; })},
+      {"signature_name_empty", C::image_invalid_field,
+       edit_entry(2, [](E& e) { std::memset(e.name, 0, sizeof e.name); })},
+      {"signature_duplicate_name", C::image_invalid_field,
+       edit_entry(1, [](E& e) { std::strcpy(e.name, "a"); })},
+      {"signature_byte_flipped_without_rehash", C::image_hash_mismatch,
+       edit_entry(3, [](E& e) { e.name[0] = 'g'; }), false},
+  };
+  for (Case& c : out) {
+    if (c.mentions.empty() && c.expected != C::image_hash_mismatch) {
+      c.mentions = {c.name == "signature_in_version_1_0" ? "reserved" : "signature"};
+    }
+    c.signed_base = true;
+  }
+  return out;
+}
 
 std::vector<Case> cases() {
   using C = StatusCode;
@@ -351,7 +438,7 @@ std::vector<Case> cases() {
        header([](chiprt_image_header_t& h) { h.orch_size = 0; })},
       {"flags_set", C::image_invalid_field, header([](chiprt_image_header_t& h) { h.flags = 1; })},
       {"reserved_set", C::image_invalid_field,
-       header([](chiprt_image_header_t& h) { h.reserved[15] = 1; })},
+       header([](chiprt_image_header_t& h) { h.reserved0 = 1; })},
   };
 }
 
@@ -359,9 +446,12 @@ std::vector<Case> cases() {
 
 std::vector<MalformedImage> malformed_images() {
   const Bytes valid = vector_image("malformed-base");
+  const Bytes valid_signed = signed_vector_image("malformed-base");
+  std::vector<Case> all = cases();
+  for (Case& c : signature_cases()) all.push_back(std::move(c));
   std::vector<MalformedImage> out;
-  for (const Case& c : cases()) {
-    Bytes bytes = valid;
+  for (const Case& c : all) {
+    Bytes bytes = c.signed_base ? valid_signed : valid;
     c.edit(bytes);
     if (c.restamp) restamp_content_hash(bytes);
     out.push_back({c.name, c.expected, std::move(bytes), c.mentions});

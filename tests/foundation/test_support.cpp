@@ -96,8 +96,8 @@ ImageView parse_ok(ByteSpan image) {
 }
 
 Bytes make_image(const Bytes& orchestration, const std::vector<KernelPart>& kernels,
-                 const std::string& name) {
-  ImageSource source{orchestration, {}, name};
+                 const std::string& name, const Signature& signature) {
+  ImageSource source{orchestration, {}, name, signature};
   for (const KernelPart& kernel : kernels) {
     source.kernels.push_back({kernel.func_id, kernel.core, *kernel.shared_object});
   }
@@ -112,6 +112,16 @@ Bytes vector_image(const std::string& name) {
                      {2, CoreType::aiv, &example_so("kernel_add_scalar.so")},
                      {3, CoreType::aiv, &example_so("kernel_mul.so")}},
                     name);
+}
+
+Bytes signed_vector_image(const std::string& name) {
+  Result<Signature> signature = parse_signature(kVectorSignature);
+  if (!signature.ok()) throw std::runtime_error(signature.status().to_string());
+  return make_image(example_so("orch_vector.so"),
+                    {{1, CoreType::aiv, &example_so("kernel_add.so")},
+                     {2, CoreType::aiv, &example_so("kernel_add_scalar.so")},
+                     {3, CoreType::aiv, &example_so("kernel_mul.so")}},
+                    name, *signature);
 }
 
 std::vector<Bytes> distinct_vector_images(size_t count, const std::string& prefix) {

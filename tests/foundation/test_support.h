@@ -51,9 +51,12 @@ struct KernelPart {
 ImageView parse_ok(ByteSpan image);
 // write_image, failing the test on error.
 Bytes make_image(const Bytes& orchestration, const std::vector<KernelPart>& kernels,
-                 const std::string& name = "");
-// The vector example: orch_vector.so with kernels 1 add, 2 add_scalar, 3 mul (all AIV).
+                 const std::string& name = "", const Signature& signature = {});
+// The vector example: orch_vector.so with kernels 1 add, 2 add_scalar, 3 mul (all AIV), without
+// a signature; signed_vector_image adds the one examples/CMakeLists.txt packs it with.
 Bytes vector_image(const std::string& name = "vector");
+inline constexpr const char* kVectorSignature = "a:f32[*],b:f32[*],tile?:scalar -> f:f32[*]";
+Bytes signed_vector_image(const std::string& name = "vector");
 // `count` distinct vector images of identical size, named "<prefix>-<i>" (zero-padded).
 std::vector<Bytes> distinct_vector_images(size_t count, const std::string& prefix = "distinct");
 // Fixture image A: orchestration A, func 1 (AIC) kernel A, func 2 (AIV) kernel B.

@@ -37,7 +37,7 @@ struct TestKernel {
   std::string so;  // file name in the test .so directory
 };
 inline Bytes test_image(const std::string& orch, const std::vector<TestKernel>& kernels,
-                        const std::string& name = "test") {
+                        const std::string& name = "test", const Signature& signature = {}) {
   const std::filesystem::path dir(CHIPRT_TEST_SO_DIR);
   std::vector<Bytes> blobs;
   blobs.push_back(read_bytes(dir / orch));
@@ -45,6 +45,7 @@ inline Bytes test_image(const std::string& orch, const std::vector<TestKernel>& 
   ImageSource source;
   source.orchestration = blobs[0];
   source.name = name;
+  source.signature = signature;
   for (size_t i = 0; i < kernels.size(); ++i) {
     source.kernels.push_back({kernels[i].func_id, kernels[i].core, blobs[i + 1]});
   }
