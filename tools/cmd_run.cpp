@@ -131,7 +131,12 @@ void run_command(const RunOptions& o) {
   for (size_t i = 0; i < o.repeat; ++i) {
     args.trace = !o.trace.empty() && i + 1 == o.repeat;
     start = std::chrono::steady_clock::now();
-    last = take(worker->run(id, args));
+    auto report = worker->run(id, args);
+    // Arguments the callable's signature (or input checks) refuse are bad input, not failed work.
+    if (!report.ok() && report.status().code() == StatusCode::invalid_argument) {
+      fail(kExitBadInput, report.status());
+    }
+    last = take(std::move(report));
     run_us.push_back(elapsed_us(start));
     cache_hits += last.graph_cache_hit ? 1 : 0;
   }

@@ -196,6 +196,17 @@ TEST_P(CliRunTest, TextReportCountsOneTaskInTheSingular) {
   EXPECT_EQ(slurp("out").rfind("1 task on " + GetParam(), 0), 0u) << slurp("out");
 }
 
+// The signed example refuses arguments its signature does not list as bad input (exit 2, one
+// line naming the argument), before anything runs.
+TEST_P(CliRunTest, ArgumentsOffTheSignatureAreBadInputNamingTheArgument) {
+  xt::xarray<float> a = xt::xarray<float>::from_shape({4});
+  a.fill(2.0f);
+  xt::dump_npy(path("a.npy"), a);
+  expect_usage_error("run " + image() + " --runtime " + GetParam() + " --arg a=" + path("a.npy"),
+                     "'b'");
+  expect_usage_error("run " + image() + small_args() + " --arg c=" + path("a.npy"), "'c'");
+}
+
 // The orchestration's log lines are shown at info, tagged with the callable, on both runtimes
 // (tmr: from the device process), and --log-level / CHIPRT_LOG_LEVEL hide them.
 TEST_P(CliRunTest, OrchestrationLogLinesAreShownTaggedWithTheCallable) {
