@@ -5,8 +5,11 @@
 
 #include <charconv>
 
+#include "chiprt/abi/kernel.h"
+#include "chiprt/abi/orchestration.h"
 #include "chiprt/image.h"
 #include "cli_common.h"
+#include "format/elf_symbols.h"
 #include "json_report.h"
 
 namespace chiprt::cli {
@@ -61,6 +64,24 @@ Result<Signature> read_signature(const std::string& spec) {
   return parsed;
 }
 
+// Exit 2 naming `path` unless the shared object exports `entry`.
+void require_entry(const std::string& path, const Bytes& bytes, const char* entry) {
+  const bool exported = take(format::exports_function(bytes, entry), kExitBadInput);
+  if (!exported) {
+    fail(kExitBadInput,
+         Status(StatusCode::symbol_not_found, fmt::format("{} does not export {}", path, entry)));
+  }
+}
+
+// " (func_id:core, ...)" of the kernels packed.
+std::string kernel_list(const std::vector<KernelSpec>& specs) {
+  std::string out;
+  for (const KernelSpec& k : specs) {
+    out += fmt::format("{}{}:{}", out.empty() ? " (" : ", ", k.func_id, core_type_name(k.core));
+  }
+  return out.empty() ? out : out + ")";
+}
+
 }  // namespace
 
 void add_pack_command(CLI::App& app) {
@@ -95,10 +116,18 @@ void add_pack_command(CLI::App& app) {
     for (size_t i = 0; i < specs.size(); ++i) {
       source.kernels.push_back({specs[i].func_id, specs[i].core, kernel_bytes[i]});
     }
+    // Each part exports the entry its runtime calls: found here, not when a run first needs it.
+    require_entry(options->orch, orch, CHIPRT_ORCH_ENTRY_SYMBOL);
+    for (size_t i = 0; i < specs.size(); ++i) {
+      require_entry(specs[i].path, kernel_bytes[i], CHIPRT_KERNEL_ENTRY_SYMBOL);
+    }
     const Bytes image = take(write_image(source), kExitBadInput);
     // Pack only what a runtime will accept.
-    check(ImageView::parse(image).status(), kExitBadInput);
+    const ImageView view = take(ImageView::parse(image), kExitBadInput);
     check(write_file(options->output, image));
+    fmt::print("packed {}: {} bytes, hash {}, orchestration {} bytes, {} kernel{}{}\n",
+               options->output, image.size(), view.content_hash().hex(), view.orch_size(),
+               specs.size(), specs.size() == 1 ? "" : "s", kernel_list(specs));
   });
 }
 

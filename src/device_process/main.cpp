@@ -18,7 +18,8 @@
 // Device code that calls exit() ends the device at once, as it would end a real one: no exit
 // handlers run while the chip's other threads are still executing (which can take long or
 // hang). Exported to loaded code alone (see the dynamic list in src/CMakeLists.txt).
-extern "C" [[noreturn]] void exit(int status) {
+// (stdlib.h's declaration already makes it noreturn and nothrow.)
+extern "C" void exit(int status) noexcept {
   // The system call itself: sanitizer runtimes intercept _exit to finalize, which can stall.
   syscall(SYS_exit_group, status);
   __builtin_unreachable();

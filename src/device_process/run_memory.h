@@ -49,7 +49,8 @@ class RunMemory final : public Device {
 
  private:
   static Status outside(DeviceAddr addr, uint64_t bytes) {
-    return Status(StatusCode::invalid_argument, "device memory access outside the device's memory");
+    return Status(StatusCode::invalid_argument,
+                  fmt::format("{} bytes at 0x{:x} are outside the device's memory", bytes, addr));
   }
   DeviceRuntime& runtime_;
   const uint64_t run_;

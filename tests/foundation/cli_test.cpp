@@ -75,6 +75,34 @@ TEST_F(CliTest, PackWritesWhatWriteImageWrites) {
   EXPECT_EQ(read_file_bytes(out), fixture_image_b("packed"));
 }
 
+// pack refuses a part that does not export its entry, naming the file, before writing anything;
+// on success it says what it wrote.
+TEST_F(CliTest, PackChecksEntryPointsAndSaysWhatItWrote) {
+  const std::string out = (dir_.path() / "p.chipimg").string();
+  const std::string dir = CHIPRT_FIXTURES_DIR;
+  const CliResult no_kernel_entry = run_cli(fmt::format(
+      "pack --orch '{0}/fixture_orch_a.so' --kernel '1:aiv:{0}/fixture_no_entry.so' -o '{1}'", dir,
+      out));
+  expect_one_line_error(no_kernel_entry, "fixture_no_entry.so does not export chiprt_kernel_entry");
+  const CliResult no_orch_entry =
+      run_cli(fmt::format("pack --orch '{0}/fixture_kernel_a.so' -o '{1}'", dir, out));
+  expect_one_line_error(no_orch_entry,
+                        "fixture_kernel_a.so does not export chiprt_orchestration_entry");
+  EXPECT_FALSE(fs::exists(out));
+
+  const CliResult packed = run_cli(
+      fmt::format("pack --orch '{0}/fixture_orch_b.so' --kernel '1:aic:{0}/fixture_kernel_b.so' "
+                  "--kernel '2:aiv:{0}/fixture_kernel_a.so' -o '{1}'",
+                  dir, out));
+  ASSERT_EQ(packed.exit_code, 0) << packed.err;
+  const Bytes image = read_file_bytes(out);
+  EXPECT_EQ(packed.out,
+            fmt::format("packed {}: {} bytes, hash {}, orchestration {} bytes, 2 kernels (1:aic, "
+                        "2:aiv)\n",
+                        out, image.size(), parse_ok(image).content_hash().hex(),
+                        fixture_so("fixture_orch_b.so").size()));
+}
+
 TEST_F(CliTest, PackSignatureRoundTripsThroughInspectAndJson) {
   const std::string pack = fmt::format(
       "pack --orch '{0}/orch_vector.so' --kernel '1:aiv:{0}/kernel_add.so' "

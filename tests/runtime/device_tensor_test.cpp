@@ -20,7 +20,9 @@ class DeviceTensorTest : public ::testing::TestWithParam<RuntimeKind> {
     baseline_ = tensor_bytes();
   }
   void TearDown() override {
-    if (rig_.worker) EXPECT_TRUE(rig_.worker->unregister_callable(id_).ok());
+    if (rig_.worker) {
+      EXPECT_TRUE(rig_.worker->unregister_callable(id_).ok());
+    }
   }
   uint64_t tensor_bytes() const { return rig_.device->stats().tag(MemoryTag::tensor).live_bytes; }
   DeviceTensor upload(const std::vector<int64_t>& shape, const std::vector<float>& values) {
@@ -93,7 +95,7 @@ TEST_P(DeviceTensorTest, DeviceInputsAndOutputGiveExactResults) {
     }
     auto host = rig_.worker->to_host(*f);
     ASSERT_TRUE(host.ok());
-    EXPECT_EQ(floats(*host), vector_ref(a, b));  // exact, element for element
+    EXPECT_EQ(floats(*host), vector_ref(a, b));                        // exact, element for element
     EXPECT_EQ(tensor_bytes(), baseline_ + 3 * da.allocation_bytes());  // only ours remain
   }
   EXPECT_EQ(tensor_bytes(), baseline_);
@@ -195,8 +197,10 @@ TEST_P(DeviceTensorTest, DeviceResidentRunsAllocateNoInputs) {
     const uint64_t before = tensor_allocations();
     const auto start = std::chrono::steady_clock::now();
     for (int i = 0; i < 20; ++i) EXPECT_TRUE(rig_.worker->run(id_, args).ok());
-    const double us = std::chrono::duration<double, std::micro>(
-                          std::chrono::steady_clock::now() - start).count() / 20;
+    const double us =
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
+            .count() /
+        20;
     allocations = (tensor_allocations() - before) / 20;
     return us;
   };

@@ -14,6 +14,13 @@
 #include "chiprt/image.h"
 #include "chiprt/worker.h"
 
+namespace chiprt {
+// Test names and failure messages say "tmr" / "hbg", not the enum's bytes.
+inline void PrintTo(RuntimeKind runtime, std::ostream* os) {
+  *os << runtime_name(runtime);
+}
+}  // namespace chiprt
+
 namespace chiprt::testing {
 
 inline Bytes read_bytes(const std::filesystem::path& path) {

@@ -15,8 +15,12 @@ Status check_task(const chiprt_task_t& task, uint64_t task_id, const KernelTable
   if (task.core_type != static_cast<uint32_t>(out.kernel->core)) {
     return Status(
         StatusCode::invalid_argument,
-        fmt::format("task {} submits func_id {} to core type {}, but it is an {} kernel", task_id,
-                    task.func_id, task.core_type, core_type_name(out.kernel->core)));
+        fmt::format(
+            "task {} submits func_id {} to {}, but it is an {} kernel", task_id, task.func_id,
+            task.core_type <= CHIPRT_CORE_AIV
+                ? fmt::format("an {} core", core_type_name(static_cast<CoreType>(task.core_type)))
+                : fmt::format("unknown core type {}", task.core_type),
+            core_type_name(out.kernel->core)));
   }
   if (task.param_count > CHIPRT_MAX_TASK_PARAMS || (task.param_count > 0 && !task.params)) {
     return Status(StatusCode::invalid_argument,
