@@ -38,19 +38,6 @@ Deadlines deadlines(const WorkerOptions& options) {
   return Deadlines{options.run_timeout, options.stall_timeout};
 }
 
-Status read_outputs(const Device& device, const LaunchResult& result,
-                    std::map<std::string, HostTensor>& out) {
-  for (const LaunchTensor& t : result.outputs) {
-    HostTensor host;
-    host.dtype = t.dtype;
-    host.shape.assign(t.shape.begin(), t.shape.begin() + t.ndim);
-    host.data.resize(t.bytes);
-    CHIPRT_RETURN_IF_ERROR(device.copy_from_device(host.data, t.addr));
-    out[t.name] = std::move(host);
-  }
-  return Status::Ok();
-}
-
 namespace {
 std::string shape_text(uint32_t dtype, uint32_t ndim, const int64_t* shape) {
   std::string out = fmt::format("dtype {} shape (", dtype);
@@ -68,7 +55,8 @@ Status check_tensor_args(const RunArgs& args) {
   }
   for (const auto& [name, target] : args.device_outputs) {
     for (const auto& [input, ref] : args.device_inputs) {
-      const bool overlap = target.addr < ref.addr + ref.bytes && ref.addr < target.addr + target.bytes;
+      const bool overlap =
+          target.addr < ref.addr + ref.bytes && ref.addr < target.addr + target.bytes;
       if (overlap) {
         return Status(StatusCode::invalid_argument,
                       fmt::format("output '{}' overlaps device input '{}'", name, input));
@@ -95,7 +83,8 @@ Result<LaunchTensor> placed_tensor(Device& device, const std::string& name,
   auto elements = dense_elements(t.dtype, t.ndim, t.shape.data());
   if (!elements.ok()) return fail(std::string(elements.status().message()));
   t.bytes = *elements * chiprt_dtype_size(t.dtype);
-  if (ref.bytes != t.bytes) return fail(fmt::format("{} bytes for {} expected", ref.bytes, t.bytes));
+  if (ref.bytes != t.bytes)
+    return fail(fmt::format("{} bytes for {} expected", ref.bytes, t.bytes));
   if (ref.device != nullptr && ref.device != &device) return fail("it lives on another device");
   if (device.host_pointer(ref.addr, t.bytes) == nullptr) {
     return fail(fmt::format("[0x{:x}, +{}) is not inside a live allocation", ref.addr, t.bytes));
@@ -118,7 +107,8 @@ Status check_output_target(const std::string& name, uint32_t dtype, uint32_t ndi
 
 Status deliver_outputs(Device& device, const LaunchResult& result, const RunArgs& args,
                        std::map<std::string, HostTensor>& out) {
-  for (const auto& [name, target] : args.device_outputs) {
+  for (const auto& requested : args.device_outputs) {
+    const std::string& name = requested.first;  // a plain name: lambdas capture no bindings
     const bool produced = std::any_of(result.outputs.begin(), result.outputs.end(),
                                       [&](const LaunchTensor& t) { return t.name == name; });
     if (!produced) {
@@ -137,7 +127,8 @@ Status deliver_outputs(Device& device, const LaunchResult& result, const RunArgs
       out[t.name] = std::move(host);
       continue;
     }
-    CHIPRT_RETURN_IF_ERROR(check_output_target(t.name, t.dtype, t.ndim, t.shape.data(), it->second));
+    CHIPRT_RETURN_IF_ERROR(
+        check_output_target(t.name, t.dtype, t.ndim, t.shape.data(), it->second));
     CHIPRT_ASSIGN_OR_RETURN(LaunchTensor dst, placed_tensor(device, t.name, it->second));
     const std::byte* src = device.host_pointer(t.addr, t.bytes);
     if (src == nullptr) {

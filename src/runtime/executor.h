@@ -28,9 +28,6 @@ std::unique_ptr<Executor> make_executor(Device& device, const WorkerOptions& opt
 KernelTable kernel_table(const registry::ChipBuffer& buffer);
 std::vector<LaunchKernel> launch_kernels(const registry::ChipBuffer& buffer);
 Deadlines deadlines(const WorkerOptions& options);
-// Copies each launched output back to the host.
-Status read_outputs(const Device& device, const LaunchResult& result,
-                    std::map<std::string, HostTensor>& out);
 
 // Device tensor arguments (RunArgs::device_inputs / device_outputs).
 // Checks the names: a tensor argument is a host or a device input, never both, and an output

@@ -75,7 +75,9 @@ Result<RunReport> HbgExecutor::replay(const registry::ChipBuffer& buffer, const 
     CHIPRT_ASSIGN_OR_RETURN(LaunchTensor t, placed_tensor(device_, name, ref));
     placed[name] = t.addr;
   }
-  for (const auto& [name, target] : args.device_outputs) {
+  for (const auto& requested : args.device_outputs) {
+    const std::string& name = requested.first;  // a plain name: lambdas capture no bindings
+    const DeviceTensorRef& target = requested.second;
     CHIPRT_ASSIGN_OR_RETURN(LaunchTensor t, placed_tensor(device_, name, target));
     const bool produced = std::any_of(graph.tensors.begin(), graph.tensors.end(), [&](auto& g) {
       return g.kind == TensorKind::output && g.name == name;
