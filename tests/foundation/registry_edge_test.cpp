@@ -12,8 +12,8 @@
 namespace chiprt::test {
 namespace {
 
-uint64_t image_alloc(const Device& device, const Bytes& image, RuntimeKind runtime) {
-  return device.allocation_size(callable_device_bytes(*ImageView::parse(image), runtime));
+uint64_t image_alloc(const Device&, const Bytes& image, RuntimeKind runtime) {
+  return placed_allocation(image, runtime);
 }
 
 class DeferredReleaseTest : public testing::TestWithParam<RuntimeKind> {};

@@ -219,6 +219,23 @@ std::vector<LiveSegment> live_device_memory(Device& device) {
   return segments;
 }
 
+uint64_t placed_bytes(const Bytes& image, RuntimeKind runtime) {
+  const auto* header = reinterpret_cast<const chiprt_image_header_t*>(image.data());
+  const auto* children =
+      reinterpret_cast<const chiprt_image_child_t*>(image.data() + sizeof *header);
+  if (runtime == RuntimeKind::tmr) return image.size();
+  uint64_t kernels_begin = image.size();
+  for (uint32_t i = 0; i < header->child_count; ++i) {
+    kernels_begin = std::min<uint64_t>(kernels_begin, children[i].offset);
+  }
+  return header->orch_offset + (image.size() - kernels_begin);
+}
+
+uint64_t placed_allocation(const Bytes& image, RuntimeKind runtime) {
+  constexpr uint64_t kGranularity = 512;  // the documented SimChip allocation granularity
+  return (placed_bytes(image, runtime) + kGranularity - 1) / kGranularity * kGranularity;
+}
+
 size_t count_in_live_device_memory(Device& device, ByteSpan needle) {
   size_t count = 0;
   for (const LiveSegment& segment : live_device_memory(device)) {

@@ -104,6 +104,13 @@ struct LiveSegment {
   Bytes bytes;
 };
 std::vector<LiveSegment> live_device_memory(Device& device);
+// Bytes `image` occupies once placed on `runtime`, and that rounded up to the documented 512-byte
+// granularity, derived from the image's header fields alone (never from the code that sizes
+// placements): tmr holds the whole image; hbg the header (everything before the orchestration)
+// and the kernels (from the first child's offset to the end).
+uint64_t placed_bytes(const Bytes& image, RuntimeKind runtime);
+uint64_t placed_allocation(const Bytes& image, RuntimeKind runtime);
+
 // Non-overlapping occurrences of `needle` in all live device memory.
 size_t count_in_live_device_memory(Device& device, ByteSpan needle);
 // Live bytes and live allocations tagged `callable`.

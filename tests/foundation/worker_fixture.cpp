@@ -35,23 +35,11 @@ void WorkerTest::recreate(uint64_t capacity, WorkerOptions options) {
 }
 
 uint64_t WorkerTest::device_bytes(const Bytes& image) const {
-  // From the image's own header fields, not from the code that sizes placements: tmr holds the
-  // whole image; hbg the header (everything before the orchestration) and the kernels (from the
-  // first child's offset to the end).
-  const auto* header = reinterpret_cast<const chiprt_image_header_t*>(image.data());
-  const auto* children =
-      reinterpret_cast<const chiprt_image_child_t*>(image.data() + sizeof *header);
-  if (tmr()) return image.size();
-  uint64_t kernels_begin = image.size();
-  for (uint32_t i = 0; i < header->child_count; ++i) {
-    kernels_begin = std::min<uint64_t>(kernels_begin, children[i].offset);
-  }
-  return header->orch_offset + (image.size() - kernels_begin);
+  return placed_bytes(image, runtime());
 }
 
 uint64_t WorkerTest::allocation_bytes(const Bytes& image) const {
-  constexpr uint64_t kGranularity = 512;  // documented SimChip allocation granularity
-  return (device_bytes(image) + kGranularity - 1) / kGranularity * kGranularity;
+  return placed_allocation(image, runtime());
 }
 
 uint64_t WorkerTest::allocation_bytes(const std::vector<Bytes>& images) const {

@@ -55,8 +55,7 @@ TEST(WorkerPool, ChipsHaveSeparateMemory) {
   const Bytes image = test::vector_image("separate");
   ChipWorker* on_zero = *pool->worker(RuntimeKind::tmr, 0);
   ASSERT_TRUE(on_zero->register_callable(image).ok());
-  const uint64_t expected =
-      pool->device(0).allocation_size(callable_device_bytes(*ImageView::parse(image), RuntimeKind::tmr));
+  const uint64_t expected = test::placed_allocation(image, RuntimeKind::tmr);
   EXPECT_EQ(pool->device(0).stats().tag(MemoryTag::callable).live_bytes, expected);
   EXPECT_EQ(pool->device(1).stats().live_bytes, 0u);
 }
