@@ -141,6 +141,7 @@ void run_command(const RunOptions& o) {
     cache_hits += last.graph_cache_hit ? 1 : 0;
   }
   const DeviceStats after = device->stats();
+  const WorkerStats worker_after = worker->stats();
   for (const auto& [name, file] : outs) {
     auto it = last.outputs.find(name);
     if (it == last.outputs.end()) {
@@ -175,6 +176,9 @@ void run_command(const RunOptions& o) {
                    {"live_bytes_after", after.live_bytes},
                    {"tensor_live_bytes_after", after.tag(MemoryTag::tensor).live_bytes},
                    {"graph_cache_bytes", last.graph_cache_bytes},
+                   {"heap_bytes_reserved", worker_after.heap_bytes_reserved},
+                   {"runtime_fixed_bytes", last.runtime_fixed_bytes},
+                   {"runtime_peak_bytes", after.tag(MemoryTag::runtime).peak_bytes},
                    {"peak_bytes", after.peak_bytes}};
   if (o.json) {
     std::cout << out.dump(2) << "\n";

@@ -128,7 +128,9 @@ nlohmann::json worker_stats_json(const WorkerStats& w) {
           {"runs", w.runs},
           {"leased_buffers", w.leased_buffers},
           {"deferred_releases", w.deferred_releases},
-          {"leaked_registrations", w.leaked_registrations}};
+          {"leaked_registrations", w.leaked_registrations},
+          {"heaps", w.heaps},
+          {"heap_bytes_reserved", w.heap_bytes_reserved}};
 }
 
 nlohmann::json device_memory_json(size_t device, const DeviceStats& memory) {

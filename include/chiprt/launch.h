@@ -53,7 +53,10 @@ struct OrchestrationLaunch {
   std::vector<LaunchTensor> inputs;
   std::vector<std::pair<std::string, double>> scalars;
   uint32_t ring_slots = 0;
+  // The intermediate heap lent to this run: heap_bytes of device memory at heap_addr, which the
+  // host keeps allocated until the launch returns (the worker's HeapPool).
   uint64_t heap_bytes = 0;
+  DeviceAddr heap_addr = 0;
   bool trace = false;
   std::string label;  // names the callable in the orchestration's log lines
 };

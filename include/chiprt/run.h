@@ -68,7 +68,12 @@ struct RunReport {
   uint64_t graph_bytes = 0;          // hbg: device bytes of the graph run
   uint64_t orchestration_calls = 0;  // times the orchestration entry ran for this run (0 or 1)
   uint64_t graph_cache_bytes = 0;    // hbg: device bytes held by the worker's graph cache after
-  std::vector<TaskTrace> trace;      // when RunArgs::trace
+  // Device bytes tagged runtime that the run used besides the worker's intermediate heap (the
+  // fixed runtime structures), counted where they are allocated. hbg: the graph cache with this
+  // run's graph in it (a recorded graph is uploaded before the LRU evicts); tmr: 0, its launch
+  // tables travel with the launch message and its intermediates live in the heap.
+  uint64_t runtime_fixed_bytes = 0;
+  std::vector<TaskTrace> trace;  // when RunArgs::trace
 };
 
 }  // namespace chiprt

@@ -10,6 +10,9 @@
 //   another caller's callable.
 // - unregister_callable frees the id at once; the buffer and its loaded code are released when
 //   the last registration of that image is gone and no run holds a lease on it.
+// - Each run borrows an intermediate heap of the worker (device memory tagged runtime, the heap
+//   limit in size): made at the first run that needs one, kept for later runs (one per run that
+//   was ever in flight at once), freed by finalize() or release_idle_memory().
 // - finalize() releases everything, counts live registrations as leaked, is idempotent, and
 //   runs on destruction (also after the device was lost). After it every call returns
 //   failed_precondition.
@@ -116,6 +119,11 @@ struct WorkerStats {
   uint64_t runs = 0;
   uint64_t device_losses = 0;          // times this worker's device was lost
   uint64_t registrations_dropped = 0;  // registrations that went with a lost device at reset
+  // The worker's intermediate heaps (device memory tagged runtime, one per run that was ever in
+  // flight at once, made at the first run that needs one and freed at finalize): how many and
+  // their allocated bytes.
+  uint64_t heaps = 0;
+  uint64_t heap_bytes_reserved = 0;
   std::map<uint32_t, uint64_t> refcount_histogram;  // refcount -> number of buffers
   DeviceStats device;
 };
@@ -173,6 +181,9 @@ class ChipWorker {
   Status unregister_callable(CallableId id);
   Result<RunReport> run(CallableId id, const RunArgs& args);
   void finalize();
+  // Frees the intermediate heaps no run holds (see WorkerStats::heaps); the next run that needs
+  // one makes it again. For measuring device memory against a baseline taken before any run.
+  void release_idle_memory();
   // Starts a fresh device (whether or not it was lost) and drops every registration.
   Status reset();
 

@@ -10,6 +10,7 @@ from helpers import copy_image, vector_image, vector_ref
 @pytest.mark.parametrize("runtime", ["tmr", "hbg"])
 def test_eight_threads_two_thousand_operations(chip_pool, runtime):
     worker = chip_pool.worker(runtime)
+    worker.release_idle_memory()  # intermediate heaps kept from earlier runs
     base = worker.device_stats()["live_bytes"]
     images = [vector_image("thread-%d" % i) for i in range(4)] + [copy_image("thread-copy")]
     ops_per_thread = 2000 // 8 // 3  # register + run + unregister per cycle
@@ -41,5 +42,6 @@ def test_eight_threads_two_thousand_operations(chip_pool, runtime):
         t.join()
     assert not errors
     assert len(results) * 3 >= 2000 and all(results)
+    worker.release_idle_memory()  # the heaps this test's runs left for later runs
     assert worker.device_stats()["live_bytes"] == base
     assert worker.stats()["registrations_live"] == 0

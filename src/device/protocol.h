@@ -1,4 +1,4 @@
-// The device protocol, version 1: how the host (DeviceProcess) and a simulated chip's device
+// The device protocol, version 2: how the host (DeviceProcess) and a simulated chip's device
 // process (chiprt-device) talk. Besides the C ABI headers this is the only header both sides
 // include.
 //
@@ -17,7 +17,8 @@
 //   kLoad [request]      addr u64, size u64, entry symbol str     -> kLoaded
 //   kUnload [handle]     -
 //   kLaunchOrch [run]    progress slot u32, orchestration handle u64, kernels, tensors (inputs),
-//                        scalars, ring slots u32, heap bytes u64, trace u8   -> kRunDone
+//                        scalars, ring slots u32, heap bytes u64, heap addr u64, trace u8
+//                                                                            -> kRunDone
 //   kLaunchGraph [run]   progress slot u32, graph addr u64, graph bytes u64, kernels,
 //                        tensor addrs (count u32, u64 each), trace u8        -> kRunDone
 //   kAllocReply [request] addr u64 (0: failed), status code i32, message str
@@ -45,7 +46,7 @@
 
 namespace chiprt::device::protocol {
 
-inline constexpr uint32_t kVersion = 1;
+inline constexpr uint32_t kVersion = 2;  // 2: the tmr launch lends its heap (heap addr)
 inline constexpr int kMemoryFd = 3;
 inline constexpr int kStatusFd = 4;
 inline constexpr int kControlFd = 5;

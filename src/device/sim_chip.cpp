@@ -181,7 +181,8 @@ Result<LaunchResult> SimChip::launch(const OrchestrationLaunch& launch, const De
         protocol::put_tensors(w, launch.inputs);
         w.put(static_cast<uint32_t>(launch.scalars.size()));
         for (const auto& [name, value] : launch.scalars) w.put_string(name).put(value);
-        w.put(launch.ring_slots).put(launch.heap_bytes).put(uint8_t{launch.trace});
+        w.put(launch.ring_slots).put(launch.heap_bytes).put(launch.heap_addr);
+        w.put(uint8_t{launch.trace});
       },
       limits, launch.label);
 }

@@ -154,6 +154,7 @@ void DeviceRuntime::launch_orchestration(uint64_t run, WireReader& in) {
   }
   launch.limits.ring_slots = in.get<uint32_t>();
   launch.limits.heap_bytes = in.get<uint64_t>();
+  launch.heap_addr = in.get<uint64_t>();
   launch.trace = in.get<uint8_t>() != 0;
   if (!table.ok()) {  // checked first: an unknown kernel stops decoding midway
     send_done(run, table.status());

@@ -19,6 +19,11 @@ class Executor {
   virtual Result<RunReport> run(const registry::ChipBuffer& buffer, const RunArgs& args) = 0;
   // The buffer of `generation` is being released: drop anything cached for it.
   virtual void forget(uint64_t generation) noexcept { (void)generation; }
+  // Frees the device memory kept between runs that no run holds (heaps); at finalize, all of it.
+  virtual void release_memory() noexcept {}
+  // Device bytes of the intermediate heaps kept between runs (tagged runtime), and how many.
+  virtual uint64_t heap_bytes_reserved() const { return 0; }
+  virtual uint64_t heaps() const { return 0; }
 };
 
 std::unique_ptr<Executor> make_executor(Device& device, const WorkerOptions& options);

@@ -116,6 +116,11 @@ void ChipWorker::finalize() {
   if (impl_->finalized) return;
   impl_->finalized = true;
   impl_->leaked = impl_->registry.release_all();
+  impl_->executor->release_memory();
+}
+
+void ChipWorker::release_idle_memory() {
+  impl_->executor->release_memory();
 }
 
 Status ChipWorker::reset() {
@@ -220,6 +225,8 @@ WorkerStats ChipWorker::stats() const {
   out.leased_buffers = pool.leased_buffers;
   out.refcount_histogram = pool.refcount_histogram;
   out.runs = impl_->runs;
+  out.heaps = impl_->executor->heaps();
+  out.heap_bytes_reserved = impl_->executor->heap_bytes_reserved();
   out.device = impl_->device->stats();
   // Measured by the device: uploads into callable buffers after their one placement upload.
   out.orch_uploads = out.device.tag(MemoryTag::callable).reuploads;

@@ -217,6 +217,9 @@ TEST_P(DeviceFaultTest, FailsTheRunThenResetRunsExactlyAndNothingIsLeft) {
     ASSERT_TRUE(healthy.ok()) << healthy.status().to_string();
     expect_healthy_output(*healthy);
     ASSERT_TRUE(rig.worker->unregister_callable(again).ok());
+    // Device memory outlives a reset: the worker keeps its intermediate heap(s) until finalize.
+    EXPECT_EQ(rig.device->stats().live_bytes, baseline + rig.worker->stats().heap_bytes_reserved);
+    rig.worker->finalize();
     EXPECT_EQ(rig.device->stats().live_bytes, baseline);
     EXPECT_EQ(rig.worker->stats().device_losses, 1u);
 
@@ -283,6 +286,7 @@ TEST_P(DeviceTest, ALossOnOneRuntimeIsSharedAndAResetDropsTheOtherWorkersRegistr
   WorkerPoolOptions options;
   options.device_memory_bytes = 64ull << 20;
   options.worker = fast_deadlines();
+  options.worker.heap_bytes = 1 << 20;  // a2a3's 64 MiB heap would fill this device
   auto pool = WorkerPool::create(options);
   ASSERT_TRUE(pool.ok()) << pool.status().to_string();
   ChipWorker* faulty = *(*pool)->worker(GetParam(), 0);
@@ -344,6 +348,7 @@ TEST(DeviceLifecycleTest, AMissingDeviceExecutableIsAnErrorFromCreate) {
 TEST(DeviceLifecycleTest, OneChipRunsOneProcessWithItsAicpuThreadsAndOneExecutionPool) {
   WorkerPoolOptions options;
   options.device_memory_bytes = 64ull << 20;
+  options.worker.heap_bytes = 1 << 20;  // a2a3's 64 MiB heap would fill this device
   auto pool = WorkerPool::create(options);
   ASSERT_TRUE(pool.ok()) << pool.status().to_string();
   const Bytes image = fault_image();

@@ -1,8 +1,10 @@
-// Units of the runtime: view footprints, tensormap dependency rules, the bounded heap.
+// Units of the runtime: view footprints, tensormap dependency rules, the bounded heap, hbg's
+// ordering of reused heap bytes.
 #include <gtest/gtest.h>
 
 #include "runtime/common/footprint.h"
-#include "runtime/tmr/heap.h"
+#include "runtime/common/heap.h"
+#include "runtime/hbg/heap_reuse_order.h"
 #include "runtime/tmr/tensormap.h"
 
 namespace chiprt::runtime {
@@ -96,6 +98,36 @@ TEST(Heap, NeverExceedsCapacityAndCoalesces) {
   EXPECT_EQ(*whole, 0u);
   EXPECT_EQ(heap.peak(), 1024u);
   EXPECT_FALSE(Heap(100).allocate(128));
+}
+
+std::vector<uint64_t> reuse_deps(const HeapReuseOrder& order, uint64_t offset) {
+  std::vector<uint64_t> deps;
+  order.add_dependencies(offset, deps);
+  return deps;
+}
+
+TEST(HeapReuseOrder, ANewOccupantFollowsTheLastWholeWriterAndTheReadersAfterIt) {
+  HeapReuseOrder order;
+  order.placed(0, 128);
+  EXPECT_TRUE(reuse_deps(order, 0).empty());  // fresh bytes: nothing to follow
+  order.touched(0, 1, true);                  // whole write
+  order.touched(0, 2, false);                 // read
+  order.touched(0, 3, true);                  // whole write: follows 1 and 2 via the tensormap
+  order.touched(0, 4, false);
+  order.touched(0, 5, false);
+  order.freed(0);
+  order.placed(0, 64);  // half of the freed bytes
+  EXPECT_EQ(reuse_deps(order, 0), (std::vector<uint64_t>{3, 4, 5}));
+  order.placed(64, 64);  // the other half keeps the same frontier
+  EXPECT_EQ(reuse_deps(order, 64), (std::vector<uint64_t>{3, 4, 5}));
+  order.touched(0, 6, false);  // a partial write: later users still follow the old frontier
+  EXPECT_EQ(reuse_deps(order, 0), (std::vector<uint64_t>{3, 4, 5}));
+  order.touched(0, 7, true);  // a whole write: its users follow it through the tensormap
+  EXPECT_TRUE(reuse_deps(order, 0).empty());
+  order.freed(0);
+  order.freed(64);  // never touched: passes its inherited frontier on
+  order.placed(0, 128);
+  EXPECT_EQ(reuse_deps(order, 0), (std::vector<uint64_t>{3, 4, 5, 7}));
 }
 
 }  // namespace

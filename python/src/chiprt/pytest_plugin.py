@@ -152,6 +152,10 @@ class _Session:
         if pool is not None:
             left = pool.live_handles()
             self.leaked += len(left)
+            # The workers keep their runs' intermediate heaps for later runs: let them go first,
+            # so that the end is measured against the baseline (taken before any run).
+            for w in pool.workers():
+                w.release_idle_memory()
             device = pool.device_stats()
             report["registrations_total"] = sum(w.stats()["registrations_total"]
                                                 for w in pool.workers())

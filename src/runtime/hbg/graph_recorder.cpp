@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
+#include "runtime/common/heap.h"
 #include "runtime/common/task_check.h"
 #include "runtime/executor.h"
-#include "runtime/tmr/heap.h"
 
 namespace chiprt::runtime {
 
@@ -15,8 +17,8 @@ GraphRecorder::GraphRecorder(Device& device, const registry::ChipBuffer& buffer,
       kernels_(kernel_table(buffer)),
       name_(buffer.name),
       args_(args),
-      heap_limit_(heap_limit),
-      table_(device) {}
+      table_(device),
+      intermediates_(heap_limit, "hbg") {}
 
 int32_t GraphRecorder::reject(int32_t code, Status why) {
   last_error_ = why.to_string();
@@ -38,6 +40,7 @@ uint64_t GraphRecorder::add_tensor(TensorRecord record, GraphTensor tensor) {
 Result<RecordedGraph> GraphRecorder::record() {
   const int32_t rc = call_orchestration(const_cast<void*>(orchestration_), *this);
   if (!failure_.ok()) return failure_;
+  graph_.heap_bytes = intermediates_.peak();
   if (rc != 0) {
     return Status(StatusCode::orchestration_failed,
                   fmt::format("orchestration entry returned {}{}{}", rc,
@@ -91,15 +94,12 @@ int32_t GraphRecorder::alloc_tensor(uint32_t dtype, uint32_t ndim, const int64_t
   auto elements = dense_elements(dtype, ndim, shape);
   if (!elements.ok()) return reject(CHIPRT_ORCH_INVALID, elements.status());
   const uint64_t bytes = *elements * chiprt_dtype_size(dtype);
-  const uint64_t block = Heap::block_size(bytes);
-  if (block > heap_limit_ || graph_.heap_bytes > heap_limit_ - block) {
-    return reject(CHIPRT_ORCH_EXHAUSTED,
-                  Status(StatusCode::resource_exhausted,
-                         fmt::format("intermediates of {} bytes exceed the hbg heap limit of {} "
-                                     "bytes; raise WorkerOptions::heap_bytes (chiprt run "
-                                     "--heap-bytes)",
-                                     graph_.heap_bytes + block, heap_limit_)));
+  if (Status fits = intermediates_.check_size(bytes); !fits.ok()) {
+    return reject(CHIPRT_ORCH_EXHAUSTED, std::move(fits));
   }
+  // Nothing frees heap space while recording but closing scopes: no waiting, unlike tmr.
+  const std::optional<uint64_t> offset = intermediates_.allocate(bytes);
+  if (!offset) return reject(CHIPRT_ORCH_EXHAUSTED, intermediates_.held_by_open_scopes(bytes));
   TensorRecord r;
   r.kind = TensorKind::intermediate;
   r.dtype = dtype;
@@ -107,11 +107,13 @@ int32_t GraphRecorder::alloc_tensor(uint32_t dtype, uint32_t ndim, const int64_t
   for (uint32_t d = 0; d < ndim; ++d) r.shape[d] = shape[d];
   r.elements = *elements;
   r.bytes = bytes;
-  r.heap_offset = graph_.heap_bytes;
+  r.heap_offset = *offset;
   GraphTensor t{};
-  t.heap_offset = graph_.heap_bytes;
-  graph_.heap_bytes += block;
-  *out = table_.full_view(add_tensor(std::move(r), std::move(t)));
+  t.heap_offset = *offset;
+  const uint64_t handle = add_tensor(std::move(r), std::move(t));
+  intermediates_.enter(*table_.find(handle));
+  reuse_.placed(*offset, Heap::block_size(bytes));
+  *out = table_.full_view(handle);
   return CHIPRT_ORCH_OK;
 }
 
@@ -138,16 +140,20 @@ int32_t GraphRecorder::alloc_output(const char* name, uint32_t dtype, uint32_t n
 }
 
 int32_t GraphRecorder::scope_begin() {
-  ++scopes_;
+  intermediates_.begin();
   return CHIPRT_ORCH_OK;
 }
 
 int32_t GraphRecorder::scope_end() {
-  if (scopes_ <= 1) {
+  if (!intermediates_.nested()) {
     return reject(CHIPRT_ORCH_INVALID,
                   Status(StatusCode::orchestration_failed, "scope_end without scope_begin"));
   }
-  --scopes_;
+  // Its intermediates' bytes are free for later ones: their users are ordered by reuse_.
+  intermediates_.end([this](TensorRecord& r) {
+    reuse_.freed(r.heap_offset);
+    intermediates_.release(r);
+  });
   return CHIPRT_ORCH_OK;
 }
 
@@ -161,12 +167,37 @@ int32_t GraphRecorder::submit_task(const chiprt_task_t* task) {
   task_accesses(checked, accesses_);
   task_deps_.clear();
   map_.submit(id, accesses_, task_deps_);
+  order_heap_reuse(id, checked);
   deps_.emplace_back(task_deps_.begin(), task_deps_.end());
   graph_.tasks.push_back({task->func_id, task->core_type,
                           static_cast<uint32_t>(graph_.params.size()), checked.count,
                           static_cast<uint32_t>(task_deps_.size()), 0, 0, 0});
   graph_.params.insert(graph_.params.end(), checked.params, checked.params + checked.count);
   return CHIPRT_ORCH_OK;
+}
+
+void GraphRecorder::order_heap_reuse(uint64_t task, const CheckedTask& checked) {
+  const size_t before = task_deps_.size();
+  for (uint32_t i = 0; i < checked.count; ++i) {
+    const TensorRecord* r = checked.records[i];
+    if (r != nullptr && r->kind == TensorKind::intermediate) {
+      reuse_.add_dependencies(r->heap_offset, task_deps_);
+    }
+  }
+  for (uint32_t i = 0; i < checked.count; ++i) {
+    const TensorRecord* r = checked.records[i];
+    if (r == nullptr || r->kind != TensorKind::intermediate) continue;
+    const chiprt_tensor_t& view = checked.params[i].tensor;
+    const chiprt_tensor_t whole = table_.full_view(view.base);
+    const bool whole_write = checked.params[i].kind != CHIPRT_PARAM_INPUT && view.offset == 0 &&
+                             view.ndim == whole.ndim &&
+                             std::equal(view.shape, view.shape + view.ndim, whole.shape) &&
+                             std::equal(view.strides, view.strides + view.ndim, whole.strides);
+    reuse_.touched(r->heap_offset, task, whole_write);
+  }
+  if (task_deps_.size() == before) return;
+  std::sort(task_deps_.begin(), task_deps_.end());
+  task_deps_.erase(std::unique(task_deps_.begin(), task_deps_.end()), task_deps_.end());
 }
 
 void GraphRecorder::log(const char* message) {

@@ -4,9 +4,11 @@
 // dependencies derived exactly as on tmr (check_task, TensorMap), so both runtimes accept the
 // same tasks and order dependent work the same way.
 //
-// Intermediates are packed into one per-run heap of at most `heap_limit` bytes (no reuse
-// across scopes: the replay runs tasks of different scopes at once). Single-threaded: one
-// recorder per recording, used by the thread that runs the entry.
+// Intermediates are placed in a heap of `heap_limit` bytes (IntermediateScopes, as on tmr; the
+// replay lends the worker's heap) and their blocks are freed as soon as their scope closes, so
+// later intermediates reuse them. The replay runs tasks of different scopes at once, so a task
+// touching reused bytes is ordered after the earlier users of those bytes (HeapReuseOrder).
+// Single-threaded: one recorder per recording, used by the thread that runs the entry.
 #pragma once
 
 #include <set>
@@ -14,10 +16,13 @@
 #include <vector>
 
 #include "registry/chip_buffer.h"
+#include "runtime/common/intermediate_scopes.h"
 #include "runtime/common/kernel_table.h"
 #include "runtime/common/orch_backend.h"
+#include "runtime/common/task_check.h"
 #include "runtime/common/tensor_table.h"
 #include "runtime/hbg/graph.h"
+#include "runtime/hbg/heap_reuse_order.h"
 #include "runtime/tmr/tensormap.h"
 
 namespace chiprt::runtime {
@@ -44,12 +49,13 @@ class GraphRecorder final : public OrchBackend {
  private:
   int32_t reject(int32_t code, Status why);
   uint64_t add_tensor(TensorRecord record, GraphTensor tensor);
+  // Adds to task_deps_ what task `task` must follow because its intermediates reuse heap bytes.
+  void order_heap_reuse(uint64_t task, const CheckedTask& checked);
 
   const void* orchestration_;
   const KernelTable kernels_;
   const std::string name_;
   const RunArgs& args_;
-  const uint64_t heap_limit_;
   TensorTable table_;  // records only: recording allocates no device memory
   TensorMap map_;
   RecordedGraph graph_;
@@ -57,7 +63,8 @@ class GraphRecorder final : public OrchBackend {
   std::set<std::string> scalars_read_;
   std::vector<TensorAccess> accesses_;
   std::vector<uint64_t> task_deps_;
-  int scopes_ = 1;
+  IntermediateScopes intermediates_;
+  HeapReuseOrder reuse_;
   Status failure_;
   std::string last_error_;
 };

@@ -34,7 +34,8 @@ HbgExecutor::HbgExecutor(Device& device, const WorkerOptions& options)
                   : device.profile().heap_bytes ? device.profile().heap_bytes
                                                 : 64ull << 20),
       deadlines_(deadlines(options)),
-      cache_(options.graph_cache_entries ? options.graph_cache_entries : 16) {}
+      cache_(options.graph_cache_entries ? options.graph_cache_entries : 16),
+      heaps_(device, heap_limit_) {}
 
 Result<RunReport> HbgExecutor::run(const registry::ChipBuffer& buffer, const RunArgs& args) {
   if (!buffer.orchestration) {
@@ -47,12 +48,15 @@ Result<RunReport> HbgExecutor::run(const registry::ChipBuffer& buffer, const Run
   const RunArgs& keyed = args.device_inputs.empty() ? args : shapes;
   std::shared_ptr<const DeviceGraph> graph = cache_.find(buffer.generation, keyed);
   const bool hit = graph != nullptr;
+  // Graph memory this run saw: the cache, plus the new graph before the LRU evicts for it.
+  uint64_t fixed_bytes = cache_.device_bytes();
   if (!hit) {
     RunArgs sized;
     if (!args.device_inputs.empty()) sized = shape_args(args, true);
     GraphRecorder recorder(device_, buffer, args.device_inputs.empty() ? args : sized, heap_limit_);
     CHIPRT_ASSIGN_OR_RETURN(RecordedGraph recorded, recorder.record());
     CHIPRT_ASSIGN_OR_RETURN(graph, upload_graph(device_, buffer.generation, std::move(recorded)));
+    fixed_bytes += graph->device_bytes();
     graph = cache_.insert(std::move(graph), keyed);
   }
   auto report = replay(buffer, *graph, args);
@@ -62,6 +66,7 @@ Result<RunReport> HbgExecutor::run(const registry::ChipBuffer& buffer, const Run
   report->graph_bytes = graph->device_bytes();
   graph.reset();  // an evicted graph is freed before the cache is measured
   report->graph_cache_bytes = cache_.device_bytes();
+  report->runtime_fixed_bytes = std::max(fixed_bytes, report->graph_cache_bytes);
   report->elapsed_us =
       std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
   return report;
@@ -89,9 +94,9 @@ Result<RunReport> HbgExecutor::replay(const registry::ChipBuffer& buffer, const 
   }
   TensorTable table(device_);
   CHIPRT_RETURN_IF_ERROR(table.add_inputs(args));
-  DeviceBuffer heap;
+  HeapPool::Lease heap;  // only a graph with intermediates needs one
   if (graph.heap_bytes > 0) {
-    CHIPRT_ASSIGN_OR_RETURN(heap, device_.allocate(graph.heap_bytes, MemoryTag::runtime));
+    CHIPRT_ASSIGN_OR_RETURN(heap, heaps_.acquire());
   }
   GraphLaunch launch;
   launch.graph = graph.memory.addr();

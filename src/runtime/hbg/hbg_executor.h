@@ -5,15 +5,19 @@
 // copy on the chip's cores through the same GraphRun dispatcher as tmr; no orchestration code
 // ever reaches the device (I7).
 //
-// Device memory per run: inputs and outputs (tagged tensor) and the intermediate heap (tagged
-// runtime) are freed when the run ends; cached graphs (tagged runtime) stay, bounded by the
-// cache capacity, and are freed with their callable (forget) or on eviction.
+// Device memory per run: inputs and outputs (tagged tensor) are freed when the run ends. The
+// intermediates live in a heap of the worker (HeapPool, tagged runtime: made at the first run
+// whose graph has intermediates, reused by later runs, freed at finalize) at the offsets the
+// recorder gave them. Cached graphs (tagged runtime, reported as RunReport::runtime_fixed_bytes)
+// stay, bounded by the cache capacity, and are freed with their callable (forget) or on
+// eviction.
 //
 // Thread safety: run() and forget() may be called from many threads at once.
 #pragma once
 
 #include <memory>
 
+#include "runtime/common/heap_pool.h"
 #include "runtime/executor.h"
 #include "runtime/hbg/graph_cache.h"
 
@@ -24,6 +28,9 @@ class HbgExecutor final : public Executor {
   HbgExecutor(Device& device, const WorkerOptions& options);
   Result<RunReport> run(const registry::ChipBuffer& buffer, const RunArgs& args) override;
   void forget(uint64_t generation) noexcept override { cache_.forget(generation); }
+  void release_memory() noexcept override { heaps_.release_all(); }
+  uint64_t heap_bytes_reserved() const override { return heaps_.reserved_bytes(); }
+  uint64_t heaps() const override { return heaps_.heaps(); }
 
  private:
   Result<RunReport> replay(const registry::ChipBuffer& buffer, const DeviceGraph& graph,
@@ -33,6 +40,7 @@ class HbgExecutor final : public Executor {
   const uint64_t heap_limit_;
   const Deadlines deadlines_;
   GraphCache cache_;
+  HeapPool heaps_;
 };
 
 }  // namespace chiprt::runtime

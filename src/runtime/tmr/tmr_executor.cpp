@@ -17,7 +17,10 @@ TmrLimits limits_for(const Device& device, const WorkerOptions& options) {
 }  // namespace
 
 TmrExecutor::TmrExecutor(Device& device, const WorkerOptions& options)
-    : device_(device), limits_(limits_for(device, options)), deadlines_(deadlines(options)) {}
+    : device_(device),
+      limits_(limits_for(device, options)),
+      deadlines_(deadlines(options)),
+      heaps_(device, limits_.heap_bytes) {}
 
 Result<RunReport> TmrExecutor::run(const registry::ChipBuffer& buffer, const RunArgs& args) {
   if (!buffer.orchestration) {
@@ -52,7 +55,10 @@ Result<RunReport> TmrExecutor::run(const registry::ChipBuffer& buffer, const Run
   }
   launch.scalars.assign(args.scalars.begin(), args.scalars.end());
   launch.ring_slots = limits_.ring_slots;
+  // The orchestration may allocate intermediates at any point: every run borrows a heap.
+  CHIPRT_ASSIGN_OR_RETURN(HeapPool::Lease heap, heaps_.acquire());
   launch.heap_bytes = limits_.heap_bytes;
+  launch.heap_addr = heap.addr();
   launch.trace = args.trace;
   launch.label = fmt::format("callable '{}'", buffer.name);
   CHIPRT_ASSIGN_OR_RETURN(LaunchResult result, device_.launch(launch, deadlines_));
@@ -61,6 +67,7 @@ Result<RunReport> TmrExecutor::run(const registry::ChipBuffer& buffer, const Run
   report.peak_ring_occupancy = result.peak_ring_occupancy;
   report.peak_heap_bytes = result.peak_heap_bytes;
   report.orchestration_calls = result.orchestration_calls;
+  report.runtime_fixed_bytes = 0;  // nothing tagged runtime besides the heap: see RunReport
   report.trace = std::move(result.trace);
   CHIPRT_RETURN_IF_ERROR(deliver_outputs(device_, result, args, report.outputs));
   report.elapsed_us =

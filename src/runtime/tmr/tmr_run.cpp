@@ -14,8 +14,7 @@ TmrRun::TmrRun(Device& memory, CorePool& cores, TmrLaunch launch)
       launch_(std::move(launch)),
       tensors_(memory),
       ring_(launch_.limits.ring_slots),
-      heap_(launch_.limits.heap_bytes),
-      scopes_(1) {}  // the implicit outer scope
+      intermediates_(launch_.limits.heap_bytes, "tmr") {}
 
 TmrRun::~TmrRun() = default;
 
@@ -26,6 +25,14 @@ int32_t TmrRun::reject(int32_t code, Status why) {
 }
 
 Status TmrRun::prepare() {
+  if (launch_.limits.heap_bytes > 0) {
+    heap_ = device_.host_pointer(launch_.heap_addr, launch_.limits.heap_bytes);
+    if (heap_ == nullptr) {
+      return Status(StatusCode::internal,
+                    fmt::format("the tmr heap of {} bytes at 0x{:x} is not in device memory",
+                                launch_.limits.heap_bytes, launch_.heap_addr));
+    }
+  }
   for (const LaunchTensor& input : launch_.inputs) {
     CHIPRT_RETURN_IF_ERROR(tensors_.add_placed_input(input));
   }
@@ -36,7 +43,7 @@ void TmrRun::orchestrate() {
   orch_rc_ = call_orchestration(const_cast<void*>(launch_.orchestration), *this);
   try {
     std::lock_guard lock(mutex_);
-    while (!scopes_.empty()) end_scope_locked();
+    while (intermediates_.has_open_scope()) end_scope_locked();
   } catch (const std::exception& e) {  // close() must still run, or the host waits forever
     fail(Status(StatusCode::internal, fmt::format("closing scopes threw: {}", e.what())));
   }
@@ -53,7 +60,7 @@ Result<LaunchResult> TmrRun::result() {
   LaunchResult report;
   report.tasks = next_task_;
   report.peak_ring_occupancy = ring_.peak();
-  report.peak_heap_bytes = heap_.peak();
+  report.peak_heap_bytes = intermediates_.peak();
   report.orchestration_calls = 1;
   report.trace = take_trace();
   report.outputs = tensors_.disown_outputs();
@@ -87,50 +94,27 @@ int32_t TmrRun::alloc_tensor(uint32_t dtype, uint32_t ndim, const int64_t* shape
   auto elements = dense_elements(dtype, ndim, shape);
   if (!elements.ok()) return reject(CHIPRT_ORCH_INVALID, elements.status());
   const uint64_t bytes = *elements * chiprt_dtype_size(dtype);
-  if (Heap::block_size(bytes) > heap_.capacity()) {
-    return reject(
-        CHIPRT_ORCH_EXHAUSTED,
-        Status(StatusCode::resource_exhausted,
-               fmt::format("an intermediate tensor of {} bytes can never fit the tmr heap "
-                           "limit of {} bytes; raise WorkerOptions::heap_bytes "
-                           "(chiprt run --heap-bytes)",
-                           bytes, heap_.capacity())));
+  if (Status fits = intermediates_.check_size(bytes); !fits.ok()) {
+    return reject(CHIPRT_ORCH_EXHAUSTED, std::move(fits));
   }
   std::unique_lock lock(mutex_);
   std::optional<uint64_t> offset;
-  while (!(offset = heap_.allocate(bytes))) {
+  while (!(offset = intermediates_.allocate(bytes))) {
     if (failed()) return CHIPRT_ORCH_FAILED;
     waiting_ = Wait::any;  // before checking in_flight: see waiting_
     if (ring_.in_flight() == 0) {
       // Nothing in flight can free anything: what is held belongs to open scopes.
       waiting_ = Wait::none;
+      Status held = intermediates_.held_by_open_scopes(bytes);
       lock.unlock();
-      return reject(
-          CHIPRT_ORCH_EXHAUSTED,
-          Status(StatusCode::resource_exhausted,
-                 fmt::format("the tmr heap limit of {} bytes is held by intermediates of "
-                             "open scopes ({} bytes used) and {} more bytes can never "
-                             "fit; close scopes sooner or raise WorkerOptions::heap_bytes "
-                             "(chiprt run --heap-bytes)",
-                             heap_.capacity(), heap_.used(), bytes)));
+      return reject(CHIPRT_ORCH_EXHAUSTED, std::move(held));
     }
     progress_.wait(lock);
     waiting_ = Wait::none;
   }
-  auto memory = device_.allocate(bytes, MemoryTag::runtime);
-  std::byte* host = memory.ok() ? device_.host_pointer(memory->addr(), bytes) : nullptr;
-  if (host == nullptr) {
-    heap_.free(*offset, bytes);
-    lock.unlock();
-    return reject(CHIPRT_ORCH_EXHAUSTED,
-                  memory.ok() ? Status(StatusCode::unavailable, "device memory is not host-visible")
-                              : std::move(memory).status().annotate("intermediate tensor"));
-  }
-  const uint64_t handle = tensors_.add_intermediate(dtype, ndim, shape, *elements, *offset, host);
-  TensorRecord* record = tensors_.find(handle);
-  record->memory = std::move(memory).value();
-  record->scope_open = true;
-  scopes_.back().push_back(record);
+  const uint64_t handle =
+      tensors_.add_intermediate(dtype, ndim, shape, *elements, *offset, heap_ + *offset);
+  intermediates_.enter(*tensors_.find(handle));
   *out = tensors_.full_view(handle);
   return CHIPRT_ORCH_OK;
 }
@@ -151,13 +135,13 @@ int32_t TmrRun::alloc_output(const char* name, uint32_t dtype, uint32_t ndim, co
 
 int32_t TmrRun::scope_begin() {
   std::lock_guard lock(mutex_);
-  scopes_.emplace_back();
+  intermediates_.begin();
   return CHIPRT_ORCH_OK;
 }
 
 int32_t TmrRun::scope_end() {
   std::unique_lock lock(mutex_);
-  if (scopes_.size() <= 1) {
+  if (!intermediates_.nested()) {
     lock.unlock();
     return reject(CHIPRT_ORCH_INVALID,
                   Status(StatusCode::orchestration_failed, "scope_end without scope_begin"));
@@ -167,17 +151,10 @@ int32_t TmrRun::scope_end() {
 }
 
 void TmrRun::end_scope_locked() {
-  for (TensorRecord* r : scopes_.back()) {
-    r->scope_open = false;
-    if (r->users == 0) release_locked(r);
-  }
-  scopes_.pop_back();
-}
-
-void TmrRun::release_locked(TensorRecord* record) {
-  heap_.free(record->heap_offset, record->bytes);
-  record->memory.reset();
-  record->live = false;
+  // An intermediate still used by a task in flight is released when that task retires.
+  intermediates_.end([this](TensorRecord& r) {
+    if (r.users == 0) intermediates_.release(r);
+  });
 }
 
 int32_t TmrRun::submit_task(const chiprt_task_t* task) {
@@ -261,7 +238,7 @@ void TmrRun::retire(uint32_t node) {
   if (!slot.intermediates.empty()) {
     std::lock_guard lock(mutex_);
     for (TensorRecord* r : slot.intermediates) {
-      if (--r->users == 0 && !r->scope_open) release_locked(r);
+      if (--r->users == 0 && !r->scope_open) intermediates_.release(*r);
     }
     slot.intermediates.clear();  // the submitter may reuse the slot once busy is cleared
   }

@@ -7,9 +7,10 @@
 //
 // Memory (through `memory`, the device's view of its memory for this run): inputs are placed
 // by the host and only named here. Outputs are device buffers tagged `tensor` whose ownership
-// passes to the host with the result. Intermediates are bounded by the heap (heap_bytes,
-// accounted by Heap) and each is its own device buffer tagged `runtime`, allocated when
-// admitted and freed when released, so a run holds only the device memory it uses.
+// passes to the host with the result. Intermediates live inside the heap the host lent this run
+// (TmrLaunch::heap_addr, heap_bytes: one device buffer tagged `runtime` of the worker's
+// HeapPool), placed and scoped by IntermediateScopes: no intermediate allocates device memory,
+// so the heap limit bounds the device memory intermediates use.
 //
 // Thread safety: the OrchBackend calls come from the one AICPU thread running the entry;
 // retire() from core threads; everything they share is guarded by mutex_, except slot `busy`,
@@ -25,11 +26,11 @@
 #include <vector>
 
 #include "chiprt/device.h"
+#include "runtime/common/intermediate_scopes.h"
 #include "runtime/common/kernel_table.h"
 #include "runtime/common/orch_backend.h"
 #include "runtime/common/tensor_table.h"
 #include "runtime/scheduler/graph_run.h"
-#include "runtime/tmr/heap.h"
 #include "runtime/tmr/task_ring.h"
 #include "runtime/tmr/tensormap.h"
 
@@ -47,6 +48,7 @@ struct TmrLaunch {
   std::vector<LaunchTensor> inputs;     // placed by the host
   std::map<std::string, double> scalars;
   TmrLimits limits{};
+  DeviceAddr heap_addr = 0;  // limits.heap_bytes of device memory lent to this run
   bool trace = false;
   std::function<void(std::string_view)> log;  // orchestration log lines
 };
@@ -81,7 +83,6 @@ class TmrRun final : public GraphRun, public OrchBackend {
 
  private:
   int32_t reject(int32_t code, Status why);  // remembers why for the run's error message
-  void release_locked(TensorRecord* record);
   void end_scope_locked();
 
   Device& device_;
@@ -97,8 +98,8 @@ class TmrRun final : public GraphRun, public OrchBackend {
   std::atomic<Wait> waiting_{Wait::none};
   TensorTable tensors_;
   TaskRing ring_;
-  Heap heap_;
-  std::vector<std::vector<TensorRecord*>> scopes_;
+  IntermediateScopes intermediates_;
+  std::byte* heap_ = nullptr;  // the lent heap in this process's view of device memory
 
   // Submitting thread only.
   TensorMap map_;

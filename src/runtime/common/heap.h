@@ -1,7 +1,7 @@
-// Heap: the bounded intermediate-tensor heap of one tmr run, as offsets into one device
-// buffer of `capacity` bytes. First fit over a coalesced free list, 64-byte aligned blocks.
-// It never grows: allocate() fails when nothing fits, and the caller decides whether to wait
-// for frees (back-pressure) or give up. Not thread-safe: the run guards it with its mutex.
+// Heap: the bounded intermediate-tensor heap of one run (tmr) or recording (hbg), as offsets into
+// one device buffer of `capacity` bytes. First fit over a coalesced free list, 64-byte aligned
+// blocks. It never grows: allocate() fails when nothing fits, and the caller decides whether to
+// wait for frees (back-pressure) or give up. Not thread-safe: its owner guards it.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "runtime/tmr/heap.h"
+#include "runtime/common/heap.h"
 
 #include <algorithm>
 #include <iterator>
