@@ -52,8 +52,10 @@ TEST_P(LimitsTest, HundredThousandTasksStayWithinRingAndHeap) {
   auto report = r.worker->run(*id, args);
   ASSERT_TRUE(report.ok()) << report.status().to_string();
   EXPECT_EQ(report->tasks, 2 * iterations + 1);
-  EXPECT_LE(report->peak_ring_occupancy, 64u);
-  EXPECT_GT(report->peak_ring_occupancy, 1u);
+  if (GetParam() == RuntimeKind::tmr) {  // hbg has no ring: it replays a recorded graph
+    EXPECT_LE(report->peak_ring_occupancy, 64u);
+    EXPECT_GT(report->peak_ring_occupancy, 1u);
+  }
   EXPECT_LE(report->peak_heap_bytes, 4096u);
   EXPECT_GT(report->peak_heap_bytes, 0u);
   float want = 0;
