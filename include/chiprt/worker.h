@@ -69,8 +69,10 @@ struct WorkerOptions {
   // Loads the callable's code; defaults to device.code_loader() (device code on the device,
   // the hbg orchestration on the host).
   std::shared_ptr<CodeLoader> loader;
-  // tmr limits; 0 takes the chip profile's default.
+  // tmr ring slots; 0 takes the chip profile's default.
   uint32_t ring_slots = 0;
+  // The intermediate heap of both runtimes (device memory, one per run in flight); 0 takes the
+  // chip profile's default, at most a quarter of the device's capacity.
   uint64_t heap_bytes = 0;
   // hbg: recorded graphs kept per worker (LRU); 0 takes the default of 16.
   uint32_t graph_cache_entries = 0;

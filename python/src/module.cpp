@@ -559,7 +559,13 @@ PYBIND11_MODULE(_chiprt, m) {
       .def("device_stats", [](PyWorker& w) {
         return from_json(cli::device_memory_json(w.device_index, w.worker->device().stats()));
       }, "The device's memory: live and peak bytes, per tag")
-      .def("release_idle_memory", [](PyWorker& w) { nogil([&] { w.worker->release_idle_memory(); }); },
+      .def("release_idle_memory",
+           [](PyWorker& w) {
+             nogil([&] {
+               w.worker->release_idle_memory();
+               return 0;
+             });
+           },
            "Frees the intermediate heaps no run holds (the next run makes one again)")
       .def("live_handles", &PyWorker::live_handles,
            "Registrations made through this object and not yet unregistered")

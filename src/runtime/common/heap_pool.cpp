@@ -1,6 +1,15 @@
 #include "runtime/common/heap_pool.h"
 
+#include <algorithm>
+
 namespace chiprt::runtime {
+
+uint64_t worker_heap_bytes(const Device& device, const WorkerOptions& options) {
+  if (options.heap_bytes != 0) return options.heap_bytes;
+  const uint64_t profile = device.profile().heap_bytes ? device.profile().heap_bytes : 64ull << 20;
+  const uint64_t capacity = device.stats().capacity_bytes;
+  return capacity == 0 ? profile : std::min(profile, capacity / 4);
+}
 
 HeapPool::Lease& HeapPool::Lease::operator=(Lease&& other) noexcept {
   if (this != &other) {

@@ -22,8 +22,14 @@
 #include <vector>
 
 #include "chiprt/device.h"
+#include "chiprt/worker.h"
 
 namespace chiprt::runtime {
+
+// The heap limit of a worker on `device`: WorkerOptions::heap_bytes when set (taken as is), else
+// the chip profile's default (else 64 MiB) capped at a quarter of the device's capacity, since
+// every run in flight holds a heap of this size in device memory.
+uint64_t worker_heap_bytes(const Device& device, const WorkerOptions& options);
 
 class HeapPool {
  public:

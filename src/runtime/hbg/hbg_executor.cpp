@@ -30,9 +30,7 @@ RunArgs shape_args(const RunArgs& args, bool sized) {
 
 HbgExecutor::HbgExecutor(Device& device, const WorkerOptions& options)
     : device_(device),
-      heap_limit_(options.heap_bytes            ? options.heap_bytes
-                  : device.profile().heap_bytes ? device.profile().heap_bytes
-                                                : 64ull << 20),
+      heap_limit_(worker_heap_bytes(device, options)),
       deadlines_(deadlines(options)),
       cache_(options.graph_cache_entries ? options.graph_cache_entries : 16),
       heaps_(device, heap_limit_) {}

@@ -9,9 +9,8 @@ namespace {
 TmrLimits limits_for(const Device& device, const WorkerOptions& options) {
   const ChipProfile& p = device.profile();
   TmrLimits l{options.ring_slots ? options.ring_slots : p.ring_slots,
-              options.heap_bytes ? options.heap_bytes : p.heap_bytes};
+              worker_heap_bytes(device, options)};
   if (l.ring_slots == 0) l.ring_slots = 64;
-  if (l.heap_bytes == 0) l.heap_bytes = 64ull << 20;
   return l;
 }
 }  // namespace
