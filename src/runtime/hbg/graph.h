@@ -75,7 +75,7 @@ struct RecordedGraph {
   std::vector<DeviceGraphTask> tasks;
   std::vector<chiprt_param_t> params;
   std::vector<uint32_t> successors;
-  uint64_t heap_bytes = 0;  // intermediates, packed
+  uint64_t heap_bytes = 0;  // peak heap use of the intermediates (reused across scopes)
 
   // The compact device form.
   std::vector<std::byte> serialize() const;
