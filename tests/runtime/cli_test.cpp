@@ -171,6 +171,16 @@ TEST_P(CliRunTest, EmptyNpyIsBadInput) {
                      "no elements");
 }
 
+// A 0-d array is not silently run as shape (1,): it is bad input, with the way to pass it.
+TEST_P(CliRunTest, ZeroDimNpyIsBadInput) {
+  xt::xarray<float> zero_d = 3.0f;
+  ASSERT_EQ(zero_d.dimension(), 0u);
+  xt::dump_npy(path("zero_d.npy"), zero_d);
+  expect_usage_error("run " + image() + " --runtime " + GetParam() +
+                         " --arg a=" + path("zero_d.npy") + " --arg b=" + path("zero_d.npy"),
+                     "0-d array");
+}
+
 TEST_P(CliRunTest, UnwritableOutputIsExit2AndNamesThePathOnce) {
   const std::string args = small_args();
   for (const std::string& bad :

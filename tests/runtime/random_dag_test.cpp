@@ -50,6 +50,10 @@ struct Case {
   RuntimeKind runtime;
   uint32_t ring_slots;
 };
+// ctest names print the case, not its bytes.
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.profile << "_" << runtime_name(c.runtime) << "_ring" << c.ring_slots;
+}
 
 class RandomDagTest : public ::testing::TestWithParam<Case> {};
 
