@@ -63,7 +63,13 @@ Footprint::Footprint(const chiprt_tensor_t& v) {
     dims[n++] = {static_cast<uint64_t>(v.shape[d]), static_cast<uint64_t>(v.strides[d])};
     hi_ += (dims[n - 1].shape - 1) * dims[n - 1].stride;
   }
-  std::sort(dims, dims + n, [](const Dim& a, const Dim& b) { return a.stride > b.stride; });
+  // Largest stride first. An insertion sort over at most CHIPRT_MAX_DIMS entries: std::sort's
+  // 16-element insertion threshold makes GCC 12 warn about reads past this 4-entry array.
+  for (size_t i = 1; i < n; ++i) {
+    for (size_t j = i; j > 0 && dims[j - 1].stride < dims[j].stride; --j) {
+      std::swap(dims[j - 1], dims[j]);
+    }
+  }
   Dim merged[CHIPRT_MAX_DIMS];
   size_t m = 0;
   for (size_t i = 0; i < n; ++i) {
