@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 
@@ -163,6 +164,28 @@ TEST(ChurnPlot, WritesAnSvgWithBothPanels) {
     ++polylines;
   }
   EXPECT_EQ(polylines, 4u);  // per panel: registrations + callable bytes
+}
+
+// The README documents every column the CSV has, in a table row of its own.
+TEST(ChurnTimelineDocs, ReadmeDocumentsEveryColumn) {
+  test::ScopedTempDir dir;
+  const std::filesystem::path csv = dir.path() / "timeline.csv";
+  const auto r = run_cli("churn --callables 2 --distinct 1 --timeline '" + csv.string() + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::ifstream in(csv);
+  std::string header;
+  ASSERT_TRUE(std::getline(in, header));
+  std::ifstream readme_file(std::string(CHIPRT_SOURCE_DIR) + "/README.md");
+  ASSERT_TRUE(readme_file.good());
+  const std::string readme((std::istreambuf_iterator<char>(readme_file)),
+                           std::istreambuf_iterator<char>());
+  std::stringstream columns(header);
+  size_t count = 0;
+  for (std::string column; std::getline(columns, column, ',');) {
+    ++count;
+    EXPECT_NE(readme.find("| `" + column + "` |"), std::string::npos) << column;
+  }
+  EXPECT_EQ(count, 7u) << header;
 }
 
 INSTANTIATE_TEST_SUITE_P(Runtimes, ChurnTimeline,
