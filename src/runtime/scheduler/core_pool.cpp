@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <optional>
 #include <system_error>
 
 #include "runtime/scheduler/graph_run.h"
@@ -55,6 +54,21 @@ void CorePool::push(ReadyTask task) {
   if (wake) wake_.notify_one();
 }
 
+void CorePool::push(GraphRun* run, std::span<const uint32_t> nodes) {
+  if (nodes.empty()) return;
+  uint32_t wake = 0;
+  {
+    std::lock_guard lock(mutex_);
+    for (uint32_t node : nodes) tasks_.push_back(ReadyTask{run, node});
+    queued_.store(static_cast<uint32_t>(tasks_.size()), std::memory_order_release);
+    // A spinner takes one of them and passes the wake on if more remain.
+    const uint32_t takers =
+        static_cast<uint32_t>(nodes.size()) - (spinning_.load(std::memory_order_acquire) ? 1 : 0);
+    wake = std::min(parked_, takers);
+  }
+  for (uint32_t i = 0; i < wake; ++i) wake_.notify_one();
+}
+
 void CorePool::loop(uint32_t thread) {
   for (;;) {
     ReadyTask task;
@@ -78,13 +92,8 @@ void CorePool::loop(uint32_t thread) {
     }
     // A push seen by the spinner woke nobody: pass the wake on while work remains queued.
     if (more) wake_.notify_one();
-    // Run the task, then any follow-up the run hands back, each as this thread's logical core
-    // of the task's type.
-    std::optional<uint32_t> next = task.node;
-    while (next) {
-      const CoreType core = task.run->core_of(*next);
-      next = task.run->execute(*next, core, thread % cores(core));
-    }
+    // The task, then the successors it frees, each as this thread's logical core of its type.
+    task.run->run_chain(task.node, thread);
   }
 }
 
