@@ -9,7 +9,8 @@
 
 namespace chiprt::runtime {
 namespace {
-constexpr int kSpins = 64;  // yields before parking: a few microseconds
+constexpr int kSpins = 64;      // yields before parking: a few microseconds
+constexpr size_t kTakeMax = 8;  // ready tasks one thread takes from the queue at once
 }  // namespace
 
 Result<std::unique_ptr<CorePool>> CorePool::create(uint32_t aic, uint32_t aiv, uint32_t threads) {
@@ -71,7 +72,8 @@ void CorePool::push(GraphRun* run, std::span<const uint32_t> nodes) {
 
 void CorePool::loop(uint32_t thread) {
   for (;;) {
-    ReadyTask task;
+    ReadyTask taken[kTakeMax];
+    size_t take = 0;
     if (!spinning_.exchange(true, std::memory_order_acq_rel)) {
       for (int i = 0; i < kSpins && queued_.load(std::memory_order_acquire) == 0; ++i) {
         std::this_thread::yield();
@@ -85,15 +87,21 @@ void CorePool::loop(uint32_t thread) {
       wake_.wait(lock, [&] { return stop_ || !tasks_.empty(); });
       --parked_;
       if (tasks_.empty()) return;  // stopping
-      task = tasks_.front();
-      tasks_.pop_front();
+      // This thread's share of the queue, so that a busy pool takes the lock about once per
+      // share rather than once per task while every thread still gets work.
+      take = std::min<size_t>(kTakeMax, (tasks_.size() + threads_.size() - 1) / threads_.size());
+      for (size_t i = 0; i < take; ++i) {
+        taken[i] = tasks_.front();
+        tasks_.pop_front();
+      }
       queued_.store(static_cast<uint32_t>(tasks_.size()), std::memory_order_release);
       more = !tasks_.empty() && parked_ > 0;
     }
     // A push seen by the spinner woke nobody: pass the wake on while work remains queued.
     if (more) wake_.notify_one();
-    // The task, then the successors it frees, each as this thread's logical core of its type.
-    task.run->run_chain(task.node, thread);
+    // Each task, then the successors it frees, as this thread's logical core of its type. A run
+    // stays alive while tasks of it are held here (they are not yet counted complete).
+    for (size_t i = 0; i < take; ++i) taken[i].run->run_chain(taken[i].node, thread);
   }
 }
 
