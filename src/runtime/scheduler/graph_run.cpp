@@ -43,16 +43,22 @@ void GraphRun::set_fixed(uint32_t node, const TaskDesc& desc, uint32_t deps,
   n.desc = desc;
   n.pending.store(static_cast<int32_t>(deps), std::memory_order_relaxed);
   n.fixed_successors = successors;
+  // Roots are noted here, not dispatched: once a root runs, it may bring a successor's count to
+  // zero and dispatch it itself, and that node must not be taken for a root a second time.
+  if (deps == 0) roots_.push_back(node);
 }
 
 void GraphRun::start_fixed() {
   outstanding_.fetch_add(node_count_, std::memory_order_relaxed);
-  // Find every root before dispatching any: once a root runs, it may bring a successor's count
-  // to zero and dispatch it itself, and that node must not be taken for a root a second time.
-  std::vector<uint32_t> roots;
-  for (uint32_t i = 0; i < node_count_; ++i) {
-    if (nodes_[i].pending.load(std::memory_order_relaxed) == 0) roots.push_back(i);
+  const std::vector<uint32_t> roots = std::move(roots_);
+  if (roots.empty()) {
+    close();  // no tasks (or none can start: malformed, left to the stall deadline)
+    return;
   }
+  // The close() guard goes before the roots are published: from then on the run may finish and
+  // be destroyed at any time, so nothing may touch it after publishing, and a preempted
+  // dispatching thread must not hold the end of the run back.
+  outstanding_.fetch_sub(1, std::memory_order_relaxed);  // node_count_ > 0 remain
   cores_.push(this, roots);
 }
 

@@ -10,7 +10,8 @@
 //   so cores finishing different tasks and the submitter rarely contend). Mutexes and edge
 //   lists exist in this mode only.
 // - fixed (hbg): every node's descriptor, dependency count and successor list are set up front
-//   (from the uploaded graph), then start_fixed() dispatches the roots. No locks on edges.
+//   (from the uploaded graph), then start_fixed() closes the run and dispatches the roots. No
+//   locks on edges.
 //
 // The end of a run is either awaited (wait()) or delivered (on_finished(): the callback runs on
 // the thread that completed the run and may destroy it).
@@ -79,7 +80,8 @@ class GraphRun {
   };
   void submit(uint32_t node, const TaskDesc& desc, std::span<const Dependency> deps);
 
-  // fixed mode
+  // fixed mode: set_fixed() every node, then start_fixed(), which also closes the run (no
+  // close() after it): the run may be gone once it returns.
   void set_fixed(uint32_t node, const TaskDesc& desc, uint32_t deps,
                  std::span<const uint32_t> successors);
   void start_fixed();
@@ -148,6 +150,7 @@ class GraphRun {
   const uint32_t node_count_;
   std::unique_ptr<Node[]> nodes_;
   std::unique_ptr<Edges[]> edges_;  // dynamic mode
+  std::vector<uint32_t> roots_;     // fixed mode, until start_fixed()
   ExecutionMonitor* monitor_ = nullptr;
   uint64_t run_tag_ = 0;
   std::atomic<uint64_t>* progress_ = nullptr;
