@@ -247,13 +247,16 @@ void DeviceRuntime::launch_graph(uint64_t run, WireReader& in) {
     std::vector<std::byte*> bases;
   };
   auto replay = std::make_unique<Replay>(cores_, n, trace);
+  // Each tensor's host pointer once, then each parameter's by its tensor's index.
+  std::vector<std::byte*> tensor_bases(tensor_addrs.size());
+  for (size_t i = 0; i < tensor_addrs.size(); ++i) tensor_bases[i] = view(tensor_addrs[i], 0);
   replay->bases.assign(header->param_count, nullptr);
   for (uint32_t p = 0; p < header->param_count; ++p) {
     const chiprt_param_t& param = params[p];
     if (param.kind == CHIPRT_PARAM_SCALAR) continue;
     const uint64_t index = param.tensor.base - runtime::kHandleBase;
     if (index >= tensor_addrs.size()) return malformed("tensor index");
-    replay->bases[p] = view(tensor_addrs[index], 0);
+    replay->bases[p] = tensor_bases[index];
     if (replay->bases[p] == nullptr) return malformed("tensor address");
   }
   for (uint32_t i = 0; i < n; ++i) {
@@ -293,8 +296,7 @@ void DeviceRuntime::launch_graph(uint64_t run, WireReader& in) {
         send_done(run, failure.ok() ? Result<LaunchResult>(std::move(result))
                                     : Result<LaunchResult>(std::move(failure)));
       });
-  raw->graph.start_fixed();
-  raw->graph.close();  // the run may be gone once this returns
+  raw->graph.start_fixed();  // closes the run: it may be gone once this returns
 }
 
 Result<DeviceAddr> DeviceRuntime::allocate(uint64_t run, uint64_t bytes, MemoryTag tag) {
