@@ -11,17 +11,6 @@
 
 namespace chiprt {
 
-std::string_view runtime_name(RuntimeKind runtime) noexcept {
-  return runtime == RuntimeKind::tmr ? "tmr" : "hbg";
-}
-
-Result<RuntimeKind> parse_runtime(std::string_view name) {
-  if (name == "tmr") return RuntimeKind::tmr;
-  if (name == "hbg") return RuntimeKind::hbg;
-  return Status(StatusCode::invalid_argument,
-                fmt::format("unknown runtime '{}' (known: tmr, hbg)", name));
-}
-
 struct ChipWorker::Impl {
   Impl(std::shared_ptr<Device> dev, WorkerOptions opts)
       : device(std::move(dev)),
@@ -144,9 +133,9 @@ DeviceTensorRef DeviceTensor::ref() const {
 
 Result<DeviceTensor> ChipWorker::alloc_tensor(uint32_t dtype, std::vector<int64_t> shape) {
   if (shape.size() > CHIPRT_MAX_DIMS) {
-    return Status(StatusCode::invalid_argument,
-                  fmt::format("a device tensor has 1..{} dims, not {}", CHIPRT_MAX_DIMS,
-                              shape.size()));
+    return Status(
+        StatusCode::invalid_argument,
+        fmt::format("a device tensor has 1..{} dims, not {}", CHIPRT_MAX_DIMS, shape.size()));
   }
   auto elements = runtime::dense_elements(dtype, static_cast<uint32_t>(shape.size()), shape.data());
   if (!elements.ok()) return std::move(elements).status().annotate("allocating a device tensor");
@@ -175,9 +164,9 @@ Status check_tensor_copy(const DeviceTensor& tensor, const Device& device, size_
     return Status(StatusCode::invalid_argument, "the device tensor lives on another device");
   }
   if (bytes != tensor.bytes()) {
-    return Status(StatusCode::invalid_argument,
-                  fmt::format("copy of {} bytes for a device tensor of {} bytes", bytes,
-                              tensor.bytes()));
+    return Status(
+        StatusCode::invalid_argument,
+        fmt::format("copy of {} bytes for a device tensor of {} bytes", bytes, tensor.bytes()));
   }
   return Status::Ok();
 }
