@@ -37,8 +37,16 @@ void IdAllocator::free(uint32_t slot) {
 }
 
 Result<CallableId> CallableRegistry::register_image(ByteSpan image) {
-  // No exception crosses registration: the pool's acquire() never throws, and the rest either
-  // throws before anything changed (parsing) or hands the reference back (the slot table).
+  // No exception crosses registration, and none leaves a trace: host allocations come before
+  // anything changes. First the slot table grows to hold the slot this registration takes
+  // (an entry for a free slot is no visible change).
+  try {
+    std::lock_guard lock(mutex_);
+    grow_slots_locked();
+  } catch (...) {
+    return thrown_status("assigning a callable id");
+  }
+  // The pool's acquire() never throws; parsing throws before anything changed.
   Result<ChipBuffer*> acquired = [&]() -> Result<ChipBuffer*> {
     try {
       CHIPRT_ASSIGN_OR_RETURN(ImageView view, ImageView::parse(image));
@@ -50,9 +58,7 @@ Result<CallableId> CallableRegistry::register_image(ByteSpan image) {
   CHIPRT_ASSIGN_OR_RETURN(ChipBuffer * buffer, std::move(acquired));
   std::unique_lock lock(mutex_);
   try {
-    if (ids_.high_water() >= slots_.size()) {
-      slots_.resize(ids_.high_water() + 1, Slot{nullptr, first_generation_});
-    }
+    grow_slots_locked();  // allocates only if concurrent registrations took the grown slot
   } catch (...) {
     lock.unlock();
     pool_.release(buffer);  // all or nothing: hand the reference back
@@ -64,6 +70,12 @@ Result<CallableId> CallableRegistry::register_image(ByteSpan image) {
   ++live_;
   ++total_;
   return make_id(slot, slots_[slot].generation);
+}
+
+void CallableRegistry::grow_slots_locked() {
+  if (ids_.high_water() >= slots_.size()) {
+    slots_.resize(ids_.high_water() + 1, Slot{nullptr, first_generation_});
+  }
 }
 
 Result<ChipBuffer*> CallableRegistry::lookup_locked(CallableId id) const {

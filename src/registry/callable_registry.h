@@ -53,6 +53,8 @@ class CallableRegistry {
     uint32_t generation = 0;       // of the id the slot holds (or will hand out next)
   };
   Result<ChipBuffer*> lookup_locked(CallableId id) const;
+  // Makes slots_ hold the slot ids_.allocate() hands out next. May throw (host memory).
+  void grow_slots_locked();
   // Frees a live slot: bumps its generation and returns it to the allocator, or retires it for
   // good when its generations are used up (a wrap would bring old ids back).
   void free_slot_locked(uint32_t slot);

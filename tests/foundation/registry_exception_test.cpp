@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "fault_injection.h"
+#include "host_allocation_faults.h"
 #include "worker_fixture.h"
 
 namespace chiprt::test {
@@ -229,6 +230,58 @@ TEST_P(RegistryExceptionTest, DedupComparisonBlocksNoOtherCall) {
   }
   EXPECT_EQ(device_->stats().live_bytes, baseline_.live_bytes);
   EXPECT_EQ(loader_->alive(), 0);
+}
+
+// Every host allocation a registration makes, in turn, throws bad_alloc: a new image and a
+// dedup hit each fail without a trace (or, where a failure is absorbed, succeed whole), and the
+// image then registers and dedups.
+TEST_P(RegistryExceptionTest, EveryHostAllocationOfARegistrationMayFail) {
+  if (!host_allocation_faults::supported()) GTEST_SKIP() << "a sanitizer owns operator new";
+  const Bytes kept = vector_image("kept");
+  const Bytes image = vector_image("placed");
+  const CallableId kept_id = register_ok(kept);
+  for (const Bytes* registered : {&image, &kept}) {
+    uint64_t failures = 0, absorbed = 0;
+    for (uint64_t nth = 1;; ++nth) {
+      SCOPED_TRACE(fmt::format("{} allocation {}", registered == &kept ? "dedup" : "new", nth));
+      const Trace before = trace();
+      host_allocation_faults::fail_nth(nth);
+      Result<CallableId> id = worker_->register_callable(*registered);
+      if (!host_allocation_faults::disarm()) {
+        ASSERT_TRUE(id.ok()) << id.status().to_string();
+        ASSERT_TRUE(worker_->unregister_callable(*id).ok());
+        break;  // past the last allocation
+      }
+      ++failures;
+      if (id.ok()) {
+        ++absorbed;  // the failed allocation was retried or not needed: a whole registration
+        ASSERT_TRUE(worker_->unregister_callable(*id).ok());
+      }
+      const Trace after = trace();
+      EXPECT_EQ(after.device_live_bytes, before.device_live_bytes);
+      EXPECT_EQ(after.device_live_allocations, before.device_live_allocations);
+      EXPECT_EQ(after.callable_live_bytes, before.callable_live_bytes);
+      EXPECT_EQ(after.registrations_live, before.registrations_live);
+      EXPECT_EQ(after.distinct_buffers_live, before.distinct_buffers_live);
+      EXPECT_EQ(after.leased_buffers, 0u);
+      EXPECT_EQ(after.refcounts, before.refcounts);
+      EXPECT_EQ(after.loaded_alive, before.loaded_alive);
+      if (!id.ok()) {
+        EXPECT_TRUE(after == before) << id.status().to_string();
+      }
+    }
+    EXPECT_GT(failures, 0u);
+    std::printf("%s registration: %llu host allocations, each failed in turn (%llu absorbed)\n",
+                registered == &kept ? "dedup" : "new", static_cast<unsigned long long>(failures),
+                static_cast<unsigned long long>(absorbed));
+  }
+  EXPECT_EQ(info(kept_id).refcount, 1u);
+  const CallableId first = register_ok(image);
+  const CallableId second = register_ok(image);
+  EXPECT_EQ(info(first).buffer_generation, info(second).buffer_generation);
+  EXPECT_EQ(info(first).refcount, 2u);
+  EXPECT_EQ(device_->stats().tag(MemoryTag::callable).live_bytes,
+            placed_allocation(kept, runtime()) + placed_allocation(image, runtime()));
 }
 
 INSTANTIATE_TEST_SUITE_P(SimChips, RegistryExceptionTest, testing::ValuesIn(sim_chip_cases()),
