@@ -3,9 +3,10 @@
 // Contract:
 // - register_callable validates the image, then places it: one device buffer per distinct image
 //   (identity: XXH3-128 + size, confirmed by a byte comparison), refcounted. It is atomic: on
-//   any error no device bytes, no id and no refcount change remain. The id takes the smallest
-//   free slot, with no cap, tagged with that slot's generation (see CallableId in
-//   chiprt/callable.h).
+//   any error no device bytes, no id and no refcount change remain; an exception beneath it
+//   (host memory, an injected hook or loader) is such an error, never thrown to the caller. The id
+//   takes the smallest free slot, with no cap, tagged with that slot's generation (see CallableId
+//   in chiprt/callable.h).
 // - An id that was unregistered (or never handed out) is not_found for run, unregister_callable
 //   and callable_info, even once its slot holds another registration: a stale id never reaches
 //   another caller's callable.
@@ -74,7 +75,7 @@ struct WorkerStats {
   uint64_t orch_uploads = 0;
   uint64_t leaked_registrations = 0;
   uint64_t deferred_releases = 0;
-  uint64_t leased_buffers = 0;
+  uint64_t leased_buffers = 0;  // held by a run, or by a dedup comparison under way
   uint64_t runs = 0;
   uint64_t device_losses = 0;          // times this worker's device was lost
   uint64_t registrations_dropped = 0;  // registrations that went with a lost device at reset

@@ -30,7 +30,7 @@ struct PoolStats {
   uint64_t loads = 0;
   uint64_t unloads = 0;
   uint64_t deferred_releases = 0;
-  uint64_t leased_buffers = 0;
+  uint64_t leased_buffers = 0;  // leases include the pin of a dedup comparison under way
   std::map<uint32_t, uint64_t> refcount_histogram;
 };
 
