@@ -73,8 +73,8 @@ struct WorkerOptions {
   uint32_t ring_slots = 0;
   uint64_t heap_bytes = 0;
   // hbg: recorded graphs kept per worker (LRU), bounded by count and by the device bytes of
-  // their allocations, whichever is reached first; 0 takes the defaults of 16 graphs and
-  // kDefaultGraphCacheBytes.
+  // their allocations, whichever is reached first; 0 takes the defaults
+  // (kDefaultGraphCacheEntries: 16 graphs, kDefaultGraphCacheBytes: 64 MiB).
   uint32_t graph_cache_entries = 0;
   uint64_t graph_cache_bytes = 0;
   // A run that takes longer than run_timeout, or in which no task completes and the

@@ -8,10 +8,14 @@
 // execution threads.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <new>
+#include <thread>
 
 #include "chiprt/abi/kernel.h"
 #include "chiprt/device.h"
@@ -99,6 +103,7 @@ struct Plan {
   uint64_t counted = 0;   // out
   bool threw = false;     // out: the injected allocation failure happened
   int32_t submit_rc = 0;  // out: of the submit that threw
+  int32_t sync_rc = -1;   // out: of the sync() the orchestration makes after a failed submit
 };
 Plan g_plan;
 
@@ -126,7 +131,11 @@ int32_t chain_entry(const chiprt_orch_api_t* api, void* ctx) {
       g_plan.threw = t_threw;
       g_plan.submit_rc = rc;
     }
-    if (rc) return rc;
+    if (rc) {
+      // A failed submit must not leave a ring slot behind: sync() waits for every slot.
+      g_plan.sync_rc = api->sync(ctx);
+      return rc;
+    }
   }
   g_plan.counted = t_allocations - start;
   return 0;
@@ -162,8 +171,21 @@ class InProcessTmr : public ::testing::Test {
     launch.limits = {8, 1 << 20};
     TmrRun tmr(*device_, *cores_, std::move(launch));
     EXPECT_TRUE(tmr.prepare().ok());
+    // A run that hangs (a ring slot no task retires) ends the test binary with a message.
+    std::atomic<bool> finished{false};
+    std::thread watchdog([&finished] {
+      for (int i = 0; i < 300 && !finished; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      if (!finished) {
+        std::fprintf(stderr, "FAILED: the tmr run hung for 30 s\n");
+        std::_Exit(1);
+      }
+    });
     tmr.orchestrate();
     (void)tmr.wait();
+    finished = true;
+    watchdog.join();
     auto result = tmr.result();
     if (result.ok()) {
       EXPECT_EQ(result->tasks, plan.tasks);
@@ -200,6 +222,7 @@ TEST_F(InProcessTmr, ThrowingAllocationInSubmitFailsTheRunAndTheNextRunSucceeds)
       }
       ++failures;
       EXPECT_EQ(g_plan.submit_rc, CHIPRT_ORCH_FAILED) << "task " << task << " allocation " << k;
+      EXPECT_EQ(g_plan.sync_rc, CHIPRT_ORCH_FAILED) << "task " << task << " allocation " << k;
       ASSERT_FALSE(result.ok()) << "task " << task << " allocation " << k;
       EXPECT_EQ(result.status().code(), StatusCode::resource_exhausted);
       EXPECT_NE(
