@@ -12,6 +12,7 @@
 
 #include "chiprt/worker.h"
 #include "cli_common.h"
+#include "json_report.h"
 #include "npy_io.h"
 
 namespace chiprt::cli {
@@ -141,6 +142,7 @@ void run_command(const RunOptions& o) {
     cache_hits += last.graph_cache_hit ? 1 : 0;
   }
   const DeviceStats after = device->stats();
+  const WorkerStats::GraphCache cache = worker->stats().graph_cache;
   for (const auto& [name, file] : outs) {
     auto it = last.outputs.find(name);
     if (it == last.outputs.end()) {
@@ -169,6 +171,8 @@ void run_command(const RunOptions& o) {
   if (runtime == RuntimeKind::hbg) {
     out["graph_cache_hits"] = cache_hits;
     out["graph_bytes"] = last.graph_bytes;
+    out["graph_edges"] = last.graph_edges;
+    out["graph_cache"] = graph_cache_json(cache);
   }
   for (const auto& [name, tensor] : last.outputs) out["outputs"][name] = tensor.shape;
   out["device"] = {{"live_bytes_before", live_before},

@@ -44,6 +44,9 @@
 
 namespace chiprt {
 
+inline constexpr uint32_t kDefaultGraphCacheEntries = 16;
+inline constexpr uint64_t kDefaultGraphCacheBytes = 64ull << 20;
+
 struct WorkerOptions {
   RuntimeKind runtime = RuntimeKind::tmr;
   // Identity hash of an image; defaults to its verified content hash. Tests inject collisions.
@@ -54,8 +57,11 @@ struct WorkerOptions {
   // tmr limits; 0 takes the chip profile's default.
   uint32_t ring_slots = 0;
   uint64_t heap_bytes = 0;
-  // hbg: recorded graphs kept per worker (LRU); 0 takes the default of 16.
+  // hbg: recorded graphs kept per worker (LRU), bounded by count and by the device bytes of
+  // their allocations, whichever is reached first; 0 takes the defaults
+  // (kDefaultGraphCacheEntries: 16 graphs, kDefaultGraphCacheBytes: 64 MiB).
   uint32_t graph_cache_entries = 0;
+  uint64_t graph_cache_bytes = 0;
   // A run that takes longer than run_timeout, or in which no task completes and the
   // orchestration makes no call for stall_timeout, fails with deadline_exceeded; the device
   // is then lost (its process killed).
@@ -80,6 +86,14 @@ struct WorkerStats {
   uint64_t device_losses = 0;          // times this worker's device was lost
   uint64_t registrations_dropped = 0;  // registrations that went with a lost device at reset
   std::map<uint32_t, uint64_t> refcount_histogram;  // refcount -> number of buffers
+  // hbg's graph cache: both bounds and current use (all 0 on tmr).
+  struct GraphCache {
+    uint64_t entries = 0;
+    uint64_t bytes = 0;  // device bytes of the cached graphs' allocations
+    uint64_t capacity_entries = 0;
+    uint64_t capacity_bytes = 0;
+    uint64_t evictions = 0;
+  } graph_cache;
   DeviceStats device;
 };
 

@@ -19,6 +19,8 @@ class Executor {
   virtual Result<RunReport> run(const registry::ChipBuffer& buffer, const RunArgs& args) = 0;
   // The buffer of `generation` is being released: drop anything cached for it.
   virtual void forget(uint64_t generation) noexcept { (void)generation; }
+  // What the runtime caches across runs (hbg: recorded graphs); zeros when nothing.
+  virtual WorkerStats::GraphCache graph_cache() const { return {}; }
 };
 
 std::unique_ptr<Executor> make_executor(Device& device, const WorkerOptions& options);

@@ -211,6 +211,7 @@ WorkerStats ChipWorker::stats() const {
   out.leased_buffers = pool.leased_buffers;
   out.refcount_histogram = pool.refcount_histogram;
   out.runs = impl_->runs;
+  out.graph_cache = impl_->executor->graph_cache();
   out.device = impl_->device->stats();
   // Measured by the device: uploads into callable buffers after their one placement upload.
   out.orch_uploads = out.device.tag(MemoryTag::callable).reuploads;

@@ -7,7 +7,7 @@
 //
 // Device memory per run: inputs and outputs (tagged tensor) and the intermediate heap (tagged
 // runtime) are freed when the run ends; cached graphs (tagged runtime) stay, bounded by the
-// cache capacity, and are freed with their callable (forget) or on eviction.
+// cache's entry and byte bounds, and are freed with their callable (forget) or on eviction.
 //
 // Thread safety: run() and forget() may be called from many threads at once.
 #pragma once
@@ -24,6 +24,7 @@ class HbgExecutor final : public Executor {
   HbgExecutor(Device& device, const WorkerOptions& options);
   Result<RunReport> run(const registry::ChipBuffer& buffer, const RunArgs& args) override;
   void forget(uint64_t generation) noexcept override { cache_.forget(generation); }
+  WorkerStats::GraphCache graph_cache() const override;
 
  private:
   Result<RunReport> replay(const registry::ChipBuffer& buffer, const DeviceGraph& graph,
