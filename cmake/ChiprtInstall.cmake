@@ -73,7 +73,7 @@ install(FILES ${PROJECT_BINARY_DIR}/cmake/chiprt.pc
 # The packed example images and the shared objects they were packed from (`chiprt churn` and
 # `chiprt bench` read the latter: --examples or CHIPRT_EXAMPLES=<prefix>/share/chiprt/examples/so).
 set(CHIPRT_EXAMPLES_DIR ${CMAKE_INSTALL_DATADIR}/chiprt/examples)
-foreach(example vector matmul softmax attention layered_dag)
+foreach(example vector matmul softmax attention layered_dag tiled_wavefront)
   if(TARGET image_${example})
     install(FILES ${PROJECT_BINARY_DIR}/examples/${example}.chipimg
       DESTINATION ${CHIPRT_EXAMPLES_DIR})

@@ -26,23 +26,20 @@ static inline chiprt_tensor_t transpose2d(chiprt_tensor_t t) {
   return t;
 }
 
-static inline chiprt_param_t in_p(chiprt_tensor_t t) {
+static inline chiprt_param_t tensor_p(uint32_t kind, chiprt_tensor_t t) {
   chiprt_param_t p = {0};
-  p.kind = CHIPRT_PARAM_INPUT;
+  p.kind = kind;
   p.tensor = t;
   return p;
+}
+static inline chiprt_param_t in_p(chiprt_tensor_t t) {
+  return tensor_p(CHIPRT_PARAM_INPUT, t);
 }
 static inline chiprt_param_t out_p(chiprt_tensor_t t) {
-  chiprt_param_t p = {0};
-  p.kind = CHIPRT_PARAM_OUTPUT;
-  p.tensor = t;
-  return p;
+  return tensor_p(CHIPRT_PARAM_OUTPUT, t);
 }
 static inline chiprt_param_t inout_p(chiprt_tensor_t t) {
-  chiprt_param_t p = {0};
-  p.kind = CHIPRT_PARAM_INOUT;
-  p.tensor = t;
-  return p;
+  return tensor_p(CHIPRT_PARAM_INOUT, t);
 }
 static inline chiprt_param_t u64_p(uint64_t v) {
   chiprt_param_t p = {0};

@@ -52,7 +52,9 @@ Result<std::vector<Bytes>> one_mib_images(const std::filesystem::path& examples,
   return make_distinct_images(parts, count, "bench");
 }
 
-std::shared_ptr<CodeLoader> no_load_loader() { return std::make_shared<NoLoadLoader>(); }
+std::shared_ptr<CodeLoader> no_load_loader() {
+  return std::make_shared<NoLoadLoader>();
+}
 
 Result<std::vector<BenchResult>> bench_registration(const std::filesystem::path& examples,
                                                     size_t iterations) {
@@ -70,54 +72,82 @@ Result<std::vector<BenchResult>> bench_registration(const std::filesystem::path&
   const size_t n = images.size();
   std::vector<BenchResult> results;
 
-  // Floor of a new registration: one copy of the bytes and one XXH3-128 over them.
+  // Floor of a new registration: one copy of the bytes and one XXH3-128 over them. No warm-up
+  // pair: every sample must place an image the worker has not seen.
   Bytes scratch(images[0].size());
-  const double copy_hash_us = median_us(n, [&](size_t i) {
-    std::memcpy(scratch.data(), images[i].data(), images[i].size());
-    ImageHash h = hash_bytes(images[i]);
-    asm volatile("" : : "r"(&h), "r"(scratch.data()) : "memory");
-  });
-  const double place_us = median_us(n, [&](size_t i) {
-    auto id = placer->register_callable(images[i]);
-    keep(id.status());
-    if (id.ok()) keep(placer->unregister_callable(*id));
-  });
-  results.push_back({"register new 1 MiB image (placement)", "memcpy + XXH3-128", place_us,
-                     copy_hash_us, 1.3});
+  const PairedSamples placement = interleave(
+      n,
+      [&](size_t i) {
+        return timed_us([&] {
+          auto id = placer->register_callable(images[i]);
+          keep(id.status());
+          if (id.ok()) keep(placer->unregister_callable(*id));
+        });
+      },
+      [&](size_t i) {
+        return timed_us([&] {
+          std::memcpy(scratch.data(), images[i].data(), images[i].size());
+          ImageHash h = hash_bytes(images[i]);
+          asm volatile("" : : "r"(&h), "r"(scratch.data()) : "memory");
+        });
+      },
+      0);
+  results.push_back(BenchResult::from("register new 1 MiB image (placement)", "memcpy + XXH3-128",
+                                      "us", placement, 1.3));
 
-  // Loads: registration with real loads minus placement, against bare memfd+dlopen+dlsym.
-  const double full_us = median_us(n, [&](size_t i) {
-    auto id = loader->register_callable(images[i]);
-    keep(id.status());
-    if (id.ok()) keep(loader->unregister_callable(*id));
-  });
+  // Loads: registration with real loads minus placement (both of the same image, in the same
+  // pair), against bare memfd+dlopen+dlsym.
   CHIPRT_ASSIGN_OR_RETURN(ImageView view, ImageView::parse(images[0]));
-  const double bare_us = median_us(n, [&](size_t) {
-    bare_load(view.orchestration(), CHIPRT_ORCH_ENTRY_SYMBOL);
-    for (const ImageChild& child : view.children()) {
-      bare_load(view.child_bytes(child), CHIPRT_KERNEL_ENTRY_SYMBOL);
-    }
-  });
-  results.push_back({"code loads of a new image", "bare memfd + dlopen + dlsym", full_us - place_us,
-                     bare_us, 1.2});
+  const PairedSamples loads = interleave(
+      n,
+      [&](size_t i) {
+        const double place_us = timed_us([&] {
+          auto id = placer->register_callable(images[i]);
+          keep(id.status());
+          if (id.ok()) keep(placer->unregister_callable(*id));
+        });
+        const double full_us = timed_us([&] {
+          auto id = loader->register_callable(images[i]);
+          keep(id.status());
+          if (id.ok()) keep(loader->unregister_callable(*id));
+        });
+        return full_us - place_us;
+      },
+      [&](size_t) {
+        return timed_us([&] {
+          bare_load(view.orchestration(), CHIPRT_ORCH_ENTRY_SYMBOL);
+          for (const ImageChild& child : view.children()) {
+            bare_load(view.child_bytes(child), CHIPRT_KERNEL_ENTRY_SYMBOL);
+          }
+        });
+      },
+      0);
+  results.push_back(BenchResult::from("code loads of a new image", "bare memfd + dlopen + dlsym",
+                                      "us", loads, 1.2));
 
   // Duplicate: hash, find, confirm byte for byte; the floor is XXH3-128 + memcmp.
   auto held = loader->register_callable(images[0]);
   if (!held.ok()) return std::move(held).status();
   Bytes copy = images[0];
-  const double hash_cmp_us = median_us(n, [&](size_t) {
-    ImageHash h = hash_bytes(copy);
-    int same = std::memcmp(copy.data(), images[0].data(), copy.size());
-    asm volatile("" : : "r"(&h), "r"(same) : "memory");
-  });
-  const double dup_us = median_us(n, [&](size_t) {
-    auto id = loader->register_callable(copy);
-    keep(id.status());
-    if (id.ok()) keep(loader->unregister_callable(*id));
-  });
+  const PairedSamples duplicate = interleave(
+      n,
+      [&](size_t) {
+        return timed_us([&] {
+          auto id = loader->register_callable(copy);
+          keep(id.status());
+          if (id.ok()) keep(loader->unregister_callable(*id));
+        });
+      },
+      [&](size_t) {
+        return timed_us([&] {
+          ImageHash h = hash_bytes(copy);
+          int same = std::memcmp(copy.data(), images[0].data(), copy.size());
+          asm volatile("" : : "r"(&h), "r"(same) : "memory");
+        });
+      });
   keep(loader->unregister_callable(*held));
-  results.push_back({"duplicate register of a 1 MiB image", "XXH3-128 + memcmp", dup_us,
-                     hash_cmp_us, 1.3});
+  results.push_back(BenchResult::from("duplicate register of a 1 MiB image", "XXH3-128 + memcmp",
+                                      "us", duplicate, 1.3));
   if (!failure.ok()) return failure;
   return results;
 }

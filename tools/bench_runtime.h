@@ -1,4 +1,7 @@
-// Runtime benchmarks: first vs steady run, tmr and hbg on a 1,000-task DAG vs oneTBB flow_graph.
+// Runtime benchmarks, each sampled in turns with its floor: first vs steady run, one-task
+// launch latency, per-task dispatch of tmr and hbg on two 1,000-task DAGs (a layered DAG and a
+// tiled wavefront) against oneTBB flow_graph, and the runtime's share of the attention
+// example's run time at small tiles.
 #pragma once
 
 #include <filesystem>
@@ -11,5 +14,9 @@ namespace chiprt::cli {
 
 Result<std::vector<BenchResult>> bench_runtime(const std::filesystem::path& examples,
                                                size_t iterations);
+
+// The attention workload of the share measurement: q, k, v of [kAttentionRows, kAttentionDim],
+// tiled by kAttentionTile (16 query tiles x (16 + 1 + 16) tasks = 528 tasks).
+inline constexpr int64_t kAttentionRows = 128, kAttentionDim = 32, kAttentionTile = 8;
 
 }  // namespace chiprt::cli

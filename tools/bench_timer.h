@@ -1,35 +1,107 @@
-// Timing for `chiprt bench`: the median of repeated samples, so one slow outlier (a page fault,
-// a context switch) does not move a ratio.
+// Timing for `chiprt bench`: the measured thing and its floor are sampled in turns (A B A B ...)
+// so both see the same machine, and a result is the median of the per-pair ratios with its
+// interquartile range. A load spike then moves one pair, not the whole ratio.
 #pragma once
 
 #include <algorithm>
 #include <chrono>
+#include <map>
+#include <string>
 #include <vector>
 
 namespace chiprt::cli {
 
-// Calls fn(i) for i in [0, iterations) and returns the median microseconds per call.
+// Microseconds one call of fn() takes.
 template <typename Fn>
-double median_us(size_t iterations, Fn&& fn) {
-  std::vector<double> samples;
-  samples.reserve(iterations);
-  for (size_t i = 0; i < iterations; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    fn(i);
-    samples.push_back(
-        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
+double timed_us(Fn&& fn) {
+  const auto start = std::chrono::steady_clock::now();
+  fn();
+  return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+// The q-quantile (0..1) of `values`, interpolating linearly between the two nearest ranks
+// (the common "type 7" definition); 0 for no values.
+inline double quantile(std::vector<double> values, double q) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const double position = q * static_cast<double>(values.size() - 1);
+  const size_t below = static_cast<size_t>(position);
+  if (below + 1 >= values.size()) return values.back();
+  const double above_weight = position - static_cast<double>(below);
+  return values[below] * (1 - above_weight) + values[below + 1] * above_weight;
+}
+
+inline double median(std::vector<double> values) {
+  return quantile(std::move(values), 0.5);
+}
+
+// Paired samples of a measured quantity and its floor, in one unit.
+struct PairedSamples {
+  std::vector<double> measured;
+  std::vector<double> floor;
+
+  size_t pairs() const { return std::min(measured.size(), floor.size()); }
+  std::vector<double> ratios() const {
+    std::vector<double> out;
+    for (size_t i = 0; i < pairs(); ++i) out.push_back(floor[i] > 0 ? measured[i] / floor[i] : 0);
+    return out;
   }
-  std::nth_element(samples.begin(), samples.begin() + samples.size() / 2, samples.end());
-  return samples[samples.size() / 2];
+  // Multiplies every sample (e.g. us per run -> ns per task); ratios do not change.
+  PairedSamples scaled(double measured_factor, double floor_factor) const {
+    PairedSamples out = *this;
+    for (double& m : out.measured) m *= measured_factor;
+    for (double& f : out.floor) f *= floor_factor;
+    return out;
+  }
+};
+
+// Calls measure(i) then floor(i) for i in [0, pairs): each returns its sample's value (time,
+// usually from timed_us). `warmup` unrecorded pairs run first.
+template <typename Measure, typename Floor>
+PairedSamples interleave(size_t pairs, Measure&& measure, Floor&& floor, size_t warmup = 1) {
+  for (size_t i = 0; i < warmup; ++i) {
+    (void)measure(i);
+    (void)floor(i);
+  }
+  PairedSamples samples;
+  samples.measured.reserve(pairs);
+  samples.floor.reserve(pairs);
+  for (size_t i = 0; i < pairs; ++i) {
+    samples.measured.push_back(measure(i));
+    samples.floor.push_back(floor(i));
+  }
+  return samples;
 }
 
 struct BenchResult {
   std::string name;
   std::string floor_name;
-  double measured_us;
-  double floor_us;
-  double goal;  // the ratio we aim to stay under
-  double ratio() const { return floor_us > 0 ? measured_us / floor_us : 0; }
+  std::string unit;     // of measured and floor: "us" or "ns_per_task"; the JSON keys carry it
+  double measured = 0;  // median of the measured samples
+  double floor = 0;     // median of the floor samples
+  double ratio = 0;     // median of the per-pair ratios measured / floor
+  double ratio_q1 = 0;  // and its interquartile range
+  double ratio_q3 = 0;
+  size_t pairs = 0;
+  double goal = 0;                      // the ratio we aim to stay under
+  std::map<std::string, double> extra;  // further figures of this result, by JSON key
+
+  static BenchResult from(std::string name, std::string floor_name, std::string unit,
+                          const PairedSamples& samples, double goal) {
+    const std::vector<double> ratios = samples.ratios();
+    return BenchResult{std::move(name),
+                       std::move(floor_name),
+                       std::move(unit),
+                       median(samples.measured),
+                       median(samples.floor),
+                       median(ratios),
+                       quantile(ratios, 0.25),
+                       quantile(ratios, 0.75),
+                       samples.pairs(),
+                       goal,
+                       {}};
+  }
 };
 
 }  // namespace chiprt::cli

@@ -153,7 +153,6 @@ class Churn {
     for (const auto& target : targets_) {
       DeviceFigures& f = r.devices[target->device];
       f.callable_buffers_live_after_unregister += target->buffers();
-      if (target->legacy) f.orch_uploads += target->legacy->orch_uploads();
       for (size_t i = 0; i < images_.size(); ++i) {
         if (target->seen[i]) f.distinct_image_alloc_bytes += alloc_bytes_[i];
       }

@@ -12,6 +12,7 @@
 
 #include "chiprt/worker.h"
 #include "cli_common.h"
+#include "json_report.h"
 #include "npy_io.h"
 
 namespace chiprt::cli {
@@ -142,6 +143,7 @@ void run_command(const RunOptions& o) {
   }
   const DeviceStats after = device->stats();
   const WorkerStats worker_after = worker->stats();
+  const WorkerStats::GraphCache cache = worker->stats().graph_cache;
   for (const auto& [name, file] : outs) {
     auto it = last.outputs.find(name);
     if (it == last.outputs.end()) {
@@ -170,6 +172,8 @@ void run_command(const RunOptions& o) {
   if (runtime == RuntimeKind::hbg) {
     out["graph_cache_hits"] = cache_hits;
     out["graph_bytes"] = last.graph_bytes;
+    out["graph_edges"] = last.graph_edges;
+    out["graph_cache"] = graph_cache_json(cache);
   }
   for (const auto& [name, tensor] : last.outputs) out["outputs"][name] = tensor.shape;
   out["device"] = {{"live_bytes_before", live_before},

@@ -33,6 +33,11 @@ void print_stats(const char* when, const WorkerPoolStats& stats) {
       }
       fmt::print("    worker: leased {} buffers; refcounts (buffers x refcount):{}\n",
                  w.leased_buffers, histogram.empty() ? " none" : histogram);
+      if (w.graph_cache.capacity_entries > 0) {
+        fmt::print("    graph cache: {} of {} graphs, {} of {} bytes, {} evictions\n",
+                   w.graph_cache.entries, w.graph_cache.capacity_entries, w.graph_cache.bytes,
+                   w.graph_cache.capacity_bytes, w.graph_cache.evictions);
+      }
     }
   }
 }

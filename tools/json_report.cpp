@@ -116,9 +116,18 @@ Result<Signature> signature_from_json(const nlohmann::json& json) {
   return out;
 }
 
+nlohmann::json graph_cache_json(const WorkerStats::GraphCache& c) {
+  return {{"entries", c.entries},
+          {"bytes", c.bytes},
+          {"capacity_entries", c.capacity_entries},
+          {"capacity_bytes", c.capacity_bytes},
+          {"evictions", c.evictions}};
+}
+
 nlohmann::json worker_stats_json(const WorkerStats& w) {
   nlohmann::json histogram = nlohmann::json::object();
-  for (auto [refcount, buffers] : w.refcount_histogram) histogram[std::to_string(refcount)] = buffers;
+  for (auto [refcount, buffers] : w.refcount_histogram)
+    histogram[std::to_string(refcount)] = buffers;
   return {{"registrations_live", w.registrations_live},
           {"registrations_total", w.registrations_total},
           {"distinct_buffers_live", w.distinct_buffers_live},
@@ -130,7 +139,9 @@ nlohmann::json worker_stats_json(const WorkerStats& w) {
           {"deferred_releases", w.deferred_releases},
           {"leaked_registrations", w.leaked_registrations},
           {"heaps", w.heaps},
-          {"heap_bytes_reserved", w.heap_bytes_reserved}};
+          {"heap_bytes_reserved", w.heap_bytes_reserved},
+
+          {"graph_cache", graph_cache_json(w.graph_cache)}};
 }
 
 nlohmann::json device_memory_json(size_t device, const DeviceStats& memory) {

@@ -16,6 +16,8 @@ nlohmann::json image_json(const ImageView& view);
 // each list may be left out); invalid_argument naming what is wrong.
 nlohmann::json signature_json(const Signature& signature);
 Result<Signature> signature_from_json(const nlohmann::json& json);
+// hbg graph cache: entries and bytes held, both bounds, evictions.
+nlohmann::json graph_cache_json(const WorkerStats::GraphCache& cache);
 // One worker's entry of a device's "workers" list.
 nlohmann::json worker_stats_json(const WorkerStats& stats);
 // A device's memory: live and peak bytes and per-tag figures (its entry without "workers").

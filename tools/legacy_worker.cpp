@@ -18,14 +18,16 @@ Result<CallableId> LegacyWorker::register_callable(ByteSpan image) {
   const uint64_t key = fnv1a64(image);
   std::lock_guard lock(mutex_);
   if (!by_fnv_.contains(key)) {
-    CHIPRT_ASSIGN_OR_RETURN(DeviceBuffer whole, device_.allocate(image.size(), MemoryTag::callable));
-    CHIPRT_RETURN_IF_ERROR(device_.copy_to_device(whole.addr(), image));
-    CHIPRT_ASSIGN_OR_RETURN(DeviceBuffer orch, device_.allocate(view.orch_size(), MemoryTag::callable));
-    CHIPRT_RETURN_IF_ERROR(device_.copy_to_device(orch.addr(), view.orchestration()));
-    ++orch_uploads_;
+    // One callable buffer holds the placed image and, after it, the orchestration uploaded a
+    // second time: the device counts that second upload as a re-upload, like any other.
+    const uint64_t orch_copy_at = image.size();
+    CHIPRT_ASSIGN_OR_RETURN(DeviceBuffer buffer,
+                            device_.allocate(orch_copy_at + view.orch_size(), MemoryTag::callable));
+    CHIPRT_RETURN_IF_ERROR(device_.copy_to_device(buffer.addr(), image));
+    CHIPRT_RETURN_IF_ERROR(
+        device_.copy_to_device(buffer.addr() + orch_copy_at, view.orchestration()));
     by_fnv_.emplace(key, buffers_.size());
-    buffers_.push_back(std::move(whole));
-    buffers_.push_back(std::move(orch));
+    buffers_.push_back(std::move(buffer));
   }
   live_ids_.push_back(true);
   ++live_;
@@ -56,11 +58,6 @@ uint64_t LegacyWorker::registrations_live() const {
 uint64_t LegacyWorker::buffers_live() const {
   std::lock_guard lock(mutex_);
   return buffers_.size();
-}
-
-uint64_t LegacyWorker::orch_uploads() const {
-  std::lock_guard lock(mutex_);
-  return orch_uploads_;
 }
 
 }  // namespace chiprt::cli

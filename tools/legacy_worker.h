@@ -1,7 +1,8 @@
 // LegacyWorker: a model of the accounting of the runtime chiprt replaces, for comparison plots.
 // Per distinct image (identity: 64-bit FNV-1a, no byte compare) it uploads the whole image into
-// one pool and the orchestration again into a second one, and frees nothing until finalize.
-// It allocates real bytes on the same simulated device, so its figures are measured, not drawn.
+// a callable buffer and the orchestration again behind it, and frees nothing until finalize.
+// It allocates and uploads real bytes on the same simulated device, so its figures (bytes,
+// buffers, orchestration re-uploads) are the device's counts, not drawn.
 #pragma once
 
 #include <mutex>
@@ -22,16 +23,14 @@ class LegacyWorker {
   void finalize();
   uint64_t registrations_live() const;
   uint64_t buffers_live() const;
-  uint64_t orch_uploads() const;
 
  private:
   Device& device_;
   mutable std::mutex mutex_;
   std::unordered_map<uint64_t, size_t> by_fnv_;  // fnv -> index into images_
-  std::vector<DeviceBuffer> buffers_;             // image copies and orchestration copies
+  std::vector<DeviceBuffer> buffers_;            // one per distinct image
   std::vector<bool> live_ids_;
   uint64_t live_ = 0;
-  uint64_t orch_uploads_ = 0;
 };
 
 }  // namespace chiprt::cli

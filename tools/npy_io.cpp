@@ -66,6 +66,11 @@ Result<HostTensor> load_npy(const std::filesystem::path& path) {
   if (dtype == nullptr) return bad(fmt::format("unsupported dtype '{}'", descr));
   if (fortran) return bad("Fortran order is not supported");
   if (shape.size() > CHIPRT_MAX_DIMS) return bad("more than 4 dimensions");
+  if (shape.empty()) {
+    return bad(
+        "0-d array (shape ()); tensors have 1 to 4 dims: pass a single value with "
+        "--scalar NAME=VALUE");
+  }
   HostTensor t;
   t.dtype = dtype->dtype;
   uint64_t count = 1;

@@ -54,6 +54,10 @@ struct SignatureEntry {
 };
 // Empty means "no signature": the image says nothing about its arguments.
 using Signature = std::vector<SignatureEntry>;
+// How messages name a kind: "input", "scalar", "output"; and as a phrase: "a tensor input",
+// "a scalar", "an output".
+std::string_view signature_kind_word(SignatureKind kind) noexcept;
+std::string_view signature_kind_phrase(SignatureKind kind) noexcept;
 
 // "f32", "i32", "f16", "i64", "u8"; "dtype N" for an unknown one.
 std::string dtype_name(uint32_t dtype);
@@ -126,7 +130,7 @@ struct KernelSource {
 struct ImageSource {
   ByteSpan orchestration;
   std::vector<KernelSource> kernels;
-  std::string name;  // at most CHIPRT_IMAGE_NAME_BYTES - 1 bytes
+  std::string name;          // at most CHIPRT_IMAGE_NAME_BYTES - 1 bytes
   Signature signature = {};  // optional: written as the signature section after the kernels
 };
 

@@ -66,6 +66,7 @@ struct RunReport {
   uint64_t peak_heap_bytes = 0;
   bool graph_cache_hit = false;      // hbg: replayed a recorded graph
   uint64_t graph_bytes = 0;          // hbg: device bytes of the graph run
+  uint64_t graph_edges = 0;          // hbg: dependency edges of the graph run (its header's)
   uint64_t orchestration_calls = 0;  // times the orchestration entry ran for this run (0 or 1)
   uint64_t graph_cache_bytes = 0;    // hbg: device bytes held by the worker's graph cache after
   // Device bytes tagged runtime that the run used besides the worker's intermediate heap (the

@@ -3,8 +3,10 @@
 // Contract:
 // - register_callable validates the image, then places it: one device buffer per distinct image
 //   (identity: XXH3-128 + size, confirmed by a byte comparison), refcounted. It is atomic: on
-//   any error no device bytes, no id and no refcount change remain. The id takes the smallest
-//   free slot, with no cap, tagged with that slot's generation (see CallableId).
+//   any error no device bytes, no id and no refcount change remain; an exception beneath it
+//   (host memory, an injected hook or loader) is such an error, never thrown to the caller. The id
+//   takes the smallest free slot, with no cap, tagged with that slot's generation (see CallableId
+//   in chiprt/callable.h).
 // - An id that was unregistered (or never handed out) is not_found for run, unregister_callable
 //   and callable_info, even once its slot holds another registration: a stale id never reaches
 //   another caller's callable.
@@ -35,32 +37,18 @@
 #include <string_view>
 #include <vector>
 
+#include "chiprt/callable.h"
 #include "chiprt/code_loader.h"
 #include "chiprt/device.h"
 #include "chiprt/image.h"
 #include "chiprt/run.h"
+#include "chiprt/runtime_kind.h"
 #include "chiprt/status.h"
 
 namespace chiprt {
 
-enum class RuntimeKind { tmr, hbg };
-std::string_view runtime_name(RuntimeKind runtime) noexcept;
-Result<RuntimeKind> parse_runtime(std::string_view name);
-
-// A callable id, printed and stored as a plain unsigned 64-bit integer:
-//   id = generation << 32 | slot
-// slot (low 32 bits) is the smallest free registration slot when the id was handed out;
-// generation (high 32 bits) starts at 0 for every slot and moves on by one each time the slot is
-// freed. So the first registration on a fresh worker is id 0 and, while no slot has been reused,
-// ids are 0, 1, 2, ...; after unregister(3), the next registration gets slot 3 at generation 1,
-// id 1 << 32 | 3 = 4294967299, and id 3 answers not_found. A slot whose generation would wrap is
-// retired instead, so an id is never handed out twice by one worker.
-using CallableId = uint64_t;
-
-// Bytes of device memory that `image` occupies once registered on `runtime`, before the device
-// rounds it to its allocation granularity: the whole image on tmr, the image without its
-// orchestration (header + kernels) on hbg.
-uint64_t callable_device_bytes(const ImageView& image, RuntimeKind runtime);
+inline constexpr uint32_t kDefaultGraphCacheEntries = 16;
+inline constexpr uint64_t kDefaultGraphCacheBytes = 64ull << 20;
 
 struct WorkerOptions {
   RuntimeKind runtime = RuntimeKind::tmr;
@@ -74,35 +62,16 @@ struct WorkerOptions {
   // The intermediate heap of both runtimes (device memory, one per run in flight); 0 takes the
   // chip profile's default, at most a quarter of the device's capacity.
   uint64_t heap_bytes = 0;
-  // hbg: recorded graphs kept per worker (LRU); 0 takes the default of 16.
+  // hbg: recorded graphs kept per worker (LRU), bounded by count and by the device bytes of
+  // their allocations, whichever is reached first; 0 takes the defaults
+  // (kDefaultGraphCacheEntries: 16 graphs, kDefaultGraphCacheBytes: 64 MiB).
   uint32_t graph_cache_entries = 0;
+  uint64_t graph_cache_bytes = 0;
   // A run that takes longer than run_timeout, or in which no task completes and the
   // orchestration makes no call for stall_timeout, fails with deadline_exceeded; the device
   // is then lost (its process killed).
   std::chrono::milliseconds run_timeout{std::chrono::seconds(300)};
   std::chrono::milliseconds stall_timeout{std::chrono::seconds(30)};
-};
-
-struct KernelInfo {
-  uint32_t func_id;
-  CoreType core;
-  DeviceAddr addr;
-  uint64_t size;
-  void* entry;
-};
-
-// What a registration resolved to (for tests and tools). A snapshot: its addresses and entry
-// pointers are valid only while the registration (or a run of it) keeps the buffer alive.
-struct CallableInfo {
-  uint64_t buffer_generation = 0;
-  DeviceAddr buffer_addr = 0;
-  uint64_t buffer_bytes = 0;
-  uint32_t refcount = 0;
-  bool orch_on_device = false;
-  DeviceAddr orch_addr = 0;  // tmr: buffer_addr + orch_offset; hbg: 0
-  uint64_t orch_size = 0;
-  void* orch_entry = nullptr;
-  std::vector<KernelInfo> kernels;
 };
 
 struct WorkerStats {
@@ -117,7 +86,7 @@ struct WorkerStats {
   uint64_t orch_uploads = 0;
   uint64_t leaked_registrations = 0;
   uint64_t deferred_releases = 0;
-  uint64_t leased_buffers = 0;
+  uint64_t leased_buffers = 0;  // held by a run, or by a dedup comparison under way
   uint64_t runs = 0;
   uint64_t device_losses = 0;          // times this worker's device was lost
   uint64_t registrations_dropped = 0;  // registrations that went with a lost device at reset
@@ -127,6 +96,14 @@ struct WorkerStats {
   uint64_t heaps = 0;
   uint64_t heap_bytes_reserved = 0;
   std::map<uint32_t, uint64_t> refcount_histogram;  // refcount -> number of buffers
+  // hbg's graph cache: both bounds and current use (all 0 on tmr).
+  struct GraphCache {
+    uint64_t entries = 0;
+    uint64_t bytes = 0;  // device bytes of the cached graphs' allocations
+    uint64_t capacity_entries = 0;
+    uint64_t capacity_bytes = 0;
+    uint64_t evictions = 0;
+  } graph_cache;
   DeviceStats device;
 };
 

@@ -18,7 +18,7 @@ Result<std::unique_ptr<GmArena>> GmArena::create(std::byte* host_base, uint64_t 
 
 GmArena::GmArena(std::byte* host_base, uint64_t capacity)
     : host_base_(host_base), capacity_(capacity) {
-  free_blocks_.emplace(0, capacity);
+  free_blocks_.emplace(0, Block{capacity, MemoryTag::other});
   stats_.capacity_bytes = capacity;
   stats_.granularity = kGranularity;
 }
@@ -31,12 +31,21 @@ Result<DeviceAddr> GmArena::allocate(uint64_t size, MemoryTag tag) {
   }
   std::lock_guard lock(mutex_);
   for (auto it = free_blocks_.begin(); it != free_blocks_.end(); ++it) {
-    if (it->second < size) continue;
+    if (it->second.size < size) continue;
     const uint64_t offset = it->first;
-    const uint64_t remaining = it->second - size;
-    free_blocks_.erase(it);
-    if (remaining > 0) free_blocks_.emplace(offset + size, remaining);
-    live_blocks_.emplace(offset, Block{size, tag});
+    const uint64_t remaining = it->second.size - size;
+    // The only host allocation (the remainder's node) comes first: if it throws, the arena is
+    // as it was. The free block's own node becomes the live one.
+    Blocks::node_type rest;
+    if (remaining > 0) {
+      Blocks staging;
+      staging.emplace(offset + size, Block{remaining, MemoryTag::other});
+      rest = staging.extract(staging.begin());
+    }
+    Blocks::node_type taken = free_blocks_.extract(it);
+    taken.mapped() = Block{size, tag};
+    live_blocks_.insert(std::move(taken));
+    if (rest) free_blocks_.insert(std::move(rest));
     TagStats& t = stats_.tags[static_cast<size_t>(tag)];
     t.live_bytes += size;
     t.peak_bytes = std::max(t.peak_bytes, t.live_bytes);
@@ -65,21 +74,24 @@ void GmArena::release(DeviceAddr addr) noexcept {
   ++t.frees;
   stats_.live_bytes -= size;
   --stats_.live_allocations;
-  live_blocks_.erase(it);
+  // The live node becomes the free one, or goes once merged into a free neighbour: nothing
+  // here allocates, so a release cannot fail.
+  Blocks::node_type freed = live_blocks_.extract(it);
   // Coalesce with the free neighbours on both sides.
   auto next = free_blocks_.lower_bound(offset);
   if (next != free_blocks_.end() && next->first == offset + size) {
-    size += next->second;
+    size += next->second.size;
     next = free_blocks_.erase(next);
   }
   if (next != free_blocks_.begin()) {
     auto prev = std::prev(next);
-    if (prev->first + prev->second == offset) {
-      prev->second += size;
+    if (prev->first + prev->second.size == offset) {
+      prev->second.size += size;
       return;
     }
   }
-  free_blocks_.emplace(offset, size);
+  freed.mapped() = Block{size, MemoryTag::other};
+  free_blocks_.insert(next, std::move(freed));
 }
 
 GmArena::Block* GmArena::find_locked(DeviceAddr addr, uint64_t bytes) {

@@ -45,8 +45,11 @@ class GmArena {
   std::byte* const host_base_;
   const uint64_t capacity_;
   mutable std::mutex mutex_;
-  std::map<uint64_t, uint64_t> free_blocks_;  // offset -> size, coalesced
-  std::map<uint64_t, Block> live_blocks_;     // offset -> block
+  // Free and live blocks share one node type, so a block moves between the two without a host
+  // allocation: release() allocates nothing, and allocate() allocates before it changes anything.
+  using Blocks = std::map<uint64_t, Block>;  // offset -> block
+  Blocks free_blocks_;                       // coalesced; their tags mean nothing
+  Blocks live_blocks_;
   DeviceStats stats_;
 };
 

@@ -11,17 +11,20 @@ namespace {
 
 // Code loaded in the device process, named by its handle there (entry() is that handle as an
 // opaque token). Unloads itself while its process lives.
+// Made before the load, so that loaded code always has an owner that unloads it.
 class DeviceCode final : public LoadedCode {
  public:
-  DeviceCode(std::shared_ptr<DeviceProcess> process, uint64_t handle)
-      : process_(std::move(process)), handle_(handle) {}
-  ~DeviceCode() override { process_->unload(handle_); }
+  explicit DeviceCode(std::shared_ptr<DeviceProcess> process) : process_(std::move(process)) {}
+  ~DeviceCode() override {
+    if (handle_ != 0) process_->unload(handle_);  // device handles start at 1
+  }
+  void adopt(uint64_t handle) noexcept { handle_ = handle; }
   void* entry() const override { return reinterpret_cast<void*>(handle_); }
   void* symbol(const char*) const override { return nullptr; }
 
  private:
   std::shared_ptr<DeviceProcess> process_;
-  uint64_t handle_;
+  uint64_t handle_ = 0;
 };
 
 class SimChipLoader final : public CodeLoader {
@@ -33,9 +36,11 @@ class SimChipLoader final : public CodeLoader {
     const DeviceAddr addr = chip ? chip->address_of(shared_object) : 0;
     if (addr == 0) return memfd_loader()->load(shared_object, entry_symbol);  // host code
     CHIPRT_ASSIGN_OR_RETURN(auto process, chip->process());
+    auto code = std::make_unique<DeviceCode>(process);
     CHIPRT_ASSIGN_OR_RETURN(uint64_t handle,
                             process->load(addr, shared_object.size(), entry_symbol));
-    return std::unique_ptr<LoadedCode>(std::make_unique<DeviceCode>(std::move(process), handle));
+    code->adopt(handle);
+    return std::unique_ptr<LoadedCode>(std::move(code));
   }
 
  private:

@@ -233,34 +233,48 @@ void DeviceRuntime::launch_graph(uint64_t run, WireReader& in) {
   }
   const uint64_t need = sizeof(DeviceGraphHeader) +
                         uint64_t{header->task_count} * sizeof(DeviceGraphTask) +
-                        uint64_t{header->param_count} * sizeof(chiprt_param_t) +
+                        uint64_t{header->view_count} * sizeof(chiprt_param_t) +
+                        uint64_t{header->ref_count} * sizeof(uint32_t) +
                         uint64_t{header->edge_count} * sizeof(uint32_t);
   if (need > graph_bytes) return malformed("sizes");
   const auto* tasks = reinterpret_cast<const DeviceGraphTask*>(base + sizeof(DeviceGraphHeader));
-  const auto* params = reinterpret_cast<const chiprt_param_t*>(tasks + header->task_count);
-  const auto* successors = reinterpret_cast<const uint32_t*>(params + header->param_count);
+  const auto* views = reinterpret_cast<const chiprt_param_t*>(tasks + header->task_count);
+  const auto* refs = reinterpret_cast<const uint32_t*>(views + header->view_count);
+  const auto* successors = refs + header->ref_count;
   const uint32_t n = header->task_count;
 
+  // Each task's parameters side by side (kernels take them as one array), expanded from the
+  // graph's distinct values.
   struct Replay {
     explicit Replay(runtime::CorePool& cores, uint32_t n, bool trace)
         : graph(cores, n, runtime::GraphRun::Mode::fixed, trace) {}
     runtime::GraphRun graph;
+    std::vector<chiprt_param_t> params;
     std::vector<std::byte*> bases;
   };
   auto replay = std::make_unique<Replay>(cores_, n, trace);
-  replay->bases.assign(header->param_count, nullptr);
-  for (uint32_t p = 0; p < header->param_count; ++p) {
-    const chiprt_param_t& param = params[p];
+  // Each tensor's host pointer once, then each distinct view's by its tensor's index.
+  std::vector<std::byte*> tensor_bases(tensor_addrs.size());
+  for (size_t i = 0; i < tensor_addrs.size(); ++i) tensor_bases[i] = view(tensor_addrs[i], 0);
+  std::vector<std::byte*> view_bases(header->view_count, nullptr);
+  for (uint32_t v = 0; v < header->view_count; ++v) {
+    const chiprt_param_t& param = views[v];
     if (param.kind == CHIPRT_PARAM_SCALAR) continue;
     const uint64_t index = param.tensor.base - runtime::kHandleBase;
     if (index >= tensor_addrs.size()) return malformed("tensor index");
-    replay->bases[p] = view(tensor_addrs[index], 0);
-    if (replay->bases[p] == nullptr) return malformed("tensor address");
+    view_bases[v] = tensor_bases[index];
+    if (view_bases[v] == nullptr) return malformed("tensor address");
+  }
+  replay->params.resize(header->ref_count);
+  replay->bases.resize(header->ref_count);
+  for (uint32_t r = 0; r < header->ref_count; ++r) {
+    if (refs[r] >= header->view_count) return malformed("view index");
+    replay->params[r] = views[refs[r]];
+    replay->bases[r] = view_bases[refs[r]];
   }
   for (uint32_t i = 0; i < n; ++i) {
     const DeviceGraphTask& t = tasks[i];
-    if (t.first_param > header->param_count ||
-        t.param_count > header->param_count - t.first_param ||
+    if (t.first_param > header->ref_count || t.param_count > header->ref_count - t.first_param ||
         t.first_successor > header->edge_count ||
         t.successor_count > header->edge_count - t.first_successor) {
       return malformed(fmt::format("task {}", i));
@@ -276,7 +290,7 @@ void DeviceRuntime::launch_graph(uint64_t run, WireReader& in) {
         kernel ? reinterpret_cast<chiprt_kernel_entry_fn>(const_cast<void*>(kernel->entry))
                : nullptr,
         t.param_count,
-        params + t.first_param,
+        replay->params.data() + t.first_param,
         replay->bases.data() + t.first_param};
     replay->graph.set_fixed(
         i, desc, t.dep_count,
@@ -294,8 +308,7 @@ void DeviceRuntime::launch_graph(uint64_t run, WireReader& in) {
         send_done(run, failure.ok() ? Result<LaunchResult>(std::move(result))
                                     : Result<LaunchResult>(std::move(failure)));
       });
-  raw->graph.start_fixed();
-  raw->graph.close();  // the run may be gone once this returns
+  raw->graph.start_fixed();  // closes the run: it may be gone once this returns
 }
 
 Result<DeviceAddr> DeviceRuntime::allocate(uint64_t run, uint64_t bytes, MemoryTag tag) {

@@ -15,16 +15,24 @@ namespace {
 constexpr std::string_view kDtypeNames[] = {"f32", "i32", "f16", "i64", "u8"};
 static_assert(CHIPRT_DTYPE_F32 == 0 && CHIPRT_DTYPE_U8 == 4, "kDtypeNames follows chiprt_dtype_t");
 
-std::string_view kind_word(SignatureKind kind) {
-  switch (kind) {
-    case SignatureKind::input:
-      return "input";
-    case SignatureKind::scalar:
-      return "scalar";
-    case SignatureKind::output:
-      return "output";
+// The one table of how messages name a signature kind: alone, and as a phrase.
+struct KindNames {
+  SignatureKind kind;
+  std::string_view word;
+  std::string_view phrase;
+};
+constexpr KindNames kKindNames[] = {
+    {SignatureKind::input, "input", "a tensor input"},
+    {SignatureKind::scalar, "scalar", "a scalar"},
+    {SignatureKind::output, "output", "an output"},
+};
+constexpr KindNames kUnknownKind = {SignatureKind::input, "entry", "an entry"};
+
+const KindNames& kind_names(SignatureKind kind) noexcept {
+  for (const KindNames& names : kKindNames) {
+    if (names.kind == kind) return names;
   }
-  return "entry";
+  return kUnknownKind;  // a raw kind outside the enum (decoding rejects those)
 }
 
 std::string_view trim(std::string_view text) {
@@ -90,6 +98,14 @@ Result<SignatureEntry> parse_entry(std::string_view item, bool output) {
 }
 
 }  // namespace
+
+std::string_view signature_kind_word(SignatureKind kind) noexcept {
+  return kind_names(kind).word;
+}
+
+std::string_view signature_kind_phrase(SignatureKind kind) noexcept {
+  return kind_names(kind).phrase;
+}
 
 std::string dtype_name(uint32_t dtype) {
   if (dtype < std::size(kDtypeNames)) return std::string(kDtypeNames[dtype]);
@@ -184,12 +200,12 @@ std::string signature_defect(const Signature& signature) {
     const SignatureEntry& entry = signature[i];
     const std::string defect = signature_entry_defect(entry);
     if (!defect.empty()) {
-      return fmt::format("signature {} {} ('{}') {}", kind_word(entry.kind), i,
+      return fmt::format("signature {} {} ('{}') {}", signature_kind_word(entry.kind), i,
                          std::string_view(entry.name).substr(0, 64), defect);
     }
     if (!names.insert(entry.name).second) {
-      return fmt::format("signature {} {} repeats the name '{}'", kind_word(entry.kind), i,
-                         entry.name);
+      return fmt::format("signature {} {} repeats the name '{}'", signature_kind_word(entry.kind),
+                         i, entry.name);
     }
   }
   return {};

@@ -33,18 +33,23 @@ class FileDescriptor {
   int fd_;
 };
 
+// Made before dlopen, so that an open object always has an owner that closes it: a handle left
+// open past its fd would hand this object to a later load that reuses the fd number.
 class MemfdLoadedCode final : public LoadedCode {
  public:
-  MemfdLoadedCode(std::unique_ptr<FileDescriptor> fd, void* handle, void* entry)
-      : fd_(std::move(fd)), handle_(handle), entry_(entry) {}
-  ~MemfdLoadedCode() override { dlclose(handle_); }  // then fd_ closes
+  explicit MemfdLoadedCode(std::unique_ptr<FileDescriptor> fd) : fd_(std::move(fd)) {}
+  ~MemfdLoadedCode() override {
+    if (handle_ != nullptr) dlclose(handle_);  // then fd_ closes
+  }
+  void adopt(void* handle) noexcept { handle_ = handle; }
+  void set_entry(void* entry) noexcept { entry_ = entry; }
   void* entry() const override { return entry_; }
   void* symbol(const char* name) const override { return dlsym(handle_, name); }
 
  private:
   std::unique_ptr<FileDescriptor> fd_;
-  void* handle_;
-  void* entry_;
+  void* handle_ = nullptr;
+  void* entry_ = nullptr;
 };
 
 Status write_all(int fd, ByteSpan bytes) {
@@ -86,19 +91,20 @@ class MemfdLoader final : public CodeLoader {
     }
     CHIPRT_RETURN_IF_ERROR(write_all(fd->get(), shared_object));
     const std::string path = fmt::format("/proc/self/fd/{}", fd->get());
+    auto code = std::make_unique<MemfdLoadedCode>(std::move(fd));
     void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (handle == nullptr) {
       const char* why = dlerror();
       return Status(StatusCode::load_failed, fmt::format("dlopen: {}", why ? why : "unknown"));
     }
+    code->adopt(handle);  // closed by `code` on every way out from here
     void* entry = dlsym(handle, entry_symbol);
     if (entry == nullptr) {
-      dlclose(handle);
       return Status(StatusCode::symbol_not_found,
                     fmt::format("entry symbol '{}' is not exported", entry_symbol));
     }
-    return std::unique_ptr<LoadedCode>(
-        std::make_unique<MemfdLoadedCode>(std::move(fd), handle, entry));
+    code->set_entry(entry);
+    return std::unique_ptr<LoadedCode>(std::move(code));
   }
 };
 

@@ -4,6 +4,8 @@
 
 #include <limits>
 
+#include "thrown_status.h"
+
 namespace chiprt::registry {
 namespace {
 
@@ -19,7 +21,7 @@ constexpr uint32_t generation_of(CallableId id) {
 
 }  // namespace
 
-uint32_t IdAllocator::allocate() {
+uint32_t IdAllocator::allocate() noexcept {
   if (free_below_next_.empty()) return next_++;
   return free_below_next_.extract(free_below_next_.begin()).value();
 }
@@ -35,22 +37,44 @@ void IdAllocator::free(uint32_t slot) {
 }
 
 Result<CallableId> CallableRegistry::register_image(ByteSpan image) {
-  CHIPRT_ASSIGN_OR_RETURN(ImageView view, ImageView::parse(image));
-  CHIPRT_ASSIGN_OR_RETURN(ChipBuffer * buffer, pool_.acquire(view));
+  // No exception crosses registration, and none leaves a trace: host allocations come before
+  // anything changes. First the slot table grows to hold the slot this registration takes
+  // (an entry for a free slot is no visible change).
+  try {
+    std::lock_guard lock(mutex_);
+    grow_slots_locked();
+  } catch (...) {
+    return thrown_status("assigning a callable id");
+  }
+  // The pool's acquire() never throws; parsing throws before anything changed.
+  Result<ChipBuffer*> acquired = [&]() -> Result<ChipBuffer*> {
+    try {
+      CHIPRT_ASSIGN_OR_RETURN(ImageView view, ImageView::parse(image));
+      return pool_.acquire(view);
+    } catch (...) {
+      return thrown_status("parsing the image");
+    }
+  }();
+  CHIPRT_ASSIGN_OR_RETURN(ChipBuffer * buffer, std::move(acquired));
   std::unique_lock lock(mutex_);
   try {
-    if (ids_.high_water() >= slots_.size()) {
-      slots_.resize(ids_.high_water() + 1, Slot{nullptr, first_generation_});
-    }
-    const uint32_t slot = ids_.allocate();  // cannot throw once the slot exists
-    slots_[slot].buffer = buffer;
-    ++live_;
-    ++total_;
-    return make_id(slot, slots_[slot].generation);
-  } catch (const std::bad_alloc&) {
+    grow_slots_locked();  // allocates only if concurrent registrations took the grown slot
+  } catch (...) {
     lock.unlock();
     pool_.release(buffer);  // all or nothing: hand the reference back
-    return Status(StatusCode::internal, "host memory exhausted while assigning a callable id");
+    return thrown_status("assigning a callable id");
+  }
+  // Nothing below throws once the slot exists.
+  const uint32_t slot = ids_.allocate();
+  slots_[slot].buffer = buffer;
+  ++live_;
+  ++total_;
+  return make_id(slot, slots_[slot].generation);
+}
+
+void CallableRegistry::grow_slots_locked() {
+  if (ids_.high_water() >= slots_.size()) {
+    slots_.resize(ids_.high_water() + 1, Slot{nullptr, first_generation_});
   }
 }
 

@@ -1,7 +1,7 @@
 // CallableRegistry: callable ids over a ChipBufferPool. An id is a slot (the smallest free one,
 // with no fixed cap) tagged with that slot's generation, which moves on each time the slot is
 // freed, so an id held past its unregister never names a later registration (encoding: see
-// CallableId in chiprt/worker.h). register_image, unregister, lease and info are thread-safe
+// CallableId in chiprt/callable.h). register_image, unregister, lease and info are thread-safe
 // with each other (lock order: registry, then pool). release_all must not overlap any other
 // call: ChipWorker runs it under its exclusive lifecycle lock.
 #pragma once
@@ -11,13 +11,14 @@
 #include <vector>
 
 #include "chip_buffer_pool.h"
+#include "chiprt/callable.h"
 
 namespace chiprt::registry {
 
 // Hands out slot numbers: the smallest free one.
 class IdAllocator {
  public:
-  uint32_t allocate();
+  uint32_t allocate() noexcept;
   void free(uint32_t slot);
   uint32_t high_water() const { return next_; }
 
@@ -52,6 +53,8 @@ class CallableRegistry {
     uint32_t generation = 0;       // of the id the slot holds (or will hand out next)
   };
   Result<ChipBuffer*> lookup_locked(CallableId id) const;
+  // Makes slots_ hold the slot ids_.allocate() hands out next. May throw (host memory).
+  void grow_slots_locked();
   // Frees a live slot: bumps its generation and returns it to the allocator, or retires it for
   // good when its generations are used up (a wrap would bring old ids back).
   void free_slot_locked(uint32_t slot);

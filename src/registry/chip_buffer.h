@@ -12,7 +12,7 @@
 #include "chiprt/code_loader.h"
 #include "chiprt/device.h"
 #include "chiprt/image.h"
-#include "chiprt/worker.h"
+#include "chiprt/runtime_kind.h"
 
 namespace chiprt::registry {
 

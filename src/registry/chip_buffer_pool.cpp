@@ -7,6 +7,8 @@
 
 #include "chiprt/abi/kernel.h"
 #include "chiprt/abi/orchestration.h"
+#include "chiprt/callable.h"
+#include "thrown_status.h"
 
 namespace chiprt::registry {
 namespace {
@@ -24,17 +26,6 @@ bool equal(ByteSpan a, ByteSpan b) {
 }
 
 }  // namespace
-}  // namespace chiprt::registry
-
-namespace chiprt {
-uint64_t callable_device_bytes(const ImageView& image, RuntimeKind runtime) {
-  const uint64_t storage_from =
-      runtime == RuntimeKind::hbg ? image.kernels_begin() : image.header_size();
-  return image.header_size() + (image.size() - storage_from);
-}
-}  // namespace chiprt
-
-namespace chiprt::registry {
 
 const LoadedKernel* ChipBuffer::kernel(uint32_t func_id) const {
   auto it = std::lower_bound(kernels.begin(), kernels.end(), func_id,
@@ -61,43 +52,99 @@ ChipBufferPool::~ChipBufferPool() {
 }
 
 Result<ChipBuffer*> ChipBufferPool::acquire(const ImageView& image) {
+  try {
+    return acquire_or_throw(image);
+  } catch (...) {
+    return thrown_status(fmt::format("registering image '{}'", image.name()));
+  }
+}
+
+Result<ChipBuffer*> ChipBufferPool::acquire_or_throw(const ImageView& image) {
   const ImageHash identity = identity_hash_(image);
   const Key key{identity, image.size()};
+  std::vector<uint64_t> examined;  // generations of candidates whose bytes differ
+  // Declared before the lock, so that on every way out (exceptions included) the lock is
+  // released first and the pin returned after: returning a lease takes the lock.
+  Lease pin;
   std::unique_lock lock(mutex_);
-  changed_.wait(lock, [&] { return !creating_.contains(key); });
-  for (auto [it, end] = index_.equal_range(key); it != end; ++it) {
-    if (same_bytes(*it->second, image)) {
-      ++it->second->refcount;
-      return it->second;
+  for (;;) {
+    changed_.wait(lock, [&] { return !creating_.contains(key); });
+    ChipBuffer* candidate = unexamined_locked(key, examined);
+    if (candidate == nullptr) break;
+    pin = lease_locked(candidate);
+    lock.unlock();
+    // Unlocked: a full comparison of up to the whole image must not hold up leases and
+    // releases. The pin keeps the candidate's memory and code even if it is released meanwhile.
+    if (same_bytes(*candidate, image)) {
+      lock.lock();
+      // Revives the candidate if its last registration went meanwhile (pinned, it is still
+      // indexed and its release waits for the pin).
+      ++candidate->refcount;
+      return candidate;
     }
+    examined.push_back(candidate->generation);
+    pin.reset();
+    lock.lock();  // buffers of the key may have come (or gone) meanwhile: look again
   }
+  // No buffer holds these bytes, and none is being created: this call creates it.
   creating_.insert(key);
   lock.unlock();
-  // Nothing may escape between marking the key and unmarking it: a stuck key would block every
-  // later registration of the image and finalize.
-  auto created = [&]() -> Result<std::unique_ptr<ChipBuffer>> {
+  Result<Staged> staged = [&]() -> Result<Staged> {
     try {
-      return create(image, identity);
-    } catch (const std::exception& e) {
-      return Status(StatusCode::internal, fmt::format("placing the image threw: {}", e.what()));
+      return stage(image, key);
+    } catch (...) {
+      // Unmark the key before the exception goes on: a stuck key would block every later
+      // registration of the image, and release_all.
+      lock.lock();
+      creating_.erase(key);
+      changed_.notify_all();
+      throw;
     }
   }();
   lock.lock();
   creating_.erase(key);
   changed_.notify_all();
-  if (!created.ok()) return std::move(created).status();
-  std::unique_ptr<ChipBuffer> buffer = std::move(created).value();
-  buffer->generation = next_generation_++;
-  buffer->refcount = 1;
+  if (!staged.ok()) return std::move(staged).status();
+  return publish_locked(std::move(staged).value());
+}
+
+ChipBuffer* ChipBufferPool::unexamined_locked(const Key& key,
+                                              const std::vector<uint64_t>& examined) const {
+  for (auto [it, end] = index_.equal_range(key); it != end; ++it) {
+    if (std::find(examined.begin(), examined.end(), it->second->generation) == examined.end()) {
+      return it->second;
+    }
+  }
+  return nullptr;
+}
+
+Result<ChipBufferPool::Staged> ChipBufferPool::stage(const ImageView& image, const Key& key) {
+  CHIPRT_ASSIGN_OR_RETURN(std::unique_ptr<ChipBuffer> buffer, create(image, key.hash));
   ChipBuffer* raw = buffer.get();
-  index_.emplace(key, raw);
-  buffers_.emplace(raw, std::move(buffer));
+  Staged staged;
+  // The owner node first: from here on it owns the buffer, so a throw below destroys it.
+  Owners owner;
+  owner.emplace(raw, std::move(buffer));
+  staged.owner_node = owner.extract(owner.begin());
+  Index index;
+  index.emplace(key, raw);
+  staged.index_node = index.extract(index.begin());
+  return staged;
+}
+
+ChipBuffer* ChipBufferPool::publish_locked(Staged staged) noexcept {
+  ChipBuffer* raw = staged.index_node.mapped();
+  raw->generation = next_generation_++;
+  raw->refcount = 1;
+  // Node insertions allocate nothing, and Key's ordering cannot throw.
+  index_.insert(std::move(staged.index_node));
+  buffers_.insert(std::move(staged.owner_node));
   ++counters_.buffers_created;
   counters_.loads += 1 + raw->kernels.size();
   return raw;
 }
 
-bool ChipBufferPool::same_bytes(const ChipBuffer& buffer, const ImageView& image) {
+bool ChipBufferPool::same_bytes(const ChipBuffer& buffer, const ImageView& image) const {
   if (buffer.image_size != image.size() ||
       !equal(buffer.canonical_header, image.bytes().first(image.header_size())) ||
       buffer.signature != image.signature()) {
@@ -216,6 +263,10 @@ void ChipBufferPool::release(ChipBuffer* buffer) {
 
 Lease ChipBufferPool::lease(ChipBuffer* buffer) {
   std::lock_guard lock(mutex_);
+  return lease_locked(buffer);
+}
+
+Lease ChipBufferPool::lease_locked(ChipBuffer* buffer) noexcept {
   ++buffer->leases;
   ++total_leases_;
   return Lease(this, buffer);
@@ -232,7 +283,7 @@ void ChipBufferPool::return_lease(const ChipBuffer* buffer) noexcept {
 }
 
 void ChipBufferPool::release_all() {
-  std::unordered_map<const ChipBuffer*, std::unique_ptr<ChipBuffer>> doomed;
+  Owners doomed;
   {
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [&] { return total_leases_ == 0 && creating_.empty(); });

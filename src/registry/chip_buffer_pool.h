@@ -1,9 +1,14 @@
 // ChipBufferPool: one refcounted device buffer per distinct image on one device.
 //
 // Identity is (identity hash, size) confirmed by a full byte comparison, so a hash collision
-// yields two buffers, never a shared one. acquire() is all-or-nothing. The pool is the one owner
-// of every refcount and lease count; all methods are thread-safe. Registrations of the same new
-// image wait for the first one to finish creating its buffer, so an image is loaded once.
+// yields two buffers, never a shared one. The comparison runs outside the pool's lock, on a
+// candidate pinned by a lease, so leases and releases never wait behind it. acquire() is
+// all-or-nothing, exceptions included: whatever throws beneath it (the identity hook, the
+// loader, the device, host memory) becomes an error with the pool exactly as before, because
+// everything that can throw runs before a commit made of steps that cannot. The pool is the one
+// owner of every refcount and lease count; all methods are thread-safe. Registrations of the
+// same new image wait for the first one to finish creating its buffer, so an image is loaded
+// once.
 #pragma once
 
 #include <condition_variable>
@@ -12,7 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
-#include <unordered_map>
+#include <vector>
 
 #include "chip_buffer.h"
 #include "lease.h"
@@ -25,7 +30,7 @@ struct PoolStats {
   uint64_t loads = 0;
   uint64_t unloads = 0;
   uint64_t deferred_releases = 0;
-  uint64_t leased_buffers = 0;
+  uint64_t leased_buffers = 0;  // leases include the pin of a dedup comparison under way
   std::map<uint32_t, uint64_t> refcount_histogram;
 };
 
@@ -37,7 +42,7 @@ class ChipBufferPool {
                  IdentityHash identity_hash);
   ~ChipBufferPool();
 
-  // Adds one reference to the buffer holding `image`, creating it on a miss.
+  // Adds one reference to the buffer holding `image`, creating it on a miss. Never throws.
   Result<ChipBuffer*> acquire(const ImageView& image);
   // Drops one reference; at zero the buffer is released now, or when its last lease returns.
   void release(ChipBuffer* buffer);
@@ -66,10 +71,26 @@ class ChipBufferPool {
       return std::tie(a.hash.high, a.hash.low, a.size) < std::tie(b.hash.high, b.hash.low, b.size);
     }
   };
+  using Index = std::multimap<Key, ChipBuffer*>;
+  using Owners = std::map<const ChipBuffer*, std::unique_ptr<ChipBuffer>>;
+  // A created buffer with the container nodes that will hold it, allocated in advance so that
+  // publishing it cannot throw.
+  struct Staged {
+    Index::node_type index_node;
+    Owners::node_type owner_node;
+  };
+
+  Result<ChipBuffer*> acquire_or_throw(const ImageView& image);
+  // The first indexed buffer of `key` whose generation is not in `examined`, or nullptr.
+  ChipBuffer* unexamined_locked(const Key& key, const std::vector<uint64_t>& examined) const;
+  Lease lease_locked(ChipBuffer* buffer) noexcept;
+  Result<Staged> stage(const ImageView& image, const Key& key);
+  ChipBuffer* publish_locked(Staged staged) noexcept;
   void return_lease(const ChipBuffer* buffer) noexcept;
   Result<std::unique_ptr<ChipBuffer>> create(const ImageView& image, const ImageHash& identity);
   Status load_code(ChipBuffer& buffer, const ImageView& image);
-  bool same_bytes(const ChipBuffer& buffer, const ImageView& image);
+  // Reads only what is immutable once a buffer is published: safe unlocked on a pinned buffer.
+  bool same_bytes(const ChipBuffer& buffer, const ImageView& image) const;
   // Unlinks a buffer whose refcount and leases are both zero; the caller destroys it unlocked.
   std::unique_ptr<ChipBuffer> unlink_locked(const ChipBuffer* buffer);
 
@@ -80,9 +101,9 @@ class ChipBufferPool {
 
   mutable std::mutex mutex_;
   std::condition_variable changed_;
-  std::multimap<Key, ChipBuffer*> index_;  // every buffer not yet unlinked (refcount 0: leased)
-  std::set<Key> creating_;                 // keys whose buffer is being created right now
-  std::unordered_map<const ChipBuffer*, std::unique_ptr<ChipBuffer>> buffers_;
+  Index index_;             // every buffer not yet unlinked (refcount 0: leased)
+  std::set<Key> creating_;  // keys whose buffer is being created right now
+  Owners buffers_;          // node-based, so a staged node goes in without allocating
   std::function<void(uint64_t)> release_hook_;
   uint64_t next_generation_ = 1;
   uint64_t total_leases_ = 0;

@@ -13,18 +13,6 @@ std::string shape_text(const std::vector<int64_t>& shape) {
   return fmt::format("[{}]", fmt::join(shape, ", "));
 }
 
-std::string_view kind_text(SignatureKind kind) {
-  switch (kind) {
-    case SignatureKind::input:
-      return "a tensor input";
-    case SignatureKind::scalar:
-      return "a scalar";
-    case SignatureKind::output:
-      return "an output";
-  }
-  return "an entry";
-}
-
 // `what` names the argument ("tensor argument 'a'"); `shape` is the one the caller gave.
 Status check_tensor(const SignatureEntry& entry, std::string_view what, uint32_t dtype,
                     const std::vector<int64_t>& shape) {
@@ -55,9 +43,10 @@ Result<const SignatureEntry*> listed(
                               given, name));
   }
   if (it->second->kind != kind) {
-    return Status(StatusCode::invalid_argument,
-                  fmt::format("{} '{}' is {} in the callable's signature ({})", given, name,
-                              kind_text(it->second->kind), format_signature_entry(*it->second)));
+    return Status(
+        StatusCode::invalid_argument,
+        fmt::format("{} '{}' is {} in the callable's signature ({})", given, name,
+                    signature_kind_phrase(it->second->kind), format_signature_entry(*it->second)));
   }
   return it->second;
 }

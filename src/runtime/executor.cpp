@@ -16,22 +16,25 @@ std::unique_ptr<Executor> make_executor(Device& device, const WorkerOptions& opt
   return std::make_unique<TmrExecutor>(device, options);
 }
 
-std::vector<LaunchKernel> launch_kernels(const registry::ChipBuffer& buffer) {
-  std::vector<LaunchKernel> out;
+namespace {
+// The callable's kernels as {func_id, core, code entry} records of either form, in func_id order.
+template <typename Entry>
+std::vector<Entry> kernel_entries(const registry::ChipBuffer& buffer) {
+  std::vector<Entry> out;
   out.reserve(buffer.kernels.size());
   for (const registry::LoadedKernel& k : buffer.kernels) {
     out.push_back({k.func_id, k.core, k.code->entry()});
   }
   return out;
 }
+}  // namespace
+
+std::vector<LaunchKernel> launch_kernels(const registry::ChipBuffer& buffer) {
+  return kernel_entries<LaunchKernel>(buffer);
+}
 
 KernelTable kernel_table(const registry::ChipBuffer& buffer) {
-  std::vector<KernelRef> refs;
-  refs.reserve(buffer.kernels.size());
-  for (const registry::LoadedKernel& k : buffer.kernels) {
-    refs.push_back({k.func_id, k.core, k.code->entry()});
-  }
-  return KernelTable(std::move(refs));
+  return KernelTable(kernel_entries<KernelRef>(buffer));
 }
 
 Deadlines deadlines(const WorkerOptions& options) {

@@ -24,6 +24,8 @@ class Executor {
   // Device bytes of the intermediate heaps kept between runs (tagged runtime), and how many.
   virtual uint64_t heap_bytes_reserved() const { return 0; }
   virtual uint64_t heaps() const { return 0; }
+  // What the runtime caches across runs (hbg: recorded graphs); zeros when nothing.
+  virtual WorkerStats::GraphCache graph_cache() const { return {}; }
 };
 
 std::unique_ptr<Executor> make_executor(Device& device, const WorkerOptions& options);

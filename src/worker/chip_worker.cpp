@@ -11,17 +11,6 @@
 
 namespace chiprt {
 
-std::string_view runtime_name(RuntimeKind runtime) noexcept {
-  return runtime == RuntimeKind::tmr ? "tmr" : "hbg";
-}
-
-Result<RuntimeKind> parse_runtime(std::string_view name) {
-  if (name == "tmr") return RuntimeKind::tmr;
-  if (name == "hbg") return RuntimeKind::hbg;
-  return Status(StatusCode::invalid_argument,
-                fmt::format("unknown runtime '{}' (known: tmr, hbg)", name));
-}
-
 struct ChipWorker::Impl {
   Impl(std::shared_ptr<Device> dev, WorkerOptions opts)
       : device(std::move(dev)),
@@ -149,9 +138,9 @@ DeviceTensorRef DeviceTensor::ref() const {
 
 Result<DeviceTensor> ChipWorker::alloc_tensor(uint32_t dtype, std::vector<int64_t> shape) {
   if (shape.size() > CHIPRT_MAX_DIMS) {
-    return Status(StatusCode::invalid_argument,
-                  fmt::format("a device tensor has 1..{} dims, not {}", CHIPRT_MAX_DIMS,
-                              shape.size()));
+    return Status(
+        StatusCode::invalid_argument,
+        fmt::format("a device tensor has 1..{} dims, not {}", CHIPRT_MAX_DIMS, shape.size()));
   }
   auto elements = runtime::dense_elements(dtype, static_cast<uint32_t>(shape.size()), shape.data());
   if (!elements.ok()) return std::move(elements).status().annotate("allocating a device tensor");
@@ -167,8 +156,10 @@ Result<DeviceTensor> ChipWorker::alloc_tensor(uint32_t dtype, std::vector<int64_
 }
 
 Result<DeviceTensor> ChipWorker::to_device(const HostTensor& host) {
-  std::vector<int64_t> shape = host.shape.empty() ? std::vector<int64_t>{1} : host.shape;
-  CHIPRT_ASSIGN_OR_RETURN(DeviceTensor out, alloc_tensor(host.dtype, std::move(shape)));
+  if (host.shape.empty()) {
+    return Status(StatusCode::invalid_argument, std::string(runtime::kZeroDimAdvice));
+  }
+  CHIPRT_ASSIGN_OR_RETURN(DeviceTensor out, alloc_tensor(host.dtype, host.shape));
   CHIPRT_RETURN_IF_ERROR(copy_to_device(out, host.data));
   return out;
 }
@@ -180,9 +171,9 @@ Status check_tensor_copy(const DeviceTensor& tensor, const Device& device, size_
     return Status(StatusCode::invalid_argument, "the device tensor lives on another device");
   }
   if (bytes != tensor.bytes()) {
-    return Status(StatusCode::invalid_argument,
-                  fmt::format("copy of {} bytes for a device tensor of {} bytes", bytes,
-                              tensor.bytes()));
+    return Status(
+        StatusCode::invalid_argument,
+        fmt::format("copy of {} bytes for a device tensor of {} bytes", bytes, tensor.bytes()));
   }
   return Status::Ok();
 }
@@ -227,6 +218,7 @@ WorkerStats ChipWorker::stats() const {
   out.runs = impl_->runs;
   out.heaps = impl_->executor->heaps();
   out.heap_bytes_reserved = impl_->executor->heap_bytes_reserved();
+  out.graph_cache = impl_->executor->graph_cache();
   out.device = impl_->device->stats();
   // Measured by the device: uploads into callable buffers after their one placement upload.
   out.orch_uploads = out.device.tag(MemoryTag::callable).reuploads;

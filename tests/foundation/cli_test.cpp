@@ -276,6 +276,25 @@ TEST_F(CliTest, StatsJsonRefcountHistogramIsAlwaysAnObject) {
   }
 }
 
+TEST_F(CliTest, StatsJsonReportsTheGraphCacheBoundsAndUse) {
+  for (const char* runtime : {"tmr", "hbg"}) {
+    SCOPED_TRACE(runtime);
+    const json out = parse_json(
+        run_cli(fmt::format("stats --callables 4 --distinct 2 --runtime {} --json", runtime)));
+    const bool hbg = std::string(runtime) == "hbg";
+    for (const json& device : out["at_end"]["devices"]) {
+      for (const json& worker : device["workers"]) {
+        const json& cache = worker["graph_cache"];
+        // hbg's defaults: 16 graphs, 64 MiB; tmr caches no graphs.
+        EXPECT_EQ(cache["capacity_entries"].get<uint64_t>(), hbg ? 16u : 0u);
+        EXPECT_EQ(cache["capacity_bytes"].get<uint64_t>(), hbg ? 64ull << 20 : 0u);
+        EXPECT_LE(cache["entries"].get<uint64_t>(), cache["capacity_entries"].get<uint64_t>());
+        EXPECT_LE(cache["bytes"].get<uint64_t>(), cache["capacity_bytes"].get<uint64_t>());
+      }
+    }
+  }
+}
+
 // The distinct images churn makes: the vector example named "churn-<i>".
 uint64_t churn_distinct_alloc_bytes(RuntimeKind runtime, size_t distinct) {
   uint64_t sum = 0;

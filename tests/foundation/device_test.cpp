@@ -3,6 +3,7 @@
 // call fails cleanly with unavailable).
 #include <thread>
 
+#include "host_allocation_faults.h"
 #include "test_support.h"
 
 namespace chiprt::test {
@@ -126,6 +127,47 @@ TEST_P(SimChipTest, FreedBlocksAreReusedFirstFitAndCoalesce) {
   c.reset();
   // With everything freed, the neighbours coalesced back into one block of full capacity.
   EXPECT_EQ(allocate_ok(*device_, 16 * kGranule, MemoryTag::other).size(), 16 * kGranule);
+}
+
+// Host memory running out inside the arena: a failed allocate changes nothing, and a release
+// needs no host memory at all (it cannot fail: it runs in destructors).
+TEST_P(SimChipTest, HostAllocationFailureLeavesTheArenaWhole) {
+  if (!host_allocation_faults::supported()) GTEST_SKIP() << "a sanitizer owns operator new";
+  DeviceBuffer a = allocate_ok(*device_, kGranule, MemoryTag::other);
+  DeviceBuffer b = allocate_ok(*device_, kGranule, MemoryTag::other);
+  DeviceBuffer c = allocate_ok(*device_, kGranule, MemoryTag::other);
+  const DeviceAddr b_addr = b.addr();
+
+  host_allocation_faults::fail_nth(1);
+  b.reset();  // between two live blocks: it becomes a free block of its own
+  EXPECT_FALSE(host_allocation_faults::disarm()) << "a release allocated host memory";
+  EXPECT_EQ(device_->stats().live_bytes, 2 * kGranule);
+
+  const DeviceStats before = device_->stats();
+  for (uint64_t nth = 1;; ++nth) {
+    bool threw = false;
+    Result<DeviceBuffer> rest = Status(StatusCode::internal, "not allocated");
+    host_allocation_faults::fail_nth(nth);
+    try {
+      rest = device_->allocate(12 * kGranule, MemoryTag::tensor);  // leaves one granule free
+    } catch (const std::bad_alloc&) {
+      threw = true;
+    }
+    const bool failed = host_allocation_faults::disarm();
+    ASSERT_EQ(threw, failed) << "allocation " << nth;
+    if (!failed) {
+      ASSERT_TRUE(rest.ok()) << rest.status().to_string();
+      EXPECT_EQ(rest->addr(), c.addr() + kGranule) << "the free tail";
+      EXPECT_GT(nth, 1u) << "the arena allocated no host memory to split the tail";
+      break;
+    }
+    const DeviceStats after = device_->stats();
+    EXPECT_EQ(after.live_bytes, before.live_bytes) << "allocation " << nth;
+    EXPECT_EQ(after.live_allocations, before.live_allocations) << "allocation " << nth;
+  }
+  EXPECT_EQ(allocate_ok(*device_, kGranule, MemoryTag::other).addr(), b_addr) << "b's block";
+  a.reset();
+  c.reset();
 }
 
 TEST_P(SimChipTest, CopiesStayInsideOneLiveAllocation) {

@@ -3,6 +3,7 @@
 // is unchanged, no named file is held open).
 #include <fstream>
 
+#include "host_allocation_faults.h"
 #include "worker_fixture.h"
 
 namespace chiprt::test {
@@ -52,6 +53,24 @@ TEST_F(LoaderTest, ReloadAfterUnloadGetsTheNewCode) {
   a.reset();
   const auto b = load_ok(fixture_so("fixture_orch_b.so"), "chiprt_orchestration_entry");
   EXPECT_EQ(marker_of(*b), kOrchBMarker);
+}
+
+// Host memory running out at any point of a load leaves nothing loaded: an object left open
+// past its memfd would be handed to the next load that reuses the fd number (stale code).
+TEST_F(LoaderTest, HostAllocationFailureMidLoadLeavesNoStaleCode) {
+  if (!host_allocation_faults::supported()) GTEST_SKIP() << "a sanitizer owns operator new";
+  const Bytes& orch_a = fixture_so("fixture_orch_a.so");
+  for (uint64_t nth = 1;; ++nth) {
+    SCOPED_TRACE(nth);
+    host_allocation_faults::fail_nth(nth);
+    try {
+      const auto loaded = memfd_loader()->load(orch_a, kMarkerSymbol);
+    } catch (const std::bad_alloc&) {
+    }
+    if (!host_allocation_faults::disarm()) break;  // past the last allocation
+    const auto b = load_ok(fixture_so("fixture_orch_b.so"), "chiprt_orchestration_entry");
+    ASSERT_EQ(marker_of(*b), kOrchBMarker) << "a load after a failed one runs its own code";
+  }
 }
 
 TEST_F(LoaderTest, EachLoadIsItsOwnCopy) {

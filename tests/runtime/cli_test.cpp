@@ -109,6 +109,17 @@ TEST_P(CliRunTest, VectorFromNpyGives47WithReportAndTrace) {
   if (GetParam() == "hbg") {
     EXPECT_EQ(report["graph_cache_hits"].get<uint64_t>(), 2u);
     EXPECT_GT(report["graph_bytes"].get<uint64_t>(), 0u);
+    // The cache after the runs: the one graph, and both bounds (the defaults: 16 graphs,
+    // 64 MiB).
+    const auto& cache = report["graph_cache"];
+    EXPECT_EQ(cache["entries"].get<uint64_t>(), 1u);
+    EXPECT_EQ(cache["bytes"].get<uint64_t>(), report["graph_bytes"].get<uint64_t>());
+    EXPECT_EQ(cache["bytes"].get<uint64_t>(), device["graph_cache_bytes"].get<uint64_t>());
+    EXPECT_EQ(cache["capacity_entries"].get<uint64_t>(), 16u);
+    EXPECT_EQ(cache["capacity_bytes"].get<uint64_t>(), 64ull << 20);
+    EXPECT_EQ(cache["evictions"].get<uint64_t>(), 0u);
+  } else {
+    EXPECT_FALSE(report.contains("graph_cache"));
   }
 
   const auto trace = nlohmann::json::parse(slurp("trace.json"));
@@ -175,6 +186,16 @@ TEST_P(CliRunTest, EmptyNpyIsBadInput) {
   expect_usage_error("run " + image() + " --runtime " + GetParam() +
                          " --arg a=" + path("empty.npy") + " --arg b=" + path("b.npy"),
                      "no elements");
+}
+
+// A 0-d array is not silently run as shape (1,): it is bad input, with the way to pass it.
+TEST_P(CliRunTest, ZeroDimNpyIsBadInput) {
+  xt::xarray<float> zero_d = 3.0f;
+  ASSERT_EQ(zero_d.dimension(), 0u);
+  xt::dump_npy(path("zero_d.npy"), zero_d);
+  expect_usage_error("run " + image() + " --runtime " + GetParam() +
+                         " --arg a=" + path("zero_d.npy") + " --arg b=" + path("zero_d.npy"),
+                     "0-d array");
 }
 
 TEST_P(CliRunTest, UnwritableOutputIsExit2AndNamesThePathOnce) {

@@ -75,6 +75,26 @@ TEST_P(DeviceTensorTest, BadShapesAndDtypesAreRefused) {
   EXPECT_EQ(tensor_bytes(), baseline_);
 }
 
+// A 0-d host tensor is refused, never widened to shape (1,): by to_device and as a run's tensor
+// argument (named), with nothing left allocated.
+TEST_P(DeviceTensorTest, ZeroDimHostTensorIsRefusedNotWidened) {
+  const HostTensor zero_d = host_f32({}, {3.0f});
+  auto t = rig_.worker->to_device(zero_d);
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.status().code(), StatusCode::invalid_argument);
+  EXPECT_NE(t.status().message().find("0-d"), std::string_view::npos) << t.status().to_string();
+  RunArgs args;
+  args.tensors["a"] = zero_d;
+  args.tensors["b"] = zero_d;
+  auto report = rig_.worker->run(id_, args);
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.status().code(), StatusCode::invalid_argument);
+  EXPECT_NE(report.status().message().find("'a'"), std::string_view::npos)
+      << report.status().to_string();
+  EXPECT_NE(report.status().message().find("0-d"), std::string_view::npos);
+  EXPECT_EQ(tensor_bytes(), baseline_);
+}
+
 TEST_P(DeviceTensorTest, DeviceInputsAndOutputGiveExactResults) {
   const std::vector<int64_t> shape{128, 1024};
   const size_t n = 128 * 1024;

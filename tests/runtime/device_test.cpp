@@ -153,6 +153,11 @@ int fault_scalar(Fault f) {
   return 0;
 }
 
+// ctest names print the case, not its bytes.
+void PrintTo(const FaultCase& c, std::ostream* os) {
+  *os << runtime_name(c.runtime) << "_" << fault_name(c.fault);
+}
+
 class DeviceFaultTest : public ::testing::TestWithParam<FaultCase> {};
 
 TEST_P(DeviceFaultTest, FailsTheRunThenResetRunsExactlyAndNothingIsLeft) {

@@ -11,6 +11,10 @@ struct Case {
   const char* profile;
   RuntimeKind runtime;
 };
+// ctest names print the case, not its bytes.
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.profile << "_" << runtime_name(c.runtime);
+}
 
 class ExamplesTest : public ::testing::TestWithParam<Case> {
  protected:

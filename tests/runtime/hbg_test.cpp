@@ -183,5 +183,106 @@ TEST(Hbg, GraphIsReusedPerShapeAndScalarsAndCacheIsBounded) {
   EXPECT_EQ(rig.device->stats().live_bytes, baseline);
 }
 
+// Device graph layout (graph.h), written out here so the expected sizes do not come from the
+// code under test: a 24-byte header, 32 bytes per task, 104 bytes per distinct parameter value
+// (a chiprt_param_t), 4 bytes per parameter reference and per edge; allocations are rounded up
+// to the simulated chip's 512-byte granularity.
+constexpr uint64_t kHeaderBytes = 24, kTaskBytes = 32, kParamBytes = 104, kRefBytes = 4,
+                   kEdgeBytes = 4, kGranularity = 512;
+
+uint64_t rounded(uint64_t bytes) {
+  return (bytes + kGranularity - 1) / kGranularity * kGranularity;
+}
+
+// orch_chain: N tasks of 5 parameters (acc, 4 scalars); distinct values: acc as output, acc as
+// inout (from the second task on), scalars 1.0f and 0.0f; N - 1 edges.
+uint64_t chain_graph_bytes(uint64_t n) {
+  const uint64_t distinct = n > 1 ? 4 : 3;
+  return kHeaderBytes + n * kTaskBytes + distinct * kParamBytes + 5 * n * kRefBytes +
+         (n - 1) * kEdgeBytes;
+}
+
+Bytes chain_image() {
+  return test_image("orch_chain.so", {{2, CoreType::aiv, "kernel_dag_op.so"}}, "chain");
+}
+
+RunArgs chain_args(uint64_t tasks) {
+  RunArgs args;
+  args.tensors["x"] = host_f32({4, 8}, std::vector<float>(32, 0.0f));
+  args.scalars["tasks"] = static_cast<double>(tasks);
+  return args;
+}
+
+TEST(Hbg, ChainOfInPlaceTasksRecordsOneEdgePerTaskAfterTheFirst) {
+  Rig rig = make_rig("a2a3", RuntimeKind::hbg);
+  auto id = rig.worker->register_callable(chain_image());
+  ASSERT_TRUE(id.ok()) << id.status().to_string();
+  for (uint64_t n : {1u, 2u, 1000u, 8000u}) {
+    auto report = rig.worker->run(*id, chain_args(n));
+    ASSERT_TRUE(report.ok()) << report.status().to_string();
+    EXPECT_EQ(report->tasks, n);
+    EXPECT_EQ(report->graph_edges, n - 1) << n << " tasks";
+    EXPECT_EQ(report->graph_bytes, rounded(chain_graph_bytes(n))) << n << " tasks";
+    for (float v : floats(report->outputs.at("acc"))) ASSERT_EQ(v, static_cast<float>(n));
+  }
+  // The budget: an 8,000-task in-place chain at most 128 graph bytes per task.
+  auto report = rig.worker->run(*id, chain_args(8000));
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->graph_cache_hit);
+  EXPECT_LE(report->graph_bytes, 128u * 8000u);
+  ASSERT_TRUE(rig.worker->unregister_callable(*id).ok());
+}
+
+TEST(Hbg, GraphCacheIsBoundedByBytesAsWellAsEntries) {
+  constexpr uint64_t kBound = 36 * kGranularity;  // 18,432 bytes
+  WorkerOptions options;
+  options.graph_cache_bytes = kBound;
+  Rig rig = make_rig("a2a3", RuntimeKind::hbg, options);
+  auto id = rig.worker->register_callable(chain_image());
+  ASSERT_TRUE(id.ok()) << id.status().to_string();
+  // Graph allocations of chains of 100, 200, 300, 400 tasks: 6,144, 11,776, 17,408 and
+  // 23,040 bytes (chain_graph_bytes rounded to 512).
+  const uint64_t g100 = 12 * kGranularity, g200 = 23 * kGranularity, g300 = 34 * kGranularity,
+                 g400 = 45 * kGranularity;
+  ASSERT_EQ(rounded(chain_graph_bytes(100)), g100);
+  ASSERT_EQ(rounded(chain_graph_bytes(400)), g400);
+  struct Expect {
+    uint64_t tasks;
+    bool hit;
+    uint64_t entries, bytes, evictions;
+  };
+  const Expect steps[] = {
+      {100, false, 1, g100, 0}, {200, false, 2, g100 + g200, 0}, {100, true, 2, g100 + g200, 0},
+      {300, false, 1, g300, 2},  // 100 and 200 both go: 300 alone nearly fills the bound
+      {100, false, 1, g100, 3},  // 300 + 100 exceed it: 300 goes
+      {400, false, 0, 0, 5},     // larger than the bound: nothing is kept
+      {100, false, 1, g100, 5},
+  };
+  for (const Expect& e : steps) {
+    auto report = rig.worker->run(*id, chain_args(e.tasks));
+    ASSERT_TRUE(report.ok()) << report.status().to_string();
+    EXPECT_EQ(report->graph_cache_hit, e.hit) << e.tasks;
+    EXPECT_EQ(report->graph_cache_bytes, e.bytes) << e.tasks;
+    const WorkerStats stats = rig.worker->stats();
+    EXPECT_EQ(stats.graph_cache.entries, e.entries) << e.tasks;
+    EXPECT_EQ(stats.graph_cache.bytes, e.bytes) << e.tasks;
+    EXPECT_EQ(stats.graph_cache.evictions, e.evictions) << e.tasks;
+    EXPECT_EQ(stats.graph_cache.capacity_entries, 16u);  // the default
+    EXPECT_EQ(stats.graph_cache.capacity_bytes, kBound);
+    EXPECT_EQ(stats.device.tag(MemoryTag::runtime).live_bytes, e.bytes) << e.tasks;
+  }
+  ASSERT_TRUE(rig.worker->unregister_callable(*id).ok());
+  EXPECT_EQ(rig.worker->stats().graph_cache.bytes, 0u);
+}
+
+TEST(Hbg, GraphCacheBoundsDefaultAndTmrReportsNone) {
+  Rig hbg = make_rig("a2a3", RuntimeKind::hbg);
+  EXPECT_EQ(hbg.worker->stats().graph_cache.capacity_entries, 16u);
+  EXPECT_EQ(hbg.worker->stats().graph_cache.capacity_bytes, 64ull << 20);
+  Rig tmr = make_rig("a2a3", RuntimeKind::tmr);
+  EXPECT_EQ(tmr.worker->stats().graph_cache.capacity_entries, 0u);
+  EXPECT_EQ(tmr.worker->stats().graph_cache.capacity_bytes, 0u);
+}
+
 }  // namespace
 }  // namespace chiprt::testing

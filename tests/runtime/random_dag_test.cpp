@@ -1,6 +1,7 @@
-// Property test: random DAGs (random_dag.h: random overlapping views of two tensors, random
-// core types, 1..2000 tasks per seed) give exactly, bit for bit, what running the same tasks
-// one after another in submission order gives. Both profiles, both runtimes, and a tiny ring.
+// Property test: random DAGs (random_dag.h: random overlapping views and grid tiles of two
+// tensors, random core types, 1..2000 tasks per seed) give exactly, bit for bit, what running
+// the same tasks one after another in submission order gives. Both profiles, both runtimes,
+// and a tiny ring.
 #include <cstring>
 
 #include "random_dag.h"
@@ -50,6 +51,10 @@ struct Case {
   RuntimeKind runtime;
   uint32_t ring_slots;
 };
+// ctest names print the case, not its bytes.
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.profile << "_" << runtime_name(c.runtime) << "_ring" << c.ring_slots;
+}
 
 class RandomDagTest : public ::testing::TestWithParam<Case> {};
 

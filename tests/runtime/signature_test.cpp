@@ -1,5 +1,6 @@
 // A signed image's run arguments are checked against its signature before the orchestration
 // starts, on both runtimes; unsigned images (and 1.0 images) run as before.
+#include "registry/signature_check.h"
 #include "runtime_test_util.h"
 
 namespace chiprt::testing {
@@ -180,6 +181,36 @@ TEST_P(SignatureRunTest, SignedExampleNamesAMissingArgument) {
   EXPECT_NE(report.status().message().find("missing tensor argument 'bias' (bias:f32[1])"),
             std::string_view::npos)
       << report.status().to_string();
+}
+
+// Both kinds of message name a signature kind: the run check with its article, the signature
+// check by its bare word. Exact texts, written out here.
+TEST(SignatureKindNames, RunArgumentsAndSignatureDefectsNameTheKind) {
+  const Signature signature = signature_of(kProbeSignature);
+  RunArgs scalar_as_tensor = failing_probe_args();
+  scalar_as_tensor.tensors["mode"] = x_f32({64});
+  EXPECT_EQ(registry::check_run_args(signature, scalar_as_tensor).message(),
+            "tensor argument 'mode' is a scalar in the callable's signature (mode:scalar)");
+  RunArgs tensor_as_scalar = failing_probe_args();
+  tensor_as_scalar.scalars["x"] = 1;
+  EXPECT_EQ(registry::check_run_args(signature, tensor_as_scalar).message(),
+            "scalar argument 'x' is a tensor input in the callable's signature (x:f32[1])");
+  RunArgs output_as_input = failing_probe_args();
+  output_as_input.tensors["out"] = x_f32({64});
+  EXPECT_EQ(registry::check_run_args(signature, output_as_input).message(),
+            "tensor argument 'out' is an output in the callable's signature (out:f32[1])");
+
+  Signature repeated = signature;  // five entries; a sixth repeats the first's name
+  repeated.push_back(repeated.front());
+  repeated.back().kind = SignatureKind::output;
+  EXPECT_EQ(check_signature(repeated).message(), "signature output 5 repeats the name 'x'");
+  repeated.back().kind = SignatureKind::scalar;
+  repeated.back().dtype = 0;
+  repeated.back().rank = 0;
+  EXPECT_EQ(check_signature(repeated).message(), "signature scalar 5 repeats the name 'x'");
+  repeated.back().kind = SignatureKind::input;
+  repeated.back().rank = 1;
+  EXPECT_EQ(check_signature(repeated).message(), "signature input 5 repeats the name 'x'");
 }
 
 INSTANTIATE_TEST_SUITE_P(Runtimes, SignatureRunTest,

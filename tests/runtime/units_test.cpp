@@ -4,8 +4,8 @@
 
 #include "runtime/common/footprint.h"
 #include "runtime/common/heap.h"
+#include "runtime/common/tensormap.h"
 #include "runtime/hbg/heap_reuse_order.h"
-#include "runtime/tmr/tensormap.h"
 
 namespace chiprt::runtime {
 namespace {
@@ -53,6 +53,38 @@ TEST(Footprint, ContiguousAgainstStrided) {
   EXPECT_TRUE(even.overlaps(Footprint(view2d(13, 1, 4, 0, 1))));
 }
 
+TEST(Footprint, CoversOnlyWhatItCertainlyHolds) {
+  const Footprint all(view2d(0, 16, 16, 16, 1)), left(view2d(0, 16, 8, 16, 1)),
+      right(view2d(8, 16, 8, 16, 1)), even(view2d(0, 16, 8, 16, 2));
+  EXPECT_TRUE(all.covers(left));
+  EXPECT_TRUE(all.covers(even));
+  EXPECT_TRUE(left.covers(left));
+  EXPECT_FALSE(left.covers(all));
+  EXPECT_FALSE(left.covers(right));
+  EXPECT_FALSE(left.covers(even));  // even columns 8..14 are not left's
+  // Rows 2..3, columns 0..3: inside left's runs (columns 0..7 of every row).
+  EXPECT_TRUE(left.covers(Footprint(view2d(32, 2, 4, 16, 1))));
+  // One run (row 2, columns 6..9) that crosses left's run boundary at column 8.
+  EXPECT_FALSE(left.covers(Footprint(view2d(38, 1, 4, 0, 1))));
+  EXPECT_TRUE(left.covers(Footprint(view2d(38, 1, 2, 0, 1))));
+  // Beyond Footprint::kMaxRuns runs only a bounding interval is kept: such a footprint covers
+  // nothing, though its interval holds the other.
+  const Footprint sparse(view2d(0, 5000, 1, 2, 1));  // every other element: 5000 runs
+  EXPECT_FALSE(sparse.exact());
+  EXPECT_FALSE(sparse.covers(Footprint(view2d(0, 1, 1, 0, 1))));
+  EXPECT_TRUE(Footprint(view2d(0, 1, 10000, 0, 1)).covers(sparse));
+}
+
+TEST(Footprint, AssignReusesAndMatchesConstruction) {
+  Footprint f(view2d(0, 16, 8, 16, 1));
+  f.assign(view2d(8, 16, 8, 16, 1));
+  EXPECT_TRUE(f == Footprint(view2d(8, 16, 8, 16, 1)));
+  EXPECT_FALSE(f == Footprint(view2d(0, 16, 8, 16, 1)));
+  f.assign(view2d(0, 4, 16, 16, 1));  // multi-run to one run
+  EXPECT_TRUE(f == Footprint(view2d(0, 4, 16, 16, 1)));
+  EXPECT_FALSE(f.overlaps(Footprint(view2d(64, 1, 1, 0, 1))));
+}
+
 TEST(Footprint, CheckViewRejectsOutOfRange) {
   EXPECT_TRUE(check_view(view2d(0, 16, 16, 16, 1), CHIPRT_DTYPE_F32, 256).ok());
   EXPECT_FALSE(check_view(view2d(1, 16, 16, 16, 1), CHIPRT_DTYPE_F32, 256).ok());
@@ -79,10 +111,106 @@ TEST(TensorMap, ReadAfterWriteWriteAfterReadWriteAfterWrite) {
   EXPECT_EQ(submit(map, 3, {{1, true, left}}), (std::vector<uint64_t>{0, 1}));  // WAW + WAR
   EXPECT_EQ(submit(map, 4, {{2, true, all}}), (std::vector<uint64_t>{}));       // other tensor
   EXPECT_EQ(submit(map, 5, {{1, true, right}, {2, false, left}}), (std::vector<uint64_t>{0, 2, 4}));
-  EXPECT_EQ(map.entries(), 7u);
+  // Task 3's write of left superseded task 1's read of left, and task 5's write of right task
+  // 2's read of right: left are 0 (all), 3 (left), 4, 5 (right, and tensor 2's left).
+  EXPECT_EQ(map.entries(), 5u);
+  EXPECT_EQ(map.superseded(), 2u);
   map.retire(first);
-  EXPECT_EQ(map.entries(), 6u);
+  EXPECT_EQ(map.entries(), 4u);
   EXPECT_EQ(submit(map, 6, {{1, false, right}}), (std::vector<uint64_t>{5}));
+}
+
+TEST(TensorMap, ChainOfInPlaceTasksHasOneDependencyPerTaskAfterTheFirst) {
+  const Footprint all(view2d(0, 16, 16, 16, 1));
+  for (uint64_t n : {1u, 2u, 1000u}) {
+    TensorMap map;
+    uint64_t total = 0;
+    for (uint64_t t = 0; t < n; ++t) {
+      const std::vector<uint64_t> deps = submit(map, t, {{1, true, all}});
+      total += deps.size();
+      if (t > 0) EXPECT_EQ(deps, (std::vector<uint64_t>{t - 1})) << "task " << t;
+    }
+    EXPECT_EQ(total, n - 1);
+    EXPECT_EQ(map.entries(), 1u);
+    EXPECT_EQ(map.superseded(), n - 1);
+  }
+}
+
+TEST(TensorMap, SupersededReadersBecomeWriteAfterReadPredecessorsOnce) {
+  TensorMap map;
+  const Footprint all(view2d(0, 16, 16, 16, 1));
+  EXPECT_TRUE(submit(map, 0, {{1, true, all}}).empty());
+  for (uint64_t t = 1; t <= 4; ++t) {  // four readers of row quarters
+    EXPECT_EQ(submit(map, t, {{1, false, Footprint(view2d((t - 1) * 64, 4, 16, 16, 1))}}),
+              (std::vector<uint64_t>{0}));
+  }
+  EXPECT_EQ(map.entries(), 5u);
+  EXPECT_EQ(submit(map, 5, {{1, true, all}}), (std::vector<uint64_t>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(map.entries(), 1u);
+  EXPECT_EQ(submit(map, 6, {{1, true, all}}), (std::vector<uint64_t>{5}));
+  // A read of what was read before depends on the last writer only.
+  EXPECT_EQ(submit(map, 7, {{1, false, Footprint(view2d(0, 4, 16, 16, 1))}}),
+            (std::vector<uint64_t>{6}));
+}
+
+TEST(TensorMap, PartialWritesKeepWhatTheyDoNotCover) {
+  TensorMap map;
+  const Footprint all(view2d(0, 16, 16, 16, 1)), left(view2d(0, 16, 8, 16, 1)),
+      right(view2d(8, 16, 8, 16, 1));
+  submit(map, 0, {{1, true, all}});
+  EXPECT_EQ(submit(map, 1, {{1, true, left}}), (std::vector<uint64_t>{0}));
+  EXPECT_EQ(map.entries(), 2u);  // task 0 still owns right
+  EXPECT_EQ(submit(map, 2, {{1, false, right}}), (std::vector<uint64_t>{0}));
+  // Task 0's entry still spans left: the map cannot tell that task 1 rewrote that part.
+  EXPECT_EQ(submit(map, 3, {{1, false, left}}), (std::vector<uint64_t>{0, 1}));
+  EXPECT_EQ(submit(map, 4, {{1, true, right}}), (std::vector<uint64_t>{0, 2}));
+  EXPECT_EQ(map.entries(), 4u);  // 0 (all), 1 (left), 3 (read left), 4 (right)
+}
+
+TEST(TensorMap, DisjointTilesNeverDependOnEachOther) {
+  TensorMap map;
+  // [16, 16] row-major: four row tiles on tensor 1, four column tiles (16 runs each) on 2.
+  for (uint64_t t = 0; t < 4; ++t) {
+    EXPECT_TRUE(submit(map, t,
+                       {{1, true, Footprint(view2d(t * 64, 4, 16, 16, 1))},
+                        {2, true, Footprint(view2d(t * 4, 16, 4, 16, 1))}})
+                    .empty())
+        << "tile " << t;
+  }
+  for (uint64_t t = 4; t < 8; ++t) {  // the same tiles again: each on its own predecessor
+    EXPECT_EQ(submit(map, t,
+                     {{1, true, Footprint(view2d((t - 4) * 64, 4, 16, 16, 1))},
+                      {2, true, Footprint(view2d((t - 4) * 4, 16, 4, 16, 1))}}),
+              (std::vector<uint64_t>{t - 4}));
+  }
+  EXPECT_EQ(map.entries(), 8u);
+  EXPECT_EQ(submit(map, 8,
+                   {{1, true, Footprint(view2d(0, 16, 16, 16, 1))},
+                    {2, true, Footprint(view2d(0, 16, 16, 16, 1))}}),
+            (std::vector<uint64_t>{4, 5, 6, 7}));
+  EXPECT_EQ(map.entries(), 2u);
+}
+
+TEST(TensorMap, RetiringASupersededEntryIsANoOpEvenAfterReuse) {
+  TensorMap map;
+  const Footprint all(view2d(0, 16, 16, 16, 1));
+  std::vector<TensorMap::Placed> p0, p1, p2;
+  submit(map, 0, {{1, true, all}}, &p0);
+  submit(map, 1, {{1, true, all}}, &p1);  // drops task 0's entry, then reuses it
+  ASSERT_EQ(p0.size(), 1u);
+  ASSERT_EQ(p1.size(), 1u);
+  EXPECT_EQ(p1[0].entry, p0[0].entry);
+  EXPECT_EQ(map.entries(), 1u);
+  map.retire(p0);  // what tmr does when task 0's slot is reused: task 1's entry stays
+  EXPECT_EQ(map.entries(), 1u);
+  EXPECT_TRUE(p0.empty());
+  EXPECT_EQ(submit(map, 2, {{1, false, all}}, &p2), (std::vector<uint64_t>{1}));
+  map.retire(p1);  // task 1's entry is live: it goes
+  EXPECT_EQ(map.entries(), 1u);
+  EXPECT_TRUE(submit(map, 3, {{1, false, all}}).empty());
+  map.retire(p2);
+  EXPECT_EQ(map.entries(), 1u);  // task 3's read
+  EXPECT_EQ(map.tensors(), 1u);
 }
 
 TEST(Heap, NeverExceedsCapacityAndCoalesces) {

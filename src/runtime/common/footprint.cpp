@@ -47,7 +47,9 @@ Status check_view(const chiprt_tensor_t& v, uint32_t tensor_dtype, uint64_t tens
   return Status::Ok();
 }
 
-Footprint::Footprint(const chiprt_tensor_t& v) {
+void Footprint::assign(const chiprt_tensor_t& v) {
+  runs_.clear();  // keeps its capacity
+  exact_ = false;
   // Normalise: drop dims that repeat elements (shape 1 or stride 0), order by stride, and merge
   // dims that are contiguous with their inner neighbour. Fixed arrays: no allocation unless
   // the view has more than one run.
@@ -63,7 +65,13 @@ Footprint::Footprint(const chiprt_tensor_t& v) {
     dims[n++] = {static_cast<uint64_t>(v.shape[d]), static_cast<uint64_t>(v.strides[d])};
     hi_ += (dims[n - 1].shape - 1) * dims[n - 1].stride;
   }
-  std::sort(dims, dims + n, [](const Dim& a, const Dim& b) { return a.stride > b.stride; });
+  // Largest stride first. An insertion sort over at most CHIPRT_MAX_DIMS entries: std::sort's
+  // 16-element insertion threshold makes GCC 12 warn about reads past this 4-entry array.
+  for (size_t i = 1; i < n; ++i) {
+    for (size_t j = i; j > 0 && dims[j - 1].stride < dims[j].stride; --j) {
+      std::swap(dims[j - 1], dims[j]);
+    }
+  }
   Dim merged[CHIPRT_MAX_DIMS];
   size_t m = 0;
   for (size_t i = 0; i < n; ++i) {
@@ -84,7 +92,7 @@ Footprint::Footprint(const chiprt_tensor_t& v) {
     count *= merged[k].shape;
     if (count > kMaxRuns) return;  // too many runs: keep the bounding interval only
   }
-  runs_.reserve(count);
+  runs_.reserve(count);  // no allocation when the storage held as many runs before
   uint64_t index[CHIPRT_MAX_DIMS] = {};
   for (uint64_t r = 0; r < count; ++r) {
     uint64_t start = v.offset;
@@ -134,6 +142,28 @@ bool Footprint::overlaps(const Footprint& other) const {
     }
   }
   return false;
+}
+
+bool Footprint::covers(const Footprint& other) const {
+  if (!exact_ || other.lo_ < lo_ || hi_ < other.hi_) return false;
+  if (other.lo_ == other.hi_) return true;  // nothing to cover
+  if (runs_.empty()) return true;           // our interval holds all of other's
+  // A contiguous or inexact other is its bounding interval: it must lie inside one run.
+  if (!other.exact_ || other.runs_.empty()) {
+    auto run =
+        std::upper_bound(runs_.begin(), runs_.end(), std::make_pair(other.lo_, ~uint64_t{0}));
+    return run != runs_.begin() && std::prev(run)->second >= other.hi_;
+  }
+  size_t i = 0;
+  for (const auto& [b, e] : other.runs_) {
+    while (i < runs_.size() && runs_[i].second <= b) ++i;
+    if (i == runs_.size() || runs_[i].first > b || runs_[i].second < e) return false;
+  }
+  return true;
+}
+
+bool Footprint::operator==(const Footprint& other) const {
+  return lo_ == other.lo_ && hi_ == other.hi_ && exact_ == other.exact_ && runs_ == other.runs_;
 }
 
 }  // namespace chiprt::runtime

@@ -50,12 +50,12 @@ Status check_task(const chiprt_task_t& task, uint64_t task_id, const KernelTable
   return Status::Ok();
 }
 
-void task_accesses(const CheckedTask& task, std::vector<TensorAccess>& out) {
+void task_accesses(const CheckedTask& task, TaskAccesses& out) {
   out.clear();
   for (uint32_t i = 0; i < task.count; ++i) {
     if (task.records[i] == nullptr) continue;
     const chiprt_param_t& p = task.params[i];
-    out.push_back({p.tensor.base, p.kind != CHIPRT_PARAM_INPUT, Footprint(p.tensor)});
+    out.add(p.tensor.base, p.kind != CHIPRT_PARAM_INPUT, p.tensor);
   }
 }
 

@@ -13,7 +13,7 @@
 #include "chiprt/abi/orchestration.h"
 #include "runtime/common/kernel_table.h"
 #include "runtime/common/tensor_table.h"
-#include "runtime/tmr/tensormap.h"
+#include "runtime/common/tensormap.h"
 
 namespace chiprt::runtime {
 
@@ -29,6 +29,6 @@ Status check_task(const chiprt_task_t& task, uint64_t task_id, const KernelTable
                   TensorTable& table, CheckedTask& out);
 
 // The tensormap accesses of a checked task.
-void task_accesses(const CheckedTask& task, std::vector<TensorAccess>& out);
+void task_accesses(const CheckedTask& task, TaskAccesses& out);
 
 }  // namespace chiprt::runtime

@@ -39,7 +39,9 @@ Result<TensorRecord> input_record(const std::string& name, const HostTensor& hos
     return Status(StatusCode::invalid_argument, fmt::format("tensor argument '{}': {}", name, why));
   };
   if (host.shape.size() > CHIPRT_MAX_DIMS) return fail("more than 4 dims");
-  std::vector<int64_t> shape = host.shape.empty() ? std::vector<int64_t>{1} : host.shape;
+  // A tensor has 1..4 dims; silently widening shape () to (1,) would hand back a different shape.
+  if (host.shape.empty()) return fail(std::string(kZeroDimAdvice));
+  const std::vector<int64_t>& shape = host.shape;
   auto elements = dense_elements(host.dtype, static_cast<uint32_t>(shape.size()), shape.data());
   if (!elements.ok()) return fail(std::string(elements.status().message()));
   TensorRecord r;

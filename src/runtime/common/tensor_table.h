@@ -16,6 +16,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "chiprt/abi/tensor.h"
 #include "chiprt/device.h"
@@ -48,9 +49,14 @@ struct TensorRecord {
 // Element count of a dense tensor, or invalid_argument for a bad dtype, ndim or shape.
 Result<uint64_t> dense_elements(uint32_t dtype, uint32_t ndim, const int64_t* shape);
 
+// Why a 0-d host tensor (shape ()) is refused as a tensor argument.
+inline constexpr std::string_view kZeroDimAdvice =
+    "a 0-d tensor (shape ()) is not a tensor argument: tensors have 1 to 4 dims; pass a single "
+    "value as a scalar argument";
+
 // The record of input `name` (no device memory yet), validated against its host tensor:
-// at most CHIPRT_MAX_DIMS dims (a scalar becomes shape {1}), a known dtype, and data bytes that
-// match the shape. Shared by the tmr run and the hbg recorder.
+// 1..CHIPRT_MAX_DIMS dims, a known dtype, and data bytes that match the shape. Shared by the
+// tmr run and the hbg recorder.
 Result<TensorRecord> input_record(const std::string& name, const HostTensor& host);
 
 class TensorTable {

@@ -19,6 +19,7 @@ struct DeviceGraph {
   uint64_t heap_bytes = 0;
   uint64_t task_count = 0;
   uint64_t serialized_bytes = 0;  // of the device copy (the allocation may be larger)
+  uint64_t edge_count = 0;        // as the serialized header states it
   DeviceBuffer memory;
 
   uint64_t device_bytes() const { return memory.size(); }

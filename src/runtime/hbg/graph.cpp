@@ -20,12 +20,15 @@ bool GraphKey::matches(const RunArgs& args) const {
 }
 
 std::vector<std::byte> RecordedGraph::serialize() const {
-  const DeviceGraphHeader header{kGraphMagic, static_cast<uint32_t>(tasks.size()),
-                                 static_cast<uint32_t>(params.size()),
-                                 static_cast<uint32_t>(successors.size())};
+  const DeviceGraphHeader header{kGraphMagic,
+                                 static_cast<uint32_t>(tasks.size()),
+                                 static_cast<uint32_t>(views.size()),
+                                 static_cast<uint32_t>(refs.size()),
+                                 static_cast<uint32_t>(successors.size()),
+                                 0};
   std::vector<std::byte> out(sizeof header + tasks.size() * sizeof(DeviceGraphTask) +
-                             params.size() * sizeof(chiprt_param_t) +
-                             successors.size() * sizeof(uint32_t));
+                             views.size() * sizeof(chiprt_param_t) +
+                             refs.size() * sizeof(uint32_t) + successors.size() * sizeof(uint32_t));
   std::byte* at = out.data();
   auto put = [&](const void* src, size_t n) {
     if (n) std::memcpy(at, src, n);
@@ -33,7 +36,8 @@ std::vector<std::byte> RecordedGraph::serialize() const {
   };
   put(&header, sizeof header);
   put(tasks.data(), tasks.size() * sizeof(DeviceGraphTask));
-  put(params.data(), params.size() * sizeof(chiprt_param_t));
+  put(views.data(), views.size() * sizeof(chiprt_param_t));
+  put(refs.data(), refs.size() * sizeof(uint32_t));
   put(successors.data(), successors.size() * sizeof(uint32_t));
   return out;
 }

@@ -3,9 +3,12 @@
 //
 // Device layout (one allocation tagged `runtime`, read by the device's replay, which resolves
 // each task's func_id in the leased callable's kernel table): DeviceGraphHeader, then task_count
-// DeviceGraphTask, then param_count chiprt_param_t (tensor views carry the recording's handles),
-// then edge_count uint32_t successor indices. Tasks are in submission order; every successor index
-// is greater than its task's index.
+// DeviceGraphTask, then view_count distinct chiprt_param_t (tensor views carry the recording's
+// handles), then ref_count uint32_t view indices (a task's parameters are refs [first_param,
+// first_param + param_count)), then edge_count uint32_t successor indices. Parameters are
+// stored once per distinct value because one is larger than a task's whole budget: a chain of
+// in-place tasks on one tensor costs a task record, its refs and one edge per task. Tasks are
+// in submission order; every successor index is greater than its task's index.
 #pragma once
 
 #include <cstdint>
@@ -20,13 +23,15 @@
 
 namespace chiprt::runtime {
 
-inline constexpr uint32_t kGraphMagic = 0x48424731u;  // "HBG1"
+inline constexpr uint32_t kGraphMagic = 0x48424732u;  // "HBG2"
 
 struct DeviceGraphHeader {
   uint32_t magic;
   uint32_t task_count;
-  uint32_t param_count;
+  uint32_t view_count;
+  uint32_t ref_count;
   uint32_t edge_count;
+  uint32_t reserved;
 };
 
 struct DeviceGraphTask {
@@ -73,7 +78,8 @@ struct RecordedGraph {
   GraphKey key;
   std::vector<GraphTensor> tensors;
   std::vector<DeviceGraphTask> tasks;
-  std::vector<chiprt_param_t> params;
+  std::vector<chiprt_param_t> views;  // distinct parameter values
+  std::vector<uint32_t> refs;         // per task parameter: its index in views
   std::vector<uint32_t> successors;
   uint64_t heap_bytes = 0;  // peak heap use of the intermediates (reused across scopes)
 

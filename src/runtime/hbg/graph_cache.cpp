@@ -24,7 +24,12 @@ std::shared_ptr<const DeviceGraph> GraphCache::insert(std::shared_ptr<const Devi
   std::lock_guard lock(mutex_);
   if (auto existing = find_locked(graph->generation, args)) return existing;
   lru_.push_front(graph);
-  while (lru_.size() > capacity_) evicted.splice(evicted.begin(), lru_, std::prev(lru_.end()));
+  bytes_ += graph->device_bytes();
+  while (!lru_.empty() && (lru_.size() > capacity_ || bytes_ > capacity_bytes_)) {
+    bytes_ -= lru_.back()->device_bytes();
+    ++evictions_;
+    evicted.splice(evicted.begin(), lru_, std::prev(lru_.end()));
+  }
   return graph;
 }
 
@@ -33,7 +38,10 @@ void GraphCache::forget(uint64_t generation) {
   std::lock_guard lock(mutex_);
   for (auto it = lru_.begin(); it != lru_.end();) {
     auto next = std::next(it);
-    if ((*it)->generation == generation) dropped.splice(dropped.begin(), lru_, it);
+    if ((*it)->generation == generation) {
+      bytes_ -= (*it)->device_bytes();
+      dropped.splice(dropped.begin(), lru_, it);
+    }
     it = next;
   }
 }
@@ -45,9 +53,12 @@ size_t GraphCache::entries() const {
 
 uint64_t GraphCache::device_bytes() const {
   std::lock_guard lock(mutex_);
-  uint64_t total = 0;
-  for (const auto& g : lru_) total += g->device_bytes();
-  return total;
+  return bytes_;
+}
+
+uint64_t GraphCache::evictions() const {
+  std::lock_guard lock(mutex_);
+  return evictions_;
 }
 
 }  // namespace chiprt::runtime

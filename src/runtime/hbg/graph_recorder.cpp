@@ -46,16 +46,17 @@ Result<RecordedGraph> GraphRecorder::record() {
                   fmt::format("orchestration entry returned {}{}{}", rc,
                               last_error_.empty() ? "" : "; last error: ", last_error_));
   }
-  // Successor lists (CSR) from the recorded dependencies.
-  std::vector<std::vector<uint32_t>> successors(graph_.tasks.size());
-  for (uint32_t t = 0; t < deps_.size(); ++t) {
-    for (uint32_t d : deps_[t]) successors[d].push_back(t);
+  // Successor lists (CSR) from the recorded dependencies, which came in task order: each
+  // task's successors come out ascending.
+  std::vector<uint32_t> next(graph_.tasks.size(), 0);
+  for (const auto& [dep, task] : edges_) ++graph_.tasks[dep].successor_count;
+  uint32_t first = 0;
+  for (uint32_t t = 0; t < graph_.tasks.size(); ++t) {
+    graph_.tasks[t].first_successor = next[t] = first;
+    first += graph_.tasks[t].successor_count;
   }
-  for (uint32_t t = 0; t < successors.size(); ++t) {
-    graph_.tasks[t].first_successor = static_cast<uint32_t>(graph_.successors.size());
-    graph_.tasks[t].successor_count = static_cast<uint32_t>(successors[t].size());
-    graph_.successors.insert(graph_.successors.end(), successors[t].begin(), successors[t].end());
-  }
+  graph_.successors.resize(edges_.size());
+  for (const auto& [dep, task] : edges_) graph_.successors[next[dep]++] = task;
   return std::move(graph_);
 }
 
@@ -168,12 +169,25 @@ int32_t GraphRecorder::submit_task(const chiprt_task_t* task) {
   task_deps_.clear();
   map_.submit(id, accesses_, task_deps_);
   order_heap_reuse(id, checked);
-  deps_.emplace_back(task_deps_.begin(), task_deps_.end());
-  graph_.tasks.push_back({task->func_id, task->core_type,
-                          static_cast<uint32_t>(graph_.params.size()), checked.count,
-                          static_cast<uint32_t>(task_deps_.size()), 0, 0, 0});
-  graph_.params.insert(graph_.params.end(), checked.params, checked.params + checked.count);
+  for (uint64_t dep : task_deps_) {
+    edges_.emplace_back(static_cast<uint32_t>(dep), static_cast<uint32_t>(id));
+  }
+  graph_.tasks.push_back({task->func_id, task->core_type, static_cast<uint32_t>(graph_.refs.size()),
+                          checked.count, static_cast<uint32_t>(task_deps_.size()), 0, 0, 0});
+  for (uint32_t i = 0; i < checked.count; ++i) graph_.refs.push_back(view_index(checked.params[i]));
   return CHIPRT_ORCH_OK;
+}
+
+uint32_t GraphRecorder::view_index(const chiprt_param_t& param) {
+  auto bytes = [](const chiprt_param_t& p) {
+    return std::string_view(reinterpret_cast<const char*>(&p), sizeof p);
+  };
+  if (auto it = view_index_.find(bytes(param)); it != view_index_.end()) return it->second;
+  const auto index = static_cast<uint32_t>(graph_.views.size());
+  graph_.views.push_back(param);
+  view_keys_.push_back(param);
+  view_index_.emplace(bytes(view_keys_.back()), index);
+  return index;
 }
 
 void GraphRecorder::order_heap_reuse(uint64_t task, const CheckedTask& checked) {

@@ -11,8 +11,11 @@
 // Single-threaded: one recorder per recording, used by the thread that runs the entry.
 #pragma once
 
+#include <deque>
 #include <set>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "registry/chip_buffer.h"
@@ -21,9 +24,9 @@
 #include "runtime/common/orch_backend.h"
 #include "runtime/common/task_check.h"
 #include "runtime/common/tensor_table.h"
+#include "runtime/common/tensormap.h"
 #include "runtime/hbg/graph.h"
 #include "runtime/hbg/heap_reuse_order.h"
-#include "runtime/tmr/tensormap.h"
 
 namespace chiprt::runtime {
 
@@ -51,6 +54,8 @@ class GraphRecorder final : public OrchBackend {
   uint64_t add_tensor(TensorRecord record, GraphTensor tensor);
   // Adds to task_deps_ what task `task` must follow because its intermediates reuse heap bytes.
   void order_heap_reuse(uint64_t task, const CheckedTask& checked);
+  // The index of `param` among the graph's distinct parameter values, adding it if new.
+  uint32_t view_index(const chiprt_param_t& param);
 
   const void* orchestration_;
   const KernelTable kernels_;
@@ -59,9 +64,12 @@ class GraphRecorder final : public OrchBackend {
   TensorTable table_;  // records only: recording allocates no device memory
   TensorMap map_;
   RecordedGraph graph_;
-  std::vector<std::vector<uint32_t>> deps_;  // per task
+  std::vector<std::pair<uint32_t, uint32_t>> edges_;  // (dependency, task), in task order
+  // Keys are the bytes of the copies in view_keys_ (a deque: they never move).
+  std::deque<chiprt_param_t> view_keys_;
+  std::unordered_map<std::string_view, uint32_t> view_index_;
   std::set<std::string> scalars_read_;
-  std::vector<TensorAccess> accesses_;
+  TaskAccesses accesses_;
   std::vector<uint64_t> task_deps_;
   IntermediateScopes intermediates_;
   HeapReuseOrder reuse_;

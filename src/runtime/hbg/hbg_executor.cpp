@@ -32,8 +32,19 @@ HbgExecutor::HbgExecutor(Device& device, const WorkerOptions& options)
     : device_(device),
       heap_limit_(worker_heap_bytes(device, options)),
       deadlines_(deadlines(options)),
-      cache_(options.graph_cache_entries ? options.graph_cache_entries : 16),
+      cache_(options.graph_cache_entries ? options.graph_cache_entries : kDefaultGraphCacheEntries,
+             options.graph_cache_bytes ? options.graph_cache_bytes : kDefaultGraphCacheBytes),
       heaps_(device, heap_limit_) {}
+
+WorkerStats::GraphCache HbgExecutor::graph_cache() const {
+  WorkerStats::GraphCache out;
+  out.entries = cache_.entries();
+  out.bytes = cache_.device_bytes();
+  out.capacity_entries = cache_.capacity();
+  out.capacity_bytes = cache_.capacity_bytes();
+  out.evictions = cache_.evictions();
+  return out;
+}
 
 Result<RunReport> HbgExecutor::run(const registry::ChipBuffer& buffer, const RunArgs& args) {
   if (!buffer.orchestration) {
@@ -62,6 +73,7 @@ Result<RunReport> HbgExecutor::run(const registry::ChipBuffer& buffer, const Run
   report->graph_cache_hit = hit;
   report->orchestration_calls = hit ? 0 : 1;
   report->graph_bytes = graph->device_bytes();
+  report->graph_edges = graph->edge_count;
   graph.reset();  // an evicted graph is freed before the cache is measured
   report->graph_cache_bytes = cache_.device_bytes();
   report->runtime_fixed_bytes = std::max(fixed_bytes, report->graph_cache_bytes);

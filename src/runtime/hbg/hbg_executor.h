@@ -9,7 +9,7 @@
 // intermediates live in a heap of the worker (HeapPool, tagged runtime: made at the first run
 // whose graph has intermediates, reused by later runs, freed at finalize) at the offsets the
 // recorder gave them. Cached graphs (tagged runtime, reported as RunReport::runtime_fixed_bytes)
-// stay, bounded by the cache capacity, and are freed with their callable (forget) or on
+// stay, bounded by the cache's entry and byte bounds, and are freed with their callable (forget) or on
 // eviction.
 //
 // Thread safety: run() and forget() may be called from many threads at once.
@@ -31,6 +31,7 @@ class HbgExecutor final : public Executor {
   void release_memory() noexcept override { heaps_.release_all(); }
   uint64_t heap_bytes_reserved() const override { return heaps_.reserved_bytes(); }
   uint64_t heaps() const override { return heaps_.heaps(); }
+  WorkerStats::GraphCache graph_cache() const override;
 
  private:
   Result<RunReport> replay(const registry::ChipBuffer& buffer, const DeviceGraph& graph,

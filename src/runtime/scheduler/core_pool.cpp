@@ -3,14 +3,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <optional>
 #include <system_error>
 
 #include "runtime/scheduler/graph_run.h"
 
 namespace chiprt::runtime {
 namespace {
-constexpr int kSpins = 64;  // yields before parking: a few microseconds
+constexpr int kSpins = 64;      // yields before parking: a few microseconds
+constexpr size_t kTakeMax = 8;  // ready tasks one thread takes from the queue at once
 }  // namespace
 
 Result<std::unique_ptr<CorePool>> CorePool::create(uint32_t aic, uint32_t aiv, uint32_t threads) {
@@ -55,9 +55,25 @@ void CorePool::push(ReadyTask task) {
   if (wake) wake_.notify_one();
 }
 
+void CorePool::push(GraphRun* run, std::span<const uint32_t> nodes) {
+  if (nodes.empty()) return;
+  uint32_t wake = 0;
+  {
+    std::lock_guard lock(mutex_);
+    for (uint32_t node : nodes) tasks_.push_back(ReadyTask{run, node});
+    queued_.store(static_cast<uint32_t>(tasks_.size()), std::memory_order_release);
+    // A spinner takes one of them and passes the wake on if more remain.
+    const uint32_t takers =
+        static_cast<uint32_t>(nodes.size()) - (spinning_.load(std::memory_order_acquire) ? 1 : 0);
+    wake = std::min(parked_, takers);
+  }
+  for (uint32_t i = 0; i < wake; ++i) wake_.notify_one();
+}
+
 void CorePool::loop(uint32_t thread) {
   for (;;) {
-    ReadyTask task;
+    ReadyTask taken[kTakeMax];
+    size_t take = 0;
     if (!spinning_.exchange(true, std::memory_order_acq_rel)) {
       for (int i = 0; i < kSpins && queued_.load(std::memory_order_acquire) == 0; ++i) {
         std::this_thread::yield();
@@ -71,20 +87,21 @@ void CorePool::loop(uint32_t thread) {
       wake_.wait(lock, [&] { return stop_ || !tasks_.empty(); });
       --parked_;
       if (tasks_.empty()) return;  // stopping
-      task = tasks_.front();
-      tasks_.pop_front();
+      // This thread's share of the queue, so that a busy pool takes the lock about once per
+      // share rather than once per task while every thread still gets work.
+      take = std::min<size_t>(kTakeMax, (tasks_.size() + threads_.size() - 1) / threads_.size());
+      for (size_t i = 0; i < take; ++i) {
+        taken[i] = tasks_.front();
+        tasks_.pop_front();
+      }
       queued_.store(static_cast<uint32_t>(tasks_.size()), std::memory_order_release);
       more = !tasks_.empty() && parked_ > 0;
     }
     // A push seen by the spinner woke nobody: pass the wake on while work remains queued.
     if (more) wake_.notify_one();
-    // Run the task, then any follow-up the run hands back, each as this thread's logical core
-    // of the task's type.
-    std::optional<uint32_t> next = task.node;
-    while (next) {
-      const CoreType core = task.run->core_of(*next);
-      next = task.run->execute(*next, core, thread % cores(core));
-    }
+    // Each task, then the successors it frees, as this thread's logical core of its type. A run
+    // stays alive while tasks of it are held here (they are not yet counted complete).
+    for (size_t i = 0; i < take; ++i) taken[i].run->run_chain(taken[i].node, thread);
   }
 }
 

@@ -18,6 +18,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -44,6 +45,8 @@ class CorePool {
   CorePool& operator=(const CorePool&) = delete;
 
   void push(ReadyTask task);
+  // Publishes ready nodes of one run under one lock, waking as many parked threads as needed.
+  void push(GraphRun* run, std::span<const uint32_t> nodes);
   uint32_t cores(CoreType core) const { return core == CoreType::aic ? aic_ : aiv_; }
   uint32_t threads() const { return static_cast<uint32_t>(threads_.size()); }
 

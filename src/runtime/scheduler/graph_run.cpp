@@ -10,28 +10,29 @@ GraphRun::GraphRun(CorePool& cores, uint32_t nodes, Mode mode, bool trace)
       trace_(trace),
       start_(std::chrono::steady_clock::now()),
       node_count_(nodes),
-      nodes_(std::make_unique<Node[]>(nodes)) {}
+      nodes_(std::make_unique<Node[]>(nodes)),
+      edges_(mode == Mode::dynamic ? std::make_unique<Edges[]>(nodes) : nullptr) {}
 
 void GraphRun::submit(uint32_t node, const TaskDesc& desc, std::span<const Dependency> deps) {
   Node& n = nodes_[node];
   {
     // The node's previous task retired, so only a stale dependency check can look at it now.
-    std::lock_guard lock(n.edge_mutex);
+    Edges& e = edges_[node];
+    std::lock_guard lock(e.mutex);
     n.desc = desc;
-    n.done = false;
-    n.successors.clear();
+    e.done = false;
+    e.successors.clear();
   }
   // A guard, dropped below, so no completion dispatches it early. Each edge is counted before
   // it becomes visible to the predecessor's completer.
   n.pending.store(1, std::memory_order_relaxed);
   for (const Dependency& d : deps) {
-    Node& p = nodes_[d.node];
-    std::lock_guard lock(p.edge_mutex);
-    if (p.done || p.desc.task_id != d.task) continue;  // already finished
+    Edges& p = edges_[d.node];
+    std::lock_guard lock(p.mutex);
+    if (p.done || nodes_[d.node].desc.task_id != d.task) continue;  // already finished
     n.pending.fetch_add(1, std::memory_order_relaxed);
     p.successors.push_back(node);
   }
-  submitted_.fetch_add(1, std::memory_order_relaxed);
   outstanding_.fetch_add(1, std::memory_order_relaxed);  // before it can complete
   if (n.pending.fetch_sub(1, std::memory_order_acq_rel) == 1) dispatch(node);
 }
@@ -42,19 +43,23 @@ void GraphRun::set_fixed(uint32_t node, const TaskDesc& desc, uint32_t deps,
   n.desc = desc;
   n.pending.store(static_cast<int32_t>(deps), std::memory_order_relaxed);
   n.fixed_successors = successors;
-  n.done = false;
+  // Roots are noted here, not dispatched: once a root runs, it may bring a successor's count to
+  // zero and dispatch it itself, and that node must not be taken for a root a second time.
+  if (deps == 0) roots_.push_back(node);
 }
 
 void GraphRun::start_fixed() {
-  submitted_.store(node_count_);
   outstanding_.fetch_add(node_count_, std::memory_order_relaxed);
-  // Find every root before dispatching any: once a root runs, it may bring a successor's count
-  // to zero and dispatch it itself, and that node must not be taken for a root a second time.
-  std::vector<uint32_t> roots;
-  for (uint32_t i = 0; i < node_count_; ++i) {
-    if (nodes_[i].pending.load(std::memory_order_relaxed) == 0) roots.push_back(i);
+  const std::vector<uint32_t> roots = std::move(roots_);
+  if (roots.empty()) {
+    close();  // no tasks (or none can start: malformed, left to the stall deadline)
+    return;
   }
-  for (uint32_t i : roots) dispatch(i);
+  // The close() guard goes before the roots are published: from then on the run may finish and
+  // be destroyed at any time, so nothing may touch it after publishing, and a preempted
+  // dispatching thread must not hold the end of the run back.
+  outstanding_.fetch_sub(1, std::memory_order_relaxed);  // node_count_ > 0 remain
+  cores_.push(this, roots);
 }
 
 void GraphRun::invoke(const Node& n, CoreType core, uint32_t core_index) {
@@ -113,47 +118,61 @@ void GraphRun::invoke(const Node& n, CoreType core, uint32_t core_index) {
   }
 }
 
-std::optional<uint32_t> GraphRun::execute(uint32_t node, CoreType core, uint32_t core_index) {
+void GraphRun::run_chain(uint32_t node, uint32_t thread) {
+  uint64_t completed = 0;
+  for (std::optional<uint32_t> next = node; next; ++completed) next = execute(*next, thread);
+  count_completions(completed);  // the run may be destroyed once this returns
+}
+
+std::optional<uint32_t> GraphRun::execute(uint32_t node, uint32_t thread) {
   Node& n = nodes_[node];
-  if (!failed()) invoke(n, core, core_index);
+  const CoreType core = n.desc.core;
+  if (!failed()) invoke(n, core, thread % cores_.cores(core));
 
   // Release successors. Dynamic nodes mark themselves done under the edge lock first, so the
   // submitting thread never adds an edge that nobody would release.
   thread_local std::vector<uint32_t> released;
-  released.clear();
   std::span<const uint32_t> successors = n.fixed_successors;
   if (mode_ == Mode::dynamic) {
-    std::lock_guard lock(n.edge_mutex);
-    n.done = true;
-    released.swap(n.successors);
+    Edges& e = edges_[node];
+    released.clear();
+    std::lock_guard lock(e.mutex);
+    e.done = true;
+    released.swap(e.successors);
     successors = released;
   }
+  // The first successor freed runs next on this thread; the rest are published in one batch.
   std::optional<uint32_t> next;
+  uint32_t ready[kPublishBatch];
+  uint32_t ready_count = 0;
   for (uint32_t s : successors) {
     if (nodes_[s].pending.fetch_sub(1, std::memory_order_acq_rel) != 1) continue;
     if (!next) {
       next = s;
-    } else {
-      dispatch(s);
+      continue;
+    }
+    ready[ready_count++] = s;
+    if (ready_count == kPublishBatch) {
+      cores_.push(this, std::span<const uint32_t>(ready, ready_count));
+      ready_count = 0;
     }
   }
-  if (mode_ == Mode::dynamic) released.swap(n.successors);  // keep the capacity with the node
+  if (ready_count > 0) cores_.push(this, std::span<const uint32_t>(ready, ready_count));
+  if (mode_ == Mode::dynamic) released.swap(edges_[node].successors);  // keep the capacity
   retire(node);
-  count_completion();  // the run may be destroyed once this returns unless `next` is set
+  note_progress();
   return next;
 }
 
 // The waiter may destroy the run as soon as it sees the run finished, so the thread that
 // brings outstanding_ to zero sets the flag under finish_mutex_ and touches nothing after
 // releasing it; every other completer touches nothing after its decrement.
-void GraphRun::count_completion() {
-  completed_.fetch_add(1, std::memory_order_relaxed);
-  note_progress();
-  if (outstanding_.fetch_sub(1, std::memory_order_acq_rel) == 1) finish();
+void GraphRun::count_completions(uint64_t tasks) {
+  if (outstanding_.fetch_sub(tasks, std::memory_order_acq_rel) == tasks) finish();
 }
 
 void GraphRun::close() {
-  if (outstanding_.fetch_sub(1, std::memory_order_acq_rel) == 1) finish();
+  count_completions(1);  // the guard
 }
 
 void GraphRun::finish() {

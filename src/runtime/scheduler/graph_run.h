@@ -7,15 +7,22 @@
 // - dynamic (tmr): nodes are ring slots reused by successive tasks. The orchestration thread
 //   submit()s a node with the earlier nodes it depends on; edges and completion of a node meet
 //   under that node's mutex so an edge is never added to a finished task (one mutex per node,
-//   so cores finishing different tasks and the submitter rarely contend).
+//   so cores finishing different tasks and the submitter rarely contend). Mutexes and edge
+//   lists exist in this mode only.
 // - fixed (hbg): every node's descriptor, dependency count and successor list are set up front
-//   (from the uploaded graph), then start_fixed() dispatches the roots. No locks on edges.
+//   (from the uploaded graph), then start_fixed() closes the run and dispatches the roots. No
+//   locks on edges.
 //
 // The end of a run is either awaited (wait()) or delivered (on_finished(): the callback runs on
 // the thread that completed the run and may destroy it).
 //
+// Dispatch: a core thread runs a chain (run_chain): the task it was given, then one successor
+// that task freed, at once and on the same thread, and so on; the other freed successors go to
+// the CorePool in one batch. The chain's completions are counted once at its end (one atomic
+// per chain, not per task), which also keeps the run alive while the chain runs.
+//
 // Thread safety: submit/close are called from one submitting thread;
-// execute() from core threads; fail() from any thread; wait() from one waiting thread. A run
+// run_chain() from core threads; fail() from any thread; wait() from one waiting thread. A run
 // must stay alive until wait() returned or its on_finished callback ran.
 #pragma once
 
@@ -73,15 +80,15 @@ class GraphRun {
   };
   void submit(uint32_t node, const TaskDesc& desc, std::span<const Dependency> deps);
 
-  // fixed mode
+  // fixed mode: set_fixed() every node, then start_fixed(), which also closes the run (no
+  // close() after it): the run may be gone once it returns.
   void set_fixed(uint32_t node, const TaskDesc& desc, uint32_t deps,
                  std::span<const uint32_t> successors);
   void start_fixed();
 
-  // Called by a core thread: runs the node's kernel, releases its successors, and returns a
-  // ready successor for the caller to run next, if any.
-  std::optional<uint32_t> execute(uint32_t node, CoreType core, uint32_t core_index);
-  CoreType core_of(uint32_t node) const { return nodes_[node].desc.core; }
+  // Called by core execution thread `thread` with a ready node: runs it and the chain of
+  // successors it frees (see above). The run may be destroyed once this returns.
+  void run_chain(uint32_t node, uint32_t thread);
 
   // Before any task is armed: `monitor` sees every kernel (as run `run`), and `progress` is
   // bumped on every completed task. Both borrowed, nullable.
@@ -106,8 +113,6 @@ class GraphRun {
   // Records a failure (the first wins); kernels of tasks not yet started are skipped.
   void fail(Status status);
   bool failed() const { return failed_.load(std::memory_order_acquire); }
-  uint64_t submitted() const { return submitted_.load(); }
-  uint64_t completed() const { return completed_.load(); }
   std::vector<TaskTrace> take_trace();
 
  protected:
@@ -117,17 +122,25 @@ class GraphRun {
   virtual void retire(uint32_t node) { (void)node; }
 
  private:
+  // What a core reads and writes per task, in both modes.
   struct Node {
     TaskDesc desc;
     std::atomic<int32_t> pending{0};
     std::span<const uint32_t> fixed_successors;
-    std::mutex edge_mutex;             // dynamic: guards successors and done
-    std::vector<uint32_t> successors;  // dynamic
-    bool done = true;                  // dynamic
   };
+  // dynamic mode only: the successors added while the node's task is armed.
+  struct Edges {
+    std::mutex mutex;  // guards successors and done
+    std::vector<uint32_t> successors;
+    bool done = true;
+  };
+  // Runs the node's kernel and releases its successors: returns one that became ready (for the
+  // caller to run next) and publishes the others to the pool.
+  std::optional<uint32_t> execute(uint32_t node, uint32_t thread);
+  static constexpr uint32_t kPublishBatch = 32;  // ready successors published per pool lock
   void invoke(const Node& n, CoreType core, uint32_t core_index);
   void dispatch(uint32_t node) { cores_.push(ReadyTask{this, node}); }
-  void count_completion();
+  void count_completions(uint64_t tasks);
   void finish();
 
   CorePool& cores_;
@@ -136,18 +149,19 @@ class GraphRun {
   const std::chrono::steady_clock::time_point start_;
   const uint32_t node_count_;
   std::unique_ptr<Node[]> nodes_;
+  std::unique_ptr<Edges[]> edges_;  // dynamic mode
+  std::vector<uint32_t> roots_;     // fixed mode, until start_fixed()
   ExecutionMonitor* monitor_ = nullptr;
   uint64_t run_tag_ = 0;
   std::atomic<uint64_t>* progress_ = nullptr;
   std::function<void()> on_finished_;
-
-  std::atomic<uint64_t> submitted_{0};
-  std::atomic<uint64_t> completed_{0};
-  // Tasks submitted and not yet completed, plus one until close(): whoever brings it to zero
-  // ends the run. One atomic per completion instead of a mutex shared by every core.
-  std::atomic<uint64_t> outstanding_{1};
   std::atomic<bool> failed_{false};
-  std::mutex finish_mutex_;
+
+  // Tasks submitted and not yet counted complete, plus one until close(): whoever brings it to
+  // zero ends the run. Written by every chain: on a cache line of its own, so that it does not
+  // evict the fields above, which every task reads.
+  alignas(64) std::atomic<uint64_t> outstanding_{1};
+  alignas(64) std::mutex finish_mutex_;
   std::condition_variable finished_;
   bool finished_flag_ = false;     // guarded by finish_mutex_
   Status failure_;                 // guarded by finish_mutex_

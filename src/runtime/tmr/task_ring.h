@@ -17,7 +17,7 @@
 
 #include "chiprt/abi/orchestration.h"
 #include "runtime/common/tensor_table.h"
-#include "runtime/tmr/tensormap.h"
+#include "runtime/common/tensormap.h"
 
 namespace chiprt::runtime {
 

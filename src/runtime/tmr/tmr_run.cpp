@@ -161,9 +161,26 @@ int32_t TmrRun::submit_task(const chiprt_task_t* task) {
   note_progress();
   if (failed()) return CHIPRT_ORCH_FAILED;
   const uint64_t id = next_task_;
+  // Whatever throws (host allocation) fails the run, and runs before the ring slot is taken or
+  // hands it back: a slot no task will retire would leave sync() and the run waiting forever.
+  try {
+    return submit_checked(*task, id);
+  } catch (const std::exception& e) {
+    try {
+      return reject(CHIPRT_ORCH_FAILED,
+                    Status(StatusCode::resource_exhausted,
+                           fmt::format("submitting task {} failed: {}", id, e.what())));
+    } catch (...) {  // no memory even for the message: the run must fail all the same
+      fail(Status(StatusCode::resource_exhausted, "submit_task"));
+      return CHIPRT_ORCH_FAILED;
+    }
+  }
+}
+
+int32_t TmrRun::submit_checked(const chiprt_task_t& task, uint64_t id) {
   CheckedTask checked;
   std::unique_lock lock(mutex_);
-  if (Status s = check_task(*task, id, launch_.kernels, tensors_, checked); !s.ok()) {
+  if (Status s = check_task(task, id, launch_.kernels, tensors_, checked); !s.ok()) {
     lock.unlock();
     return reject(CHIPRT_ORCH_INVALID, std::move(s));
   }
@@ -178,21 +195,21 @@ int32_t TmrRun::submit_task(const chiprt_task_t* task) {
     waiting_ = Wait::none;
   }
   if (failed()) return CHIPRT_ORCH_FAILED;
-  slot.busy = true;
-  ring_.occupy();
+  lock.unlock();
+
+  // The slot is free, and a free slot is touched by this thread only: fill it with every step
+  // that may throw before taking it. Its previous task completed, so its tensormap entries
+  // (those not superseded since) retire here.
   slot.intermediates.clear();
+  slot.intermediates.reserve(CHIPRT_MAX_TASK_PARAMS);
   for (uint32_t i = 0; i < checked.count; ++i) {
     TensorRecord* r = checked.records[i];
     if (r == nullptr || r->kind != TensorKind::intermediate) continue;
-    if (std::find(slot.intermediates.begin(), slot.intermediates.end(), r) !=
-        slot.intermediates.end())
-      continue;
-    ++r->users;
-    slot.intermediates.push_back(r);
+    if (std::find(slot.intermediates.begin(), slot.intermediates.end(), r) ==
+        slot.intermediates.end()) {
+      slot.intermediates.push_back(r);
+    }
   }
-  lock.unlock();
-
-  // The slot is ours now; its previous task completed, so its tensormap entries retire here.
   map_.retire(slot.placed);
   slot.task_id = id;
   for (uint32_t i = 0; i < checked.count; ++i) {
@@ -202,18 +219,32 @@ int32_t TmrRun::submit_task(const chiprt_task_t* task) {
   task_accesses(checked, accesses_);
   deps_.clear();
   map_.submit(id, accesses_, deps_, &slot.placed);
+  edges_.clear();
+  for (uint64_t dep : deps_) edges_.push_back({ring_.index(dep), dep});
+
+  // Take the slot: nothing below throws until the dispatcher is handed the task.
+  lock.lock();
+  for (TensorRecord* r : slot.intermediates) ++r->users;
+  slot.busy = true;
+  ring_.occupy();
+  lock.unlock();
 
   const TaskDesc desc{
       id,
-      task->func_id,
+      task.func_id,
       checked.kernel->core,
       reinterpret_cast<chiprt_kernel_entry_fn>(const_cast<void*>(checked.kernel->entry)),
       checked.count,
       slot.params,
       slot.bases};
-  edges_.clear();
-  for (uint64_t dep : deps_) edges_.push_back({ring_.index(dep), dep});
-  GraphRun::submit(index, desc, edges_);
+  try {
+    GraphRun::submit(index, desc, edges_);
+  } catch (...) {
+    // The node was never counted nor dispatched (its guard holds it back): hand the slot back
+    // as a retirement would, then fail the run.
+    release_slot(slot);
+    throw;
+  }
   ++next_task_;
   return CHIPRT_ORCH_OK;
 }
@@ -234,7 +265,10 @@ void TmrRun::log(const char* message) {
 }
 
 void TmrRun::retire(uint32_t node) {
-  TaskSlot& slot = ring_.slot(node);
+  release_slot(ring_.slot(node));
+}
+
+void TmrRun::release_slot(TaskSlot& slot) {
   if (!slot.intermediates.empty()) {
     std::lock_guard lock(mutex_);
     for (TensorRecord* r : slot.intermediates) {

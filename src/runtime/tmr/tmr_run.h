@@ -30,9 +30,9 @@
 #include "runtime/common/kernel_table.h"
 #include "runtime/common/orch_backend.h"
 #include "runtime/common/tensor_table.h"
+#include "runtime/common/tensormap.h"
 #include "runtime/scheduler/graph_run.h"
 #include "runtime/tmr/task_ring.h"
-#include "runtime/tmr/tensormap.h"
 
 namespace chiprt::runtime {
 
@@ -83,6 +83,10 @@ class TmrRun final : public GraphRun, public OrchBackend {
 
  private:
   int32_t reject(int32_t code, Status why);  // remembers why for the run's error message
+  // submit_task's work; may throw (host allocation), never with the slot taken.
+  int32_t submit_checked(const chiprt_task_t& task, uint64_t id);
+  // What retiring a slot's task does: releases its intermediates and frees the slot.
+  void release_slot(TaskSlot& slot);
   void end_scope_locked();
 
   Device& device_;
@@ -104,7 +108,7 @@ class TmrRun final : public GraphRun, public OrchBackend {
   // Submitting thread only.
   TensorMap map_;
   uint64_t next_task_ = 0;
-  std::vector<TensorAccess> accesses_;
+  TaskAccesses accesses_;
   std::vector<uint64_t> deps_;
   std::vector<Dependency> edges_;
   int32_t orch_rc_ = 0;

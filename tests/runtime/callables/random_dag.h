@@ -3,7 +3,9 @@
  *
  * Two working tensors X and Y of 64 x 64 float32. Each task reads 0..2 random 2-D views and
  * writes (output) or updates (inout) one, all of the same shape, with views that overlap at
- * random: row-major tiles, transposed tiles and strided tiles of either tensor. */
+ * random: row-major tiles, transposed tiles and strided tiles of either tensor. One task in
+ * four is a grid task: an 8 x 8 or 16 x 16 shape whose views are mostly tiles of the grid of
+ * such tiles, so the same regions come back exactly and whole tiles rewrite earlier ones. */
 #ifndef CHIPRT_TESTS_RANDOM_DAG_H_
 #define CHIPRT_TESTS_RANDOM_DAG_H_
 
@@ -61,8 +63,16 @@ static inline uint64_t dag_next(uint64_t* s) {
   return x;
 }
 
-static inline void dag_pick(uint64_t* rng, const int64_t shape[2], dag_ref* r) {
+static inline void dag_pick(uint64_t* rng, const int64_t shape[2], int grid, dag_ref* r) {
   r->tensor = (int)(dag_next(rng) % 2);
+  if (grid && dag_next(rng) % 4 != 0) { /* a tile of the grid of shape-sized tiles */
+    const int64_t row0 = shape[0] * (int64_t)(dag_next(rng) % (uint64_t)(DAG_SIDE / shape[0]));
+    const int64_t col0 = shape[1] * (int64_t)(dag_next(rng) % (uint64_t)(DAG_SIDE / shape[1]));
+    r->strides[0] = DAG_SIDE;
+    r->strides[1] = 1;
+    r->offset = (uint64_t)(row0 * DAG_SIDE + col0);
+    return;
+  }
   const int layout = (int)(dag_next(rng) % 3);
   int64_t rows_used = shape[0], cols_used = shape[1]; /* extent in tensor rows / cols */
   if (layout == 0) {                                  /* row-major tile */
@@ -89,10 +99,15 @@ static inline void dag_make_task(uint64_t* rng, dag_task* t) {
   t->core = (uint32_t)(dag_next(rng) % 2);
   t->nin = (int)(dag_next(rng) % 3);
   t->inout = (int)(dag_next(rng) % 2);
-  t->shape[0] = 1 + (int64_t)(dag_next(rng) % 16);
-  t->shape[1] = 1 + (int64_t)(dag_next(rng) % 16);
-  for (int k = 0; k < t->nin; ++k) dag_pick(rng, t->shape, &t->in[k]);
-  dag_pick(rng, t->shape, &t->out);
+  const int grid = dag_next(rng) % 4 == 0;
+  if (grid) {
+    t->shape[0] = t->shape[1] = dag_next(rng) % 2 ? 16 : 8;
+  } else {
+    t->shape[0] = 1 + (int64_t)(dag_next(rng) % 16);
+    t->shape[1] = 1 + (int64_t)(dag_next(rng) % 16);
+  }
+  for (int k = 0; k < t->nin; ++k) dag_pick(rng, t->shape, grid, &t->in[k]);
+  dag_pick(rng, t->shape, grid, &t->out);
   for (int k = 0; k < 4; ++k) t->coef[k] = kCoef[dag_next(rng) % 5];
 }
 

@@ -1,0 +1,46 @@
+// The shared scheduler (src/runtime/scheduler): a task freed by a completion runs at once on
+// the thread that completed its predecessor, as that thread's logical core.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "runtime_test_util.h"
+
+namespace chiprt::testing {
+namespace {
+
+constexpr uint32_t kAivCores = 2, kExecutionThreads = 2;
+constexpr int kChain = 50;
+
+// tiled_wavefront with one tile: every task updates the whole tensor in place, so task k + 1
+// waits for task k alone (a chain of kChain tasks of the empty kernel).
+TEST(SchedulerTest, HbgChainRunsOnTheThreadThatFreedEachTask) {
+  const ChipProfile profile{"sched", 1, kAivCores, 1, 64, 64ull << 20};
+  SimChipOptions options;
+  options.execution_threads = kExecutionThreads;
+  auto device = create_sim_chip(profile, 64ull << 20, options);
+  ASSERT_NE(device, nullptr);
+  WorkerOptions worker_options;
+  worker_options.runtime = RuntimeKind::hbg;
+  auto worker = ChipWorker::create(device, worker_options);
+  ASSERT_TRUE(worker.ok()) << worker.status().to_string();
+  auto id = (*worker)->register_callable(example_image("tiled_wavefront"));
+  ASSERT_TRUE(id.ok()) << id.status().to_string();
+  RunArgs args;
+  args.tensors["t"] = host_f32({4, 4}, std::vector<float>(16, 0.0f));
+  args.scalars["tiles"] = 1;
+  args.scalars["sweeps"] = kChain;
+  args.trace = true;
+  for (int run = 0; run < 5; ++run) {  // the recording run, then replays
+    auto report = (*worker)->run(*id, args);
+    ASSERT_TRUE(report.ok()) << report.status().to_string();
+    ASSERT_EQ(report->trace.size(), static_cast<size_t>(kChain));
+    std::set<uint32_t> cores;
+    for (const TaskTrace& slice : report->trace) cores.insert(slice.core_index);
+    // Each completion frees exactly the next task, which the same thread runs: one core.
+    EXPECT_EQ(cores.size(), 1u) << "run " << run;
+  }
+}
+
+}  // namespace
+}  // namespace chiprt::testing
