@@ -9,8 +9,8 @@
 // intermediates live in a heap of the worker (HeapPool, tagged runtime: made at the first run
 // whose graph has intermediates, reused by later runs, freed at finalize) at the offsets the
 // recorder gave them. Cached graphs (tagged runtime, reported as RunReport::runtime_fixed_bytes)
-// stay, bounded by the cache's entry and byte bounds, and are freed with their callable (forget) or on
-// eviction.
+// stay, bounded by the cache's entry and byte bounds, and are freed with their callable (forget)
+// or on eviction.
 //
 // Thread safety: run() and forget() may be called from many threads at once.
 #pragma once
