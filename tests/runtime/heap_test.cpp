@@ -162,7 +162,7 @@ TEST_P(IntermediateHeapTest, ReusedHeapBytesAreOrderedAfterTheirEarlierUsers) {
   ASSERT_TRUE(id.ok()) << id.status().to_string();
   RunArgs args;
   args.tensors["x"] = host_f32({1, 64}, std::vector<float>(64, 1.0f));
-  const uint64_t iterations = 2000;
+  const uint64_t iterations = 20000;
   args.scalars["iterations"] = static_cast<double>(iterations);
   float want = 0;
   for (uint64_t i = 0; i < iterations; ++i) want += static_cast<float>(i % 7);
