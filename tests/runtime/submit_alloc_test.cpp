@@ -29,6 +29,12 @@ thread_local uint64_t t_throw_at = 0;  // throw std::bad_alloc at this allocatio
 thread_local bool t_threw = false;
 }  // namespace
 
+// GCC 12 takes free() in the replaced operator delete for a mismatch with the operator new it
+// sees inlined; both are this file's malloc/free pair.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
 void* operator new(std::size_t bytes) {
   ++t_allocations;
   if (t_throw_at != 0 && t_allocations == t_throw_at) {

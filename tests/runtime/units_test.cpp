@@ -128,7 +128,9 @@ TEST(TensorMap, ChainOfInPlaceTasksHasOneDependencyPerTaskAfterTheFirst) {
     for (uint64_t t = 0; t < n; ++t) {
       const std::vector<uint64_t> deps = submit(map, t, {{1, true, all}});
       total += deps.size();
-      if (t > 0) EXPECT_EQ(deps, (std::vector<uint64_t>{t - 1})) << "task " << t;
+      if (t > 0) {
+        EXPECT_EQ(deps, (std::vector<uint64_t>{t - 1})) << "task " << t;
+      }
     }
     EXPECT_EQ(total, n - 1);
     EXPECT_EQ(map.entries(), 1u);
