@@ -249,7 +249,7 @@ void DeviceRuntime::launch_graph(uint64_t run, WireReader& in) {
     explicit Replay(runtime::CorePool& cores, uint32_t n, bool trace)
         : graph(cores, n, runtime::GraphRun::Mode::fixed, trace) {}
     runtime::GraphRun graph;
-    std::vector<chiprt_param_t> params;
+    std::shared_ptr<const std::vector<chiprt_param_t>> params;
     std::vector<std::byte*> bases;
   };
   auto replay = std::make_unique<Replay>(cores_, n, trace);
@@ -265,13 +265,12 @@ void DeviceRuntime::launch_graph(uint64_t run, WireReader& in) {
     view_bases[v] = tensor_bases[index];
     if (view_bases[v] == nullptr) return malformed("tensor address");
   }
-  replay->params.resize(header->ref_count);
   replay->bases.resize(header->ref_count);
   for (uint32_t r = 0; r < header->ref_count; ++r) {
     if (refs[r] >= header->view_count) return malformed("view index");
-    replay->params[r] = views[refs[r]];
     replay->bases[r] = view_bases[refs[r]];
   }
+  replay->params = expanded_params(header->graph_id, views, {refs, header->ref_count});
   for (uint32_t i = 0; i < n; ++i) {
     const DeviceGraphTask& t = tasks[i];
     if (t.first_param > header->ref_count || t.param_count > header->ref_count - t.first_param ||
@@ -290,7 +289,7 @@ void DeviceRuntime::launch_graph(uint64_t run, WireReader& in) {
         kernel ? reinterpret_cast<chiprt_kernel_entry_fn>(const_cast<void*>(kernel->entry))
                : nullptr,
         t.param_count,
-        replay->params.data() + t.first_param,
+        replay->params->data() + t.first_param,
         replay->bases.data() + t.first_param};
     replay->graph.set_fixed(
         i, desc, t.dep_count,
@@ -309,6 +308,27 @@ void DeviceRuntime::launch_graph(uint64_t run, WireReader& in) {
                                     : Result<LaunchResult>(std::move(failure)));
       });
   raw->graph.start_fixed();  // closes the run: it may be gone once this returns
+}
+
+std::shared_ptr<const std::vector<chiprt_param_t>> DeviceRuntime::expanded_params(
+    uint32_t graph_id, const chiprt_param_t* views, std::span<const uint32_t> refs) {
+  {
+    std::lock_guard lock(expanded_mutex_);
+    if (auto it = expanded_.find(graph_id); graph_id != 0 && it != expanded_.end()) {
+      return it->second;
+    }
+  }
+  auto params = std::make_shared<std::vector<chiprt_param_t>>(refs.size());
+  for (size_t r = 0; r < refs.size(); ++r) (*params)[r] = views[refs[r]];
+  if (graph_id == 0) return params;
+  std::lock_guard lock(expanded_mutex_);
+  const uint64_t bytes = refs.size() * sizeof(chiprt_param_t);
+  if (expanded_bytes_ + bytes > kExpandedBytesLimit) {  // bounded: start over
+    expanded_.clear();
+    expanded_bytes_ = 0;
+  }
+  if (expanded_.emplace(graph_id, params).second) expanded_bytes_ += bytes;
+  return params;
 }
 
 Result<DeviceAddr> DeviceRuntime::allocate(uint64_t run, uint64_t bytes, MemoryTag tag) {

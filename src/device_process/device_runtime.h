@@ -16,8 +16,11 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <unordered_map>
+#include <vector>
 
+#include "chiprt/abi/orchestration.h"
 #include "chiprt/code_loader.h"
 #include "chiprt/device.h"
 #include "device/channel.h"
@@ -54,6 +57,11 @@ class DeviceRuntime {
   void alloc_reply(uint64_t request, device::protocol::WireReader& in);
   Result<runtime::KernelTable> kernels(device::protocol::WireReader& in) const;
   void send_done(uint64_t run, const Result<LaunchResult>& result);
+  // A graph's parameters, each task's side by side, expanded from its distinct values once per
+  // graph_id (graphs are immutable once uploaded and ids are never reused), then shared by its
+  // replays. Graph id 0 is never cached.
+  std::shared_ptr<const std::vector<chiprt_param_t>> expanded_params(
+      uint32_t graph_id, const chiprt_param_t* views, std::span<const uint32_t> refs);
 
   const ChipProfile profile_;
   device::Channel& channel_;
@@ -66,6 +74,11 @@ class DeviceRuntime {
   mutable std::mutex code_mutex_;
   std::unordered_map<uint64_t, std::unique_ptr<LoadedCode>> code_;
   uint64_t next_handle_ = 1;
+
+  static constexpr uint64_t kExpandedBytesLimit = 64ull << 20;
+  std::mutex expanded_mutex_;
+  std::unordered_map<uint32_t, std::shared_ptr<const std::vector<chiprt_param_t>>> expanded_;
+  uint64_t expanded_bytes_ = 0;
 
   std::mutex alloc_mutex_;
   std::unordered_map<uint64_t, AllocWait*> alloc_waits_;

@@ -1,12 +1,16 @@
 #include "runtime/hbg/device_graph.h"
 
+#include <atomic>
 #include <cstring>
 
 namespace chiprt::runtime {
 
 Result<std::shared_ptr<const DeviceGraph>> upload_graph(Device& device, uint64_t generation,
                                                         RecordedGraph graph) {
-  const std::vector<std::byte> bytes = graph.serialize();
+  static std::atomic<uint32_t> next_graph_id{1};
+  uint32_t graph_id = next_graph_id.fetch_add(1);
+  if (graph_id == 0) graph_id = next_graph_id.fetch_add(1);  // 0 means "not cached"
+  const std::vector<std::byte> bytes = graph.serialize(graph_id);
   auto out = std::make_shared<DeviceGraph>();
   out->generation = generation;
   out->key = std::move(graph.key);

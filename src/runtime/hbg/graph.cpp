@@ -19,13 +19,13 @@ bool GraphKey::matches(const RunArgs& args) const {
   return true;
 }
 
-std::vector<std::byte> RecordedGraph::serialize() const {
+std::vector<std::byte> RecordedGraph::serialize(uint32_t graph_id) const {
   const DeviceGraphHeader header{kGraphMagic,
                                  static_cast<uint32_t>(tasks.size()),
                                  static_cast<uint32_t>(views.size()),
                                  static_cast<uint32_t>(refs.size()),
                                  static_cast<uint32_t>(successors.size()),
-                                 0};
+                                 graph_id};
   std::vector<std::byte> out(sizeof header + tasks.size() * sizeof(DeviceGraphTask) +
                              views.size() * sizeof(chiprt_param_t) +
                              refs.size() * sizeof(uint32_t) + successors.size() * sizeof(uint32_t));

@@ -31,7 +31,9 @@ struct DeviceGraphHeader {
   uint32_t view_count;
   uint32_t ref_count;
   uint32_t edge_count;
-  uint32_t reserved;
+  // Unique per upload by this host process (never 0): the device keeps a graph's expanded
+  // parameters under it, so a replay of a cached graph does not expand them again.
+  uint32_t graph_id;
 };
 
 struct DeviceGraphTask {
@@ -84,7 +86,7 @@ struct RecordedGraph {
   uint64_t heap_bytes = 0;  // peak heap use of the intermediates (reused across scopes)
 
   // The compact device form.
-  std::vector<std::byte> serialize() const;
+  std::vector<std::byte> serialize(uint32_t graph_id) const;
 };
 
 }  // namespace chiprt::runtime
