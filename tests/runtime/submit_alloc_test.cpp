@@ -22,6 +22,7 @@
 #include "runtime/common/tensormap.h"
 #include "runtime/scheduler/core_pool.h"
 #include "runtime/tmr/tmr_run.h"
+#include "tensor_views.h"
 
 namespace {
 thread_local uint64_t t_allocations = 0;
@@ -58,17 +59,7 @@ namespace {
 constexpr uint64_t kHandle = 0x1000;  // the map takes any handles
 constexpr int64_t kSide = 64;         // tensors of kSide x kSide float32, row-major
 
-chiprt_tensor_t view2d(uint64_t offset, int64_t r, int64_t c, int64_t rs, int64_t cs) {
-  chiprt_tensor_t v{};
-  v.offset = offset;
-  v.dtype = CHIPRT_DTYPE_F32;
-  v.ndim = 2;
-  v.shape[0] = r;
-  v.shape[1] = c;
-  v.strides[0] = rs;
-  v.strides[1] = cs;
-  return v;
-}
+using chiprt::testing::view2d;
 
 TEST(SubmitAllocations, SteadyTileStreamThroughTheTensorMapAllocatesNothing) {
   constexpr uint32_t kRing = 64;  // entries retire when their slot is reused, as on tmr

@@ -6,22 +6,12 @@
 #include "runtime/common/heap.h"
 #include "runtime/common/tensormap.h"
 #include "runtime/hbg/heap_reuse_order.h"
+#include "tensor_views.h"
 
 namespace chiprt::runtime {
 namespace {
 
-chiprt_tensor_t view2d(uint64_t offset, int64_t r, int64_t c, int64_t rs, int64_t cs) {
-  chiprt_tensor_t v{};
-  v.base = 1;
-  v.offset = offset;
-  v.dtype = CHIPRT_DTYPE_F32;
-  v.ndim = 2;
-  v.shape[0] = r;
-  v.shape[1] = c;
-  v.strides[0] = rs;
-  v.strides[1] = cs;
-  return v;
-}
+using chiprt::testing::view2d;
 
 TEST(Footprint, RowTilesOfOneTensorAreDisjoint) {
   EXPECT_FALSE(Footprint(view2d(0, 4, 16, 16, 1)).overlaps(Footprint(view2d(64, 4, 16, 16, 1))));
