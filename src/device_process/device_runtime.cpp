@@ -141,6 +141,16 @@ void DeviceRuntime::send_done(uint64_t run, const Result<LaunchResult>& result) 
   channel_.send(Message::kRunDone, run, out.bytes());
 }
 
+bool DeviceRuntime::decoded(uint64_t run, const Result<runtime::KernelTable>& table, bool valid,
+                            std::string_view what) {
+  if (!table.ok()) {  // reported first: an unknown kernel stops decoding midway
+    send_done(run, table.status());
+    return false;
+  }
+  if (!valid) send_done(run, Status(StatusCode::internal, fmt::format("malformed {}", what)));
+  return valid;
+}
+
 void DeviceRuntime::launch_orchestration(uint64_t run, WireReader& in) {
   const uint32_t slot = in.get<uint32_t>();
   runtime::TmrLaunch launch;
@@ -156,12 +166,9 @@ void DeviceRuntime::launch_orchestration(uint64_t run, WireReader& in) {
   launch.limits.heap_bytes = in.get<uint64_t>();
   launch.heap_addr = in.get<uint64_t>();
   launch.trace = in.get<uint8_t>() != 0;
-  if (!table.ok()) {  // checked first: an unknown kernel stops decoding midway
-    send_done(run, table.status());
-    return;
-  }
-  if (!in.ok() || slot >= device::protocol::kMaxRuns || launch.limits.ring_slots == 0) {
-    send_done(run, Status(StatusCode::internal, "malformed tmr launch"));
+  if (!decoded(run, table,
+               in.ok() && slot < device::protocol::kMaxRuns && launch.limits.ring_slots > 0,
+               "tmr launch")) {
     return;
   }
   launch.kernels = std::move(table).value();
@@ -212,14 +219,7 @@ void DeviceRuntime::launch_graph(uint64_t run, WireReader& in) {
   auto table = kernels(in);
   const std::vector<uint64_t> tensor_addrs = in.get_array<uint64_t>();
   const bool trace = in.get<uint8_t>() != 0;
-  if (!table.ok()) {  // checked first: an unknown kernel stops decoding midway
-    send_done(run, table.status());
-    return;
-  }
-  if (!in.ok() || slot >= device::protocol::kMaxRuns) {
-    send_done(run, Status(StatusCode::internal, "malformed graph launch"));
-    return;
-  }
+  if (!decoded(run, table, in.ok() && slot < device::protocol::kMaxRuns, "graph launch")) return;
   // The graph is the host's, but it is read from device memory: check every count and index
   // before a core follows it.
   const std::byte* base = view(graph_addr, graph_bytes);

@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <span>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -56,6 +57,10 @@ class DeviceRuntime {
   void launch_graph(uint64_t run, device::protocol::WireReader& in);
   void alloc_reply(uint64_t request, device::protocol::WireReader& in);
   Result<runtime::KernelTable> kernels(device::protocol::WireReader& in) const;
+  // Whether a decoded launch may start (its kernel table resolved and its fields `valid`);
+  // otherwise answers the run with why, naming `what` was malformed.
+  bool decoded(uint64_t run, const Result<runtime::KernelTable>& table, bool valid,
+               std::string_view what);
   void send_done(uint64_t run, const Result<LaunchResult>& result);
   // A graph's parameters, each task's side by side, expanded from its distinct values once per
   // graph_id (graphs are immutable once uploaded and ids are never reused), then shared by its
