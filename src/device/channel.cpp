@@ -54,9 +54,14 @@ bool Channel::send(protocol::Message type, uint64_t id, const std::vector<std::b
 }
 
 bool Channel::receive(protocol::FrameHeader& header, std::vector<std::byte>& payload) {
-  if (!read_all(reinterpret_cast<std::byte*>(&header), sizeof header)) return false;
-  if (header.length > protocol::kMaxPayload) return false;
-  payload.resize(header.length);
+  if (!has_pending_) {
+    if (!read_all(reinterpret_cast<std::byte*>(&pending_), sizeof pending_)) return false;
+    if (pending_.length > protocol::kMaxPayload) return false;
+    has_pending_ = true;
+  }
+  payload.resize(pending_.length);
+  has_pending_ = false;
+  header = pending_;
   return read_all(payload.data(), payload.size());
 }
 

@@ -19,7 +19,9 @@ class Channel {
 
   // false when the peer is gone (never raises SIGPIPE).
   bool send(protocol::Message type, uint64_t id, const std::vector<std::byte>& payload = {});
-  // Blocks for one whole frame; false on EOF, an error or an oversized frame.
+  // Blocks for one whole frame; false on EOF, an error or an oversized frame. When sizing
+  // `payload` throws (host memory), the frame's header stays read: the next receive() goes on
+  // with the same frame.
   bool receive(protocol::FrameHeader& header, std::vector<std::byte>& payload);
   int fd() const { return fd_; }
   // Wakes a blocked receive() on either end (it then returns false).
@@ -30,6 +32,8 @@ class Channel {
   bool read_all(std::byte* data, size_t size);
   const int fd_;
   std::mutex send_mutex_;
+  protocol::FrameHeader pending_{};  // the reader's: a header whose payload is still unread
+  bool has_pending_ = false;
 };
 
 }  // namespace chiprt::device

@@ -75,7 +75,6 @@ std::string device_executable() {
 }
 
 struct DeviceProcess::Call {
-  std::condition_variable changed;
   bool done = false;
   Status status;
   std::vector<std::byte> reply;
@@ -198,10 +197,27 @@ Result<std::vector<std::byte>> DeviceProcess::call(Message type, std::vector<std
     id = next_id_++;
     calls_.emplace(id, state);
   }
-  // A failed send means the device is gone: the supervisor sees it and completes the call.
+  // A failed send means the device is gone: reading the channel then sees its end.
   channel_->send(type, id, payload);
   std::unique_lock lock(mutex_);
-  state->changed.wait(lock, [&] { return state->done; });
+  while (!state->done) {
+    if (reading_ || stopping_) {  // a stopping device is read by the supervisor, then lost
+      events_.wait(lock);
+      continue;
+    }
+    reading_ = true;
+    lock.unlock();
+    bool read = true;
+    try {
+      read_device(kTickMs);
+    } catch (const std::exception&) {  // host memory: the frame stays for the next read
+      read = false;
+    }
+    lock.lock();
+    reading_ = false;
+    events_.notify_all();  // the turn passes to another waiting caller, if any
+    if (!read) events_.wait_for(lock, std::chrono::milliseconds(1));  // then try again
+  }
   calls_.erase(id);
   if (state->run) free_slots_.push_back(state->slot);
   if (!state->status.ok()) return state->status;
@@ -243,7 +259,7 @@ Result<LaunchResult> DeviceProcess::launch(Message type,
     }
     state->slot = free_slots_.back();
     free_slots_.pop_back();
-    state->progress = status_->progress[state->slot].load(std::memory_order_relaxed);
+    state->progress = activity(0, state->slot);
     state->started = state->last_progress = Clock::now();
   }
   protocol::WireWriter w;
@@ -268,35 +284,71 @@ Result<LaunchResult> DeviceProcess::launch(Message type,
   return result;
 }
 
+void DeviceProcess::read_device(int timeout_ms) {
+  pollfd fds[2] = {{channel_->fd(), POLLIN, 0}, {pidfd_, POLLIN, 0}};
+  if (poll(fds, 2, timeout_ms) < 0 && errno != EINTR) {
+    lose("could not be watched: poll: " + errno_text());
+    return;
+  }
+  bool ended = fds[1].revents != 0;
+  if (fds[0].revents != 0) {
+    // Drain what the device said before looking at how it ended.
+    protocol::FrameHeader header{};
+    std::vector<std::byte> payload;
+    if (channel_->receive(header, payload)) {
+      handle(header, payload);
+      return;
+    }
+    ended = true;
+  }
+  if (ended) {
+    lose("");
+    return;
+  }
+  check_deadlines();
+}
+
 void DeviceProcess::supervise() {
-  protocol::FrameHeader header{};
-  std::vector<std::byte> payload;
   Clock::time_point stop_by{};
   for (;;) {
-    pollfd fds[2] = {{channel_->fd(), POLLIN, 0}, {pidfd_, POLLIN, 0}};
-    if (poll(fds, pidfd_ >= 0 ? 2 : 1, kTickMs) < 0 && errno != EINTR) {
+    bool stopping, reads = false;
+    {
+      std::lock_guard lock(mutex_);
+      if (!lost_.ok()) return;
+      stopping = stopping_;
+      // The channel is the waiting callers' to read. Once the host stops the device, callers
+      // no longer take the reader turn: the supervisor takes it (when its holder hands it
+      // back), as the channel's end of file also says the device exited.
+      if (stopping && !reading_) reading_ = reads = true;
+    }
+    pollfd fds[2] = {{pidfd_, POLLIN, 0}, {reads ? channel_->fd() : -1, POLLIN, 0}};
+    if (poll(fds, 2, kTickMs) < 0 && errno != EINTR) {
       lose("could not be watched: poll: " + errno_text());
       return;
     }
-    bool ended = fds[1].revents != 0;
-    if (fds[0].revents != 0) {
-      // Drain what the device said before looking at how it ended.
-      if (channel_->receive(header, payload)) {
-        handle(header, payload);
-        continue;
-      }
-      ended = true;
+    bool ended = fds[0].revents != 0;
+    if (fds[1].revents != 0) {
+      protocol::FrameHeader header{};
+      std::vector<std::byte> payload;
+      if (!channel_->receive(header, payload)) ended = true;
     }
-    {
-      std::lock_guard lock(mutex_);
-      if (!lost_.ok()) return;  // lost while handling a message
-      if (stopping_) {
-        if (stop_by == Clock::time_point{}) stop_by = Clock::now() + kShutdownGrace;
-        if (ended || Clock::now() > stop_by) break;
-        continue;
+    if (stopping) {
+      if (stop_by == Clock::time_point{}) stop_by = Clock::now() + kShutdownGrace;
+      if (ended || Clock::now() > stop_by) break;
+      if (reads) {
+        std::lock_guard lock(mutex_);
+        reading_ = false;
       }
+      continue;
     }
     if (ended) {
+      // A waiting caller reads what the device said before it ended, then loses it.
+      std::unique_lock lock(mutex_);
+      events_.wait_for(lock, std::chrono::milliseconds(kTickMs),
+                       [&] { return !lost_.ok() || calls_.empty(); });
+      if (!lost_.ok()) return;
+      if (!calls_.empty()) continue;
+      lock.unlock();
       lose("");
       return;
     }
@@ -315,25 +367,36 @@ void DeviceProcess::handle(const protocol::FrameHeader& header, std::vector<std:
       if (it == calls_.end()) return;
       it->second->reply = std::move(payload);
       it->second->done = true;
-      it->second->changed.notify_all();
+      events_.notify_all();
       return;
     }
     case Message::kAlloc: {
       const uint64_t run = r.get<uint64_t>();
       const uint64_t bytes = r.get<uint64_t>();
       const auto tag = static_cast<MemoryTag>(r.get<uint32_t>() % kMemoryTagCount);
-      auto buffer = allocator_(bytes, tag);
-      protocol::WireWriter w;
-      if (buffer.ok()) {
-        w.put(buffer->addr()).put(int32_t{0}).put_string("");
-        std::lock_guard lock(mutex_);
-        auto it = calls_.find(run);
-        if (it != calls_.end()) it->second->allocations.emplace(buffer->addr(), std::move(*buffer));
-      } else {
-        w.put(DeviceAddr{0})
-            .put(static_cast<int32_t>(buffer.status().code()))
-            .put_string(buffer.status().message());
+      // The device waits for this reply: host memory running out fails the allocation (the
+      // buffer, if made, is freed again), it does not leave the request unanswered.
+      DeviceAddr addr = 0;
+      Status status;
+      try {
+        auto buffer = allocator_(bytes, tag);
+        if (buffer.ok()) {
+          std::lock_guard lock(mutex_);
+          auto it = calls_.find(run);
+          if (it != calls_.end()) {
+            addr = buffer->addr();
+            it->second->allocations.emplace(addr, std::move(*buffer));
+          }
+        } else {
+          status = buffer.status();
+        }
+      } catch (const std::exception&) {
+        addr = 0;
+        status = Status(StatusCode::resource_exhausted, "host memory");
       }
+      if (addr == 0 && status.ok()) status = Status(StatusCode::not_found, "run ended");
+      protocol::WireWriter w;
+      w.put(addr).put(static_cast<int32_t>(status.code())).put_string(status.message());
       channel_->send(Message::kAllocReply, header.id, w.bytes());
       return;
     }
@@ -356,8 +419,11 @@ void DeviceProcess::handle(const protocol::FrameHeader& header, std::vector<std:
         std::lock_guard lock(mutex_);
         if (auto it = calls_.find(header.id); it != calls_.end()) label = it->second->label;
       }
-      spdlog::info("[{}, device run {}] {}", label.empty() ? "orchestration" : label, header.id,
-                   line);
+      try {
+        spdlog::info("[{}, device run {}] {}", label.empty() ? "orchestration" : label, header.id,
+                     line);
+      } catch (const std::exception&) {  // a log line is not worth failing the reader for
+      }
       return;
     }
     default:
@@ -373,7 +439,7 @@ void DeviceProcess::check_deadlines() {
     const auto now = Clock::now();
     for (auto& [id, state] : calls_) {
       if (!state->run || state->done) continue;
-      const uint64_t progress = status_->progress[state->slot].load(std::memory_order_relaxed);
+      const uint64_t progress = activity(id, state->slot);
       if (progress != state->progress) {
         state->progress = progress;
         state->last_progress = now;
@@ -391,6 +457,20 @@ void DeviceProcess::check_deadlines() {
     }
   }
   if (late_run != 0) lose("was killed by the host: " + why, late_run, why);
+}
+
+uint64_t DeviceProcess::activity(uint64_t run, uint32_t slot) const {
+  uint64_t signature = status_->progress[slot].load(std::memory_order_relaxed);
+  const uint32_t used = std::min(status_->threads.load(), protocol::kMaxThreadRecords);
+  for (uint32_t i = 0; i < used; ++i) {
+    const protocol::ThreadRecord& t = status_->records[i];
+    if (t.state.load(std::memory_order_acquire) != protocol::ThreadRecord::kernel ||
+        t.run.load(std::memory_order_relaxed) != run) {
+      continue;
+    }
+    signature += (t.task.load(std::memory_order_relaxed) + 1) * 0x9e3779b97f4a7c15ull;
+  }
+  return signature;
 }
 
 std::string DeviceProcess::describe_activity(uint64_t run) const {
@@ -417,6 +497,9 @@ std::string DeviceProcess::describe_activity(uint64_t run) const {
 }
 
 void DeviceProcess::lose(std::string cause, uint64_t late_run, std::string late_why) {
+  // One loss at a time: the reader that sees the device end must not record a plain loss while
+  // the supervisor that killed it for a deadline is still reaping it.
+  std::lock_guard losing(lose_mutex_);
   if (pidfd_ >= 0) syscall(SYS_pidfd_send_signal, pidfd_, SIGKILL, nullptr, 0);
   int status = 0;
   bool reaped_now = false;
@@ -449,8 +532,8 @@ void DeviceProcess::lose(std::string cause, uint64_t late_run, std::string late_
                              fmt::format("device lost: {} {}{}", process, cause,
                                          state->run ? describe_activity(id) : std::string()));
     }
-    state->changed.notify_all();
   }
+  events_.notify_all();
   channel_->shutdown();
 }
 

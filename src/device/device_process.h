@@ -2,9 +2,11 @@
 //
 // start() spawns the device executable (posix_spawn, never a bare fork of a threaded host)
 // with exactly three inherited fds: device memory, the status page and its end of the control
-// channel. One supervisor thread per process reads the channel (replies, allocation requests,
-// orchestration logs, run completions), watches the process through a pidfd, and enforces each
-// run's deadlines.
+// channel. The channel (replies, allocation requests, orchestration logs, run completions) is
+// read by the threads waiting for a reply, one at a time (the reader turn): the caller whose
+// reply arrives is woken by the kernel itself, not by a second thread it would then have to
+// wake. One supervisor thread per process watches the process through a pidfd and enforces
+// each run's deadlines (so does the reader, between messages).
 //
 // Loss is sticky: when the process dies (signal, any exit, killed from outside), breaks the
 // protocol, or a run misses a deadline (the supervisor then kills it), every pending call fails
@@ -73,11 +75,19 @@ class DeviceProcess {
   Result<std::vector<std::byte>> call(protocol::Message type, std::vector<std::byte> payload,
                                       std::shared_ptr<Call> state);
   void supervise();
+  // With the reader turn and mutex_ not held: handles one message from the device, or notices
+  // its end, or waits at most timeout_ms for either; then checks the deadlines.
+  void read_device(int timeout_ms);
   void handle(const protocol::FrameHeader& header, std::vector<std::byte>& payload);
   void check_deadlines();
   // Kills (if needed) and reaps the child, records why it is lost, fails every pending call.
   void lose(std::string cause, uint64_t late_run = 0, std::string late_why = {});
   std::string describe_activity(uint64_t run) const;
+  // What changes whenever run `run` (in progress slot `slot`) makes progress: its completed
+  // tasks (counted per chain of tasks, see GraphRun) plus the kernels its threads are running
+  // now, so a chain of tasks that each finish within the stall deadline is never taken for a
+  // stall, however long the chain.
+  uint64_t activity(uint64_t run, uint32_t slot) const;
 
   Allocator allocator_;
   std::unique_ptr<SharedMemory> status_memory_;
@@ -88,7 +98,10 @@ class DeviceProcess {
   uint32_t execution_threads_ = 0;
   std::thread supervisor_;
 
+  std::mutex lose_mutex_;  // taken before mutex_, by lose() alone
   mutable std::mutex mutex_;
+  std::condition_variable events_;  // a call completed, or the reader turn was handed back
+  bool reading_ = false;            // a waiting caller holds the reader turn
   std::unordered_map<uint64_t, std::shared_ptr<Call>> calls_;
   uint64_t next_id_ = 1;
   std::vector<uint32_t> free_slots_;

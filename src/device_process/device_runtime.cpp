@@ -105,7 +105,8 @@ void DeviceRuntime::load(uint64_t request, WireReader& in) {
   channel_.send(Message::kLoaded, request, out.bytes());
 }
 
-Result<runtime::KernelTable> DeviceRuntime::kernels(WireReader& in) const {
+Result<runtime::KernelTable> DeviceRuntime::kernels(WireReader& in,
+                                                    std::vector<uint64_t>* handles) const {
   const uint32_t count = in.get<uint32_t>();
   std::vector<runtime::KernelRef> refs;
   std::lock_guard lock(code_mutex_);
@@ -118,6 +119,7 @@ Result<runtime::KernelTable> DeviceRuntime::kernels(WireReader& in) const {
           fmt::format("kernel func_id {} names no code loaded on this device", k.func_id));
     }
     refs.push_back({k.func_id, static_cast<CoreType>(k.core), it->second->entry()});
+    if (handles) handles->push_back(k.handle);
   }
   return runtime::KernelTable(std::move(refs));
 }
@@ -210,78 +212,137 @@ void DeviceRuntime::launch_orchestration(uint64_t run, WireReader& in) {
   });
 }
 
+// A graph's replay, set up once per upload (graph_id) and reused by its later replays while
+// none of them runs: the validated graph's nodes, descriptors and edges, each task's parameters
+// side by side (kernels take them as one array) and the tensor pointers of the last launch.
+struct DeviceRuntime::Replay {
+  Replay(runtime::CorePool& cores, uint32_t tasks)
+      : graph(cores, tasks, runtime::GraphRun::Mode::fixed, false) {}
+  runtime::GraphRun graph;
+  std::vector<chiprt_param_t> params;    // per ref
+  std::vector<uint32_t> ref_tensors;     // per ref: its tensor's index, kNoTensor for scalars
+  std::vector<uint32_t> successors;      // the graph's edges, copied out of device memory
+  std::vector<std::byte*> bases;         // per ref, for tensor_addrs
+  std::vector<uint64_t> tensor_addrs;    // of the launch the bases were made for
+  std::vector<uint64_t> kernel_handles;  // the code it was set up with
+  std::atomic<bool> running{false};      // a cached replay serves one run at a time
+  static constexpr uint32_t kNoTensor = ~0u;
+  uint64_t bytes() const {
+    return params.size() * (sizeof(chiprt_param_t) + sizeof(uint32_t) + sizeof(std::byte*)) +
+           successors.size() * sizeof(uint32_t);
+  }
+};
+
 void DeviceRuntime::launch_graph(uint64_t run, WireReader& in) {
-  using runtime::DeviceGraphHeader;
-  using runtime::DeviceGraphTask;
   const uint32_t slot = in.get<uint32_t>();
   const DeviceAddr graph_addr = in.get<uint64_t>();
   const uint64_t graph_bytes = in.get<uint64_t>();
-  auto table = kernels(in);
-  const std::vector<uint64_t> tensor_addrs = in.get_array<uint64_t>();
+  std::vector<uint64_t> kernel_handles;
+  auto table = kernels(in, &kernel_handles);
+  std::vector<uint64_t> tensor_addrs = in.get_array<uint64_t>();
   const bool trace = in.get<uint8_t>() != 0;
   if (!decoded(run, table, in.ok() && slot < device::protocol::kMaxRuns, "graph launch")) return;
+  const std::byte* base = view(graph_addr, graph_bytes);
+  const auto* header = reinterpret_cast<const runtime::DeviceGraphHeader*>(base);
+  if (base == nullptr || graph_bytes < sizeof(runtime::DeviceGraphHeader) ||
+      header->magic != runtime::kGraphMagic) {
+    return send_done(run, Status(StatusCode::internal, "malformed device graph: header"));
+  }
+  std::shared_ptr<Replay> replay = cached_replay(header->graph_id, kernel_handles);
+  if (!replay) {
+    auto made = prepare_replay(*header, graph_bytes, *table);
+    if (!made.ok()) return send_done(run, made.status());
+    replay = std::move(made).value();
+    replay->kernel_handles = kernel_handles;
+    replay->running.store(true);
+    cache_replay(header->graph_id, replay);
+  }
+  // Each distinct view's tensor pointer, when the tensors moved since the last replay.
+  if (replay->tensor_addrs != tensor_addrs) {
+    std::vector<std::byte*> tensor_bases(tensor_addrs.size());
+    for (size_t i = 0; i < tensor_addrs.size(); ++i) {
+      tensor_bases[i] = view(tensor_addrs[i], 0);
+      if (tensor_bases[i] == nullptr) {
+        replay->running.store(false);
+        return send_done(run,
+                         Status(StatusCode::internal, "malformed device graph: tensor address"));
+      }
+    }
+    for (size_t r = 0; r < replay->ref_tensors.size(); ++r) {
+      const uint32_t t = replay->ref_tensors[r];
+      if (t != Replay::kNoTensor && t >= tensor_bases.size()) {
+        replay->running.store(false);
+        return send_done(run, Status(StatusCode::internal, "malformed device graph: tensor index"));
+      }
+      replay->bases[r] = t == Replay::kNoTensor ? nullptr : tensor_bases[t];
+    }
+    replay->tensor_addrs = std::move(tensor_addrs);
+  }
+  runtime::GraphRun& graph = replay->graph;
+  graph.rearm_fixed(trace);
+  graph.observe(recorder_.get(), run, &status_.progress[slot]);
+  graph.on_finished([this, run, replay]() mutable {
+    Status failure = replay->graph.failure();
+    LaunchResult result;
+    result.tasks = replay->graph.node_count();
+    result.trace = replay->graph.take_trace();
+    replay->running.store(false, std::memory_order_release);  // the next replay may start
+    replay.reset();
+    send_done(run, failure.ok() ? Result<LaunchResult>(std::move(result))
+                                : Result<LaunchResult>(std::move(failure)));
+  });
+  graph.start_fixed();  // closes the run: it may be gone once this returns
+}
+
+Result<std::shared_ptr<DeviceRuntime::Replay>> DeviceRuntime::prepare_replay(
+    const runtime::DeviceGraphHeader& header, uint64_t graph_bytes,
+    const runtime::KernelTable& table) {
+  using runtime::DeviceGraphTask;
   // The graph is the host's, but it is read from device memory: check every count and index
   // before a core follows it.
-  const std::byte* base = view(graph_addr, graph_bytes);
-  const auto* header = reinterpret_cast<const DeviceGraphHeader*>(base);
-  auto malformed = [&](std::string why) {
-    send_done(run, Status(StatusCode::internal, "malformed device graph: " + why));
+  auto malformed = [](std::string why) {
+    return Status(StatusCode::internal, "malformed device graph: " + why);
   };
-  if (base == nullptr || graph_bytes < sizeof(DeviceGraphHeader) ||
-      header->magic != runtime::kGraphMagic) {
-    return malformed("header");
-  }
-  const uint64_t need = sizeof(DeviceGraphHeader) +
-                        uint64_t{header->task_count} * sizeof(DeviceGraphTask) +
-                        uint64_t{header->view_count} * sizeof(chiprt_param_t) +
-                        uint64_t{header->ref_count} * sizeof(uint32_t) +
-                        uint64_t{header->edge_count} * sizeof(uint32_t);
+  const uint64_t need = sizeof(runtime::DeviceGraphHeader) +
+                        uint64_t{header.task_count} * sizeof(DeviceGraphTask) +
+                        uint64_t{header.view_count} * sizeof(chiprt_param_t) +
+                        uint64_t{header.ref_count} * sizeof(uint32_t) +
+                        uint64_t{header.edge_count} * sizeof(uint32_t);
   if (need > graph_bytes) return malformed("sizes");
-  const auto* tasks = reinterpret_cast<const DeviceGraphTask*>(base + sizeof(DeviceGraphHeader));
-  const auto* views = reinterpret_cast<const chiprt_param_t*>(tasks + header->task_count);
-  const auto* refs = reinterpret_cast<const uint32_t*>(views + header->view_count);
-  const auto* successors = refs + header->ref_count;
-  const uint32_t n = header->task_count;
+  const auto* tasks = reinterpret_cast<const DeviceGraphTask*>(&header + 1);
+  const auto* views = reinterpret_cast<const chiprt_param_t*>(tasks + header.task_count);
+  const auto* refs = reinterpret_cast<const uint32_t*>(views + header.view_count);
+  const auto* successors = refs + header.ref_count;
+  const uint32_t n = header.task_count;
 
-  // Each task's parameters side by side (kernels take them as one array), expanded from the
-  // graph's distinct values.
-  struct Replay {
-    explicit Replay(runtime::CorePool& cores, uint32_t n, bool trace)
-        : graph(cores, n, runtime::GraphRun::Mode::fixed, trace) {}
-    runtime::GraphRun graph;
-    std::shared_ptr<const std::vector<chiprt_param_t>> params;
-    std::vector<std::byte*> bases;
-  };
-  auto replay = std::make_unique<Replay>(cores_, n, trace);
-  // Each tensor's host pointer once, then each distinct view's by its tensor's index.
-  std::vector<std::byte*> tensor_bases(tensor_addrs.size());
-  for (size_t i = 0; i < tensor_addrs.size(); ++i) tensor_bases[i] = view(tensor_addrs[i], 0);
-  std::vector<std::byte*> view_bases(header->view_count, nullptr);
-  for (uint32_t v = 0; v < header->view_count; ++v) {
-    const chiprt_param_t& param = views[v];
+  auto replay = std::make_shared<Replay>(cores_, n);
+  replay->params.resize(header.ref_count);
+  replay->ref_tensors.resize(header.ref_count);
+  replay->bases.assign(header.ref_count, nullptr);
+  replay->successors.assign(successors, successors + header.edge_count);
+  for (uint32_t r = 0; r < header.ref_count; ++r) {
+    if (refs[r] >= header.view_count) return malformed("view index");
+    const chiprt_param_t& param = views[refs[r]];
+    replay->params[r] = param;
+    replay->ref_tensors[r] = Replay::kNoTensor;
     if (param.kind == CHIPRT_PARAM_SCALAR) continue;
     const uint64_t index = param.tensor.base - runtime::kHandleBase;
-    if (index >= tensor_addrs.size()) return malformed("tensor index");
-    view_bases[v] = tensor_bases[index];
-    if (view_bases[v] == nullptr) return malformed("tensor address");
+    if (index >= Replay::kNoTensor) return malformed("tensor index");
+    replay->ref_tensors[r] = static_cast<uint32_t>(index);
   }
-  replay->bases.resize(header->ref_count);
-  for (uint32_t r = 0; r < header->ref_count; ++r) {
-    if (refs[r] >= header->view_count) return malformed("view index");
-    replay->bases[r] = view_bases[refs[r]];
-  }
-  replay->params = expanded_params(header->graph_id, views, {refs, header->ref_count});
   for (uint32_t i = 0; i < n; ++i) {
     const DeviceGraphTask& t = tasks[i];
-    if (t.first_param > header->ref_count || t.param_count > header->ref_count - t.first_param ||
-        t.first_successor > header->edge_count ||
-        t.successor_count > header->edge_count - t.first_successor) {
+    if (t.first_param > header.ref_count || t.param_count > header.ref_count - t.first_param ||
+        t.first_successor > header.edge_count ||
+        t.successor_count > header.edge_count - t.first_successor) {
       return malformed(fmt::format("task {}", i));
     }
-    for (uint32_t e = 0; e < t.successor_count; ++e) {
-      if (successors[t.first_successor + e] >= n) return malformed(fmt::format("task {} edge", i));
+    const std::span<const uint32_t> out(replay->successors.data() + t.first_successor,
+                                        t.successor_count);
+    for (uint32_t s : out) {
+      if (s >= n) return malformed(fmt::format("task {} edge", i));
     }
-    const runtime::KernelRef* kernel = table->find(t.func_id);
+    const runtime::KernelRef* kernel = table.find(t.func_id);
     const runtime::TaskDesc desc{
         i,
         t.func_id,
@@ -289,46 +350,42 @@ void DeviceRuntime::launch_graph(uint64_t run, WireReader& in) {
         kernel ? reinterpret_cast<chiprt_kernel_entry_fn>(const_cast<void*>(kernel->entry))
                : nullptr,
         t.param_count,
-        replay->params->data() + t.first_param,
+        replay->params.data() + t.first_param,
         replay->bases.data() + t.first_param};
-    replay->graph.set_fixed(
-        i, desc, t.dep_count,
-        std::span<const uint32_t>(successors + t.first_successor, t.successor_count));
+    replay->graph.set_fixed(i, desc, t.dep_count, out);
   }
-  Replay* raw = replay.get();
-  raw->graph.observe(recorder_.get(), run, &status_.progress[slot]);
-  raw->graph.on_finished(
-      [this, run, n, owned = std::shared_ptr<Replay>(std::move(replay))]() mutable {
-        Status failure = owned->graph.failure();
-        LaunchResult result;
-        result.tasks = n;
-        result.trace = owned->graph.take_trace();
-        owned.reset();
-        send_done(run, failure.ok() ? Result<LaunchResult>(std::move(result))
-                                    : Result<LaunchResult>(std::move(failure)));
-      });
-  raw->graph.start_fixed();  // closes the run: it may be gone once this returns
+  return replay;
 }
 
-std::shared_ptr<const std::vector<chiprt_param_t>> DeviceRuntime::expanded_params(
-    uint32_t graph_id, const chiprt_param_t* views, std::span<const uint32_t> refs) {
-  {
-    std::lock_guard lock(expanded_mutex_);
-    if (auto it = expanded_.find(graph_id); graph_id != 0 && it != expanded_.end()) {
-      return it->second;
-    }
+std::shared_ptr<DeviceRuntime::Replay> DeviceRuntime::cached_replay(
+    uint32_t graph_id, const std::vector<uint64_t>& kernel_handles) {
+  if (graph_id == 0) return nullptr;
+  std::lock_guard lock(replays_mutex_);
+  auto it = replays_.find(graph_id);
+  if (it == replays_.end() || it->second->kernel_handles != kernel_handles) return nullptr;
+  bool idle = false;
+  if (!it->second->running.compare_exchange_strong(idle, true, std::memory_order_acquire)) {
+    return nullptr;  // replayed concurrently: this run sets up a graph of its own
   }
-  auto params = std::make_shared<std::vector<chiprt_param_t>>(refs.size());
-  for (size_t r = 0; r < refs.size(); ++r) (*params)[r] = views[refs[r]];
-  if (graph_id == 0) return params;
-  std::lock_guard lock(expanded_mutex_);
-  const uint64_t bytes = refs.size() * sizeof(chiprt_param_t);
-  if (expanded_bytes_ + bytes > kExpandedBytesLimit) {  // bounded: start over
-    expanded_.clear();
-    expanded_bytes_ = 0;
+  return it->second;
+}
+
+void DeviceRuntime::cache_replay(uint32_t graph_id, const std::shared_ptr<Replay>& replay) {
+  if (graph_id == 0) return;
+  std::lock_guard lock(replays_mutex_);
+  auto [it, added] = replays_.try_emplace(graph_id, replay);
+  if (!added) {
+    if (it->second->running.load(std::memory_order_acquire)) return;  // keep the running one
+    replay_bytes_ -= it->second->bytes();
+    it->second = replay;
   }
-  if (expanded_.emplace(graph_id, params).second) expanded_bytes_ += bytes;
-  return params;
+  replay_bytes_ += replay->bytes();
+  // Bounded: the oldest uploads go first (ids only grow), never the one just added.
+  while (replay_bytes_ > kReplayBytesLimit && replays_.size() > 1) {
+    auto oldest = replays_.begin();
+    replay_bytes_ -= oldest->second->bytes();
+    replays_.erase(oldest);
+  }
 }
 
 Result<DeviceAddr> DeviceRuntime::allocate(uint64_t run, uint64_t bytes, MemoryTag tag) {

@@ -27,6 +27,7 @@
 #include "device/channel.h"
 #include "device/shared_memory.h"
 #include "runtime/common/kernel_table.h"
+#include "runtime/hbg/graph.h"
 #include "runtime/scheduler/aicpu_pool.h"
 #include "runtime/scheduler/core_pool.h"
 
@@ -56,17 +57,23 @@ class DeviceRuntime {
   void launch_orchestration(uint64_t run, device::protocol::WireReader& in);
   void launch_graph(uint64_t run, device::protocol::WireReader& in);
   void alloc_reply(uint64_t request, device::protocol::WireReader& in);
-  Result<runtime::KernelTable> kernels(device::protocol::WireReader& in) const;
+  // Decodes a launch's kernel table; `handles` (if given) receives each kernel's code handle.
+  Result<runtime::KernelTable> kernels(device::protocol::WireReader& in,
+                                       std::vector<uint64_t>* handles = nullptr) const;
   // Whether a decoded launch may start (its kernel table resolved and its fields `valid`);
   // otherwise answers the run with why, naming `what` was malformed.
   bool decoded(uint64_t run, const Result<runtime::KernelTable>& table, bool valid,
                std::string_view what);
   void send_done(uint64_t run, const Result<LaunchResult>& result);
-  // A graph's parameters, each task's side by side, expanded from its distinct values once per
-  // graph_id (graphs are immutable once uploaded and ids are never reused), then shared by its
-  // replays. Graph id 0 is never cached.
-  std::shared_ptr<const std::vector<chiprt_param_t>> expanded_params(
-      uint32_t graph_id, const chiprt_param_t* views, std::span<const uint32_t> refs);
+  struct Replay;
+  Result<std::shared_ptr<Replay>> prepare_replay(const runtime::DeviceGraphHeader& header,
+                                                 uint64_t graph_bytes,
+                                                 const runtime::KernelTable& table);
+  // The cached replay of `graph_id` set up with the same code, claimed for one run; or null.
+  // Graphs are immutable once uploaded and ids are never reused; graph id 0 is never cached.
+  std::shared_ptr<Replay> cached_replay(uint32_t graph_id,
+                                        const std::vector<uint64_t>& kernel_handles);
+  void cache_replay(uint32_t graph_id, const std::shared_ptr<Replay>& replay);
 
   const ChipProfile profile_;
   device::Channel& channel_;
@@ -80,10 +87,10 @@ class DeviceRuntime {
   std::unordered_map<uint64_t, std::unique_ptr<LoadedCode>> code_;
   uint64_t next_handle_ = 1;
 
-  static constexpr uint64_t kExpandedBytesLimit = 64ull << 20;
-  std::mutex expanded_mutex_;
-  std::unordered_map<uint32_t, std::shared_ptr<const std::vector<chiprt_param_t>>> expanded_;
-  uint64_t expanded_bytes_ = 0;
+  static constexpr uint64_t kReplayBytesLimit = 64ull << 20;
+  std::mutex replays_mutex_;
+  std::map<uint32_t, std::shared_ptr<Replay>> replays_;  // by graph id: oldest upload first
+  uint64_t replay_bytes_ = 0;
 
   std::mutex alloc_mutex_;
   std::unordered_map<uint64_t, AllocWait*> alloc_waits_;

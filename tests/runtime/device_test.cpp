@@ -287,6 +287,28 @@ TEST_P(DeviceTest, RunDeadlineKillsALongRunEvenWhileItStallsLess) {
   EXPECT_LT(Clock::now() - start, std::chrono::seconds(3));
 }
 
+// The stall deadline watches progress: a run whose tasks each finish well within it is never
+// taken for stalled, however long they take together, even as one chain of tasks run back to
+// back by one core thread (which reports completions once per chain).
+TEST_P(DeviceTest, AChainOfSlowTasksIsProgressNotAStall) {
+  constexpr int kChain = 24;  // 50 ms each: 1.2 s in all, three stall deadlines
+  WorkerOptions options;
+  options.stall_timeout = std::chrono::milliseconds(400);
+  options.run_timeout = std::chrono::seconds(60);
+  Rig rig = make_rig("a2a3", GetParam(), options);
+  const CallableId id = *rig.worker->register_callable(fault_image());
+  RunArgs args = fault_args(7);
+  args.scalars["chain"] = kChain;
+  auto report = rig.worker->run(id, args);
+  ASSERT_TRUE(report.ok()) << report.status().to_string();
+  EXPECT_EQ(report->tasks, static_cast<uint64_t>(kChain));
+  const auto out = floats(report->outputs.at("out"));
+  ASSERT_EQ(out.size(), kElements);
+  for (size_t i = 0; i < kElements; ++i) {
+    ASSERT_EQ(out[i], static_cast<float>(i) * 0.5f + kChain) << "element " << i;
+  }
+}
+
 TEST_P(DeviceTest, ALossOnOneRuntimeIsSharedAndAResetDropsTheOtherWorkersRegistrations) {
   WorkerPoolOptions options;
   options.device_memory_bytes = 64ull << 20;

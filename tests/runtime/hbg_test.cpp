@@ -183,6 +183,48 @@ TEST(Hbg, GraphIsReusedPerShapeAndScalarsAndCacheIsBounded) {
   EXPECT_EQ(rig.device->stats().live_bytes, baseline);
 }
 
+// The device sets a graph's replay up once and reuses it: each replay must still run on its own
+// run's tensors, wherever they were placed and whatever they hold, and replays of one graph at
+// once must not share one set-up.
+TEST(Hbg, ReplaysRunOnTheirOwnTensorsWhereverTheyAre) {
+  Rig rig = make_rig("a2a3", RuntimeKind::hbg);
+  auto id = rig.worker->register_callable(example_image("vector"));
+  ASSERT_TRUE(id.ok());
+  constexpr int64_t kN = 1000;
+  auto run = [&](float a, float b) {
+    RunArgs args;
+    args.tensors["a"] = host_f32({kN}, std::vector<float>(kN, a));
+    args.tensors["b"] = host_f32({kN}, std::vector<float>(kN, b));
+    args.scalars["tile"] = 100;
+    auto report = rig.worker->run(*id, args);
+    EXPECT_TRUE(report.ok()) << report.status().to_string();
+    if (!report.ok()) return false;
+    const float s = a + b, f = (s + 1) * (s + 2) + s;
+    for (float v : floats(report->outputs.at("f"))) EXPECT_EQ(v, f) << a << " + " << b;
+    return report->graph_cache_hit;
+  };
+  EXPECT_FALSE(run(2, 3));  // recorded
+  EXPECT_TRUE(run(1, 1));
+  // Buffers take the device memory the inputs were placed in (first fit), so the next run's
+  // inputs and output land elsewhere.
+  std::vector<DeviceBuffer> squatters;
+  for (int i = 0; i < 4; ++i) {
+    auto buffer = rig.device->allocate(kN * sizeof(float), MemoryTag::tensor);
+    ASSERT_TRUE(buffer.ok());
+    squatters.push_back(std::move(buffer).value());
+  }
+  EXPECT_TRUE(run(5, -2));
+  squatters.clear();
+  EXPECT_TRUE(run(0.5f, 0.25f));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) EXPECT_TRUE(run(static_cast<float>(t), static_cast<float>(i)));
+    });
+  }
+  for (std::thread& t : threads) t.join();
+}
+
 // Device graph layout (graph.h), written out here so the expected sizes do not come from the
 // code under test: a 24-byte header, 32 bytes per task, 104 bytes per distinct parameter value
 // (a chiprt_param_t), 4 bytes per parameter reference and per edge; allocations are rounded up

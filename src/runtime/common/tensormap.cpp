@@ -10,8 +10,17 @@ std::vector<uint32_t>::iterator TensorMap::first_from(std::vector<uint32_t>& by_
   });
 }
 
+TensorMap::PerTensor* TensorMap::find_tensor(uint64_t handle) {
+  if (last_ != nullptr && last_handle_ == handle) return last_;
+  auto it = tensors_.find(handle);
+  if (it == tensors_.end()) return nullptr;
+  last_handle_ = handle;
+  last_ = &it->second;  // nodes never move while in the map
+  return last_;
+}
+
 TensorMap::PerTensor& TensorMap::tensor(uint64_t handle) {
-  if (auto it = tensors_.find(handle); it != tensors_.end()) return it->second;
+  if (PerTensor* t = find_tensor(handle)) return *t;
   if (spare_nodes_.empty()) return tensors_[handle];
   // Reuse a parked node (and its vector's capacity): no allocation.
   Tensors::node_type node = std::move(spare_nodes_.back());
@@ -20,7 +29,9 @@ TensorMap::PerTensor& TensorMap::tensor(uint64_t handle) {
   return tensors_.insert(std::move(node)).position->second;
 }
 
-void TensorMap::forget_tensor(Tensors::iterator it) {
+void TensorMap::forget_tensor(uint64_t handle) {
+  auto it = tensors_.find(handle);
+  if (last_ == &it->second) last_ = nullptr;
   it->second.max_span = 0;
   spare_nodes_.push_back(tensors_.extract(it));
 }
@@ -53,9 +64,9 @@ void TensorMap::submit(uint64_t task, std::span<const TensorAccess> accesses,
                        std::vector<uint64_t>& deps, std::vector<Placed>* placed) {
   const size_t first = deps.size();
   for (const TensorAccess& a : accesses) {
-    auto it = tensors_.find(a.handle);
-    if (it == tensors_.end()) continue;
-    PerTensor& t = it->second;
+    PerTensor* found = find_tensor(a.handle);
+    if (found == nullptr) continue;
+    PerTensor& t = *found;
     const uint64_t lo = a.footprint.lo();
     bool dropped = false;
     for (auto e = first_from(t.by_lo, lo > t.max_span ? lo - t.max_span : 0);
@@ -110,12 +121,12 @@ void TensorMap::retire(std::vector<Placed>& placed) {
   for (const Placed& p : placed) {
     const Entry& e = pool_[p.entry];
     if (!e.live || e.generation != p.generation) continue;  // superseded already
-    auto it = tensors_.find(e.handle);
-    std::vector<uint32_t>& by_lo = it->second.by_lo;
+    std::vector<uint32_t>& by_lo = find_tensor(e.handle)->by_lo;
     auto at = std::find(first_from(by_lo, e.footprint.lo()), by_lo.end(), p.entry);
     by_lo.erase(at);
+    const uint64_t handle = e.handle;
     free_entry(p.entry);
-    if (by_lo.empty()) forget_tensor(it);
+    if (by_lo.empty()) forget_tensor(handle);
   }
   placed.clear();
 }

@@ -101,8 +101,11 @@ class TensorMap {
   };
   using Tensors = std::unordered_map<uint64_t, PerTensor>;
 
-  PerTensor& tensor(uint64_t handle);
-  void forget_tensor(Tensors::iterator it);
+  // The tensor's entries, or null; the last one found is remembered (most tasks touch the
+  // tensor the one before touched), so a stream over one tensor does no hash lookup.
+  PerTensor* find_tensor(uint64_t handle);
+  PerTensor& tensor(uint64_t handle);  // found or made
+  void forget_tensor(uint64_t handle);
   uint32_t new_entry();
   void free_entry(uint32_t index);
   std::vector<uint32_t>::iterator first_from(std::vector<uint32_t>& by_lo, uint64_t lo);
@@ -117,6 +120,8 @@ class TensorMap {
   std::vector<uint32_t> free_;
   Tensors tensors_;
   std::vector<Tensors::node_type> spare_nodes_;  // of tensors that emptied
+  PerTensor* last_ = nullptr;                    // find_tensor()'s last hit
+  uint64_t last_handle_ = 0;
   size_t live_ = 0;
   uint64_t superseded_ = 0;
 };

@@ -41,7 +41,8 @@ void GraphRun::set_fixed(uint32_t node, const TaskDesc& desc, uint32_t deps,
                          std::span<const uint32_t> successors) {
   Node& n = nodes_[node];
   n.desc = desc;
-  n.pending.store(static_cast<int32_t>(deps), std::memory_order_relaxed);
+  n.fixed_deps = static_cast<int32_t>(deps);
+  n.pending.store(n.fixed_deps, std::memory_order_relaxed);
   n.fixed_successors = successors;
   // Roots are noted here, not dispatched: once a root runs, it may bring a successor's count to
   // zero and dispatch it itself, and that node must not be taken for a root a second time.
@@ -50,16 +51,30 @@ void GraphRun::set_fixed(uint32_t node, const TaskDesc& desc, uint32_t deps,
 
 void GraphRun::start_fixed() {
   outstanding_.fetch_add(node_count_, std::memory_order_relaxed);
-  const std::vector<uint32_t> roots = std::move(roots_);
-  if (roots.empty()) {
+  if (roots_.empty()) {
     close();  // no tasks (or none can start: malformed, left to the stall deadline)
     return;
   }
   // The close() guard goes before the roots are published: from then on the run may finish and
-  // be destroyed at any time, so nothing may touch it after publishing, and a preempted
-  // dispatching thread must not hold the end of the run back.
+  // be destroyed at any time, so nothing may touch it after publishing (the pool copies the
+  // roots under its lock before any of them can run), and a preempted dispatching thread must
+  // not hold the end of the run back.
   outstanding_.fetch_sub(1, std::memory_order_relaxed);  // node_count_ > 0 remain
-  cores_.push(this, roots);
+  cores_.push(this, roots_);
+}
+
+void GraphRun::rearm_fixed(bool trace) {
+  for (uint32_t i = 0; i < node_count_; ++i) {
+    nodes_[i].pending.store(nodes_[i].fixed_deps, std::memory_order_relaxed);
+  }
+  trace_ = trace;
+  start_ = std::chrono::steady_clock::now();
+  outstanding_.store(1, std::memory_order_relaxed);
+  failed_.store(false, std::memory_order_relaxed);
+  std::lock_guard lock(finish_mutex_);
+  finished_flag_ = false;
+  failure_ = Status::Ok();
+  slices_.clear();
 }
 
 void GraphRun::invoke(const Node& n, CoreType core, uint32_t core_index) {
@@ -119,8 +134,17 @@ void GraphRun::invoke(const Node& n, CoreType core, uint32_t core_index) {
 }
 
 void GraphRun::run_chain(uint32_t node, uint32_t thread) {
-  uint64_t completed = 0;
-  for (std::optional<uint32_t> next = node; next; ++completed) next = execute(*next, thread);
+  // Progress is shared by every core of the run: it is bumped once per chain (and every
+  // kProgressStride tasks of a long one, so a long chain never looks stalled), not per task.
+  uint64_t completed = 0, reported = 0;
+  for (std::optional<uint32_t> next = node; next; ++completed) {
+    next = execute(*next, thread);
+    if (completed + 1 - reported == kProgressStride) {
+      note_progress(kProgressStride);
+      reported = completed + 1;
+    }
+  }
+  note_progress(completed - reported);
   count_completions(completed);  // the run may be destroyed once this returns
 }
 
@@ -160,7 +184,6 @@ std::optional<uint32_t> GraphRun::execute(uint32_t node, uint32_t thread) {
   if (ready_count > 0) cores_.push(this, std::span<const uint32_t>(ready, ready_count));
   if (mode_ == Mode::dynamic) released.swap(edges_[node].successors);  // keep the capacity
   retire(node);
-  note_progress();
   return next;
 }
 

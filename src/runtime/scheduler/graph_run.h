@@ -85,20 +85,25 @@ class GraphRun {
   void set_fixed(uint32_t node, const TaskDesc& desc, uint32_t deps,
                  std::span<const uint32_t> successors);
   void start_fixed();
+  // fixed mode, once a run finished (its on_finished callback ran or wait() returned): makes it
+  // a fresh run of the same graph (same nodes, descriptors and edges; `trace` anew) for
+  // observe()/on_finished()/start_fixed(), so a replayed graph is set up once. The descriptors'
+  // borrowed pointers are the caller's to keep valid (or to change in place before starting).
+  void rearm_fixed(bool trace);
 
   // Called by core execution thread `thread` with a ready node: runs it and the chain of
   // successors it frees (see above). The run may be destroyed once this returns.
   void run_chain(uint32_t node, uint32_t thread);
 
   // Before any task is armed: `monitor` sees every kernel (as run `run`), and `progress` is
-  // bumped on every completed task. Both borrowed, nullable.
+  // advanced by the tasks completed (counted per chain). Both borrowed, nullable.
   void observe(ExecutionMonitor* monitor, uint64_t run, std::atomic<uint64_t>* progress) {
     monitor_ = monitor;
     run_tag_ = run;
     progress_ = progress;
   }
-  void note_progress() {
-    if (progress_) progress_->fetch_add(1, std::memory_order_relaxed);
+  void note_progress(uint64_t steps = 1) {
+    if (progress_ && steps > 0) progress_->fetch_add(steps, std::memory_order_relaxed);
   }
   // Before any task is armed: instead of waking wait(), the end of the run calls `done`, which
   // may destroy the run.
@@ -113,6 +118,7 @@ class GraphRun {
   // Records a failure (the first wins); kernels of tasks not yet started are skipped.
   void fail(Status status);
   bool failed() const { return failed_.load(std::memory_order_acquire); }
+  uint32_t node_count() const { return node_count_; }
   std::vector<TaskTrace> take_trace();
 
  protected:
@@ -120,12 +126,14 @@ class GraphRun {
   // counts it: tmr frees the ring slot and heap references here. The node may be re-armed as
   // soon as this returns.
   virtual void retire(uint32_t node) { (void)node; }
+  CorePool& cores() { return cores_; }
 
  private:
   // What a core reads and writes per task, in both modes.
   struct Node {
     TaskDesc desc;
     std::atomic<int32_t> pending{0};
+    int32_t fixed_deps = 0;  // fixed mode: pending at the start of a run
     std::span<const uint32_t> fixed_successors;
   };
   // dynamic mode only: the successors added while the node's task is armed.
@@ -137,7 +145,8 @@ class GraphRun {
   // Runs the node's kernel and releases its successors: returns one that became ready (for the
   // caller to run next) and publishes the others to the pool.
   std::optional<uint32_t> execute(uint32_t node, uint32_t thread);
-  static constexpr uint32_t kPublishBatch = 32;  // ready successors published per pool lock
+  static constexpr uint32_t kPublishBatch = 32;    // ready successors published per pool lock
+  static constexpr uint64_t kProgressStride = 64;  // tasks of a chain per progress report
   void invoke(const Node& n, CoreType core, uint32_t core_index);
   void dispatch(uint32_t node) { cores_.push(ReadyTask{this, node}); }
   void count_completions(uint64_t tasks);
@@ -145,12 +154,12 @@ class GraphRun {
 
   CorePool& cores_;
   const Mode mode_;
-  const bool trace_;
-  const std::chrono::steady_clock::time_point start_;
+  bool trace_;
+  std::chrono::steady_clock::time_point start_;
   const uint32_t node_count_;
   std::unique_ptr<Node[]> nodes_;
   std::unique_ptr<Edges[]> edges_;  // dynamic mode
-  std::vector<uint32_t> roots_;     // fixed mode, until start_fixed()
+  std::vector<uint32_t> roots_;     // fixed mode
   ExecutionMonitor* monitor_ = nullptr;
   uint64_t run_tag_ = 0;
   std::atomic<uint64_t>* progress_ = nullptr;

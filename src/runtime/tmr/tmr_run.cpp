@@ -40,7 +40,9 @@ Status TmrRun::prepare() {
 }
 
 void TmrRun::orchestrate() {
+  cores().occupy_cpu();
   orch_rc_ = call_orchestration(const_cast<void*>(launch_.orchestration), *this);
+  cores().vacate_cpu();
   try {
     std::lock_guard lock(mutex_);
     while (intermediates_.has_open_scope()) end_scope_locked();
@@ -97,6 +99,7 @@ int32_t TmrRun::alloc_tensor(uint32_t dtype, uint32_t ndim, const int64_t* shape
   if (Status fits = intermediates_.check_size(bytes); !fits.ok()) {
     return reject(CHIPRT_ORCH_EXHAUSTED, std::move(fits));
   }
+  made_intermediates_ = true;  // from now on submit_task checks tasks under the lock
   std::unique_lock lock(mutex_);
   std::optional<uint64_t> offset;
   while (!(offset = intermediates_.allocate(bytes))) {
@@ -109,7 +112,7 @@ int32_t TmrRun::alloc_tensor(uint32_t dtype, uint32_t ndim, const int64_t* shape
       lock.unlock();
       return reject(CHIPRT_ORCH_EXHAUSTED, std::move(held));
     }
-    progress_.wait(lock);
+    wait_for_progress(lock);
     waiting_ = Wait::none;
   }
   const uint64_t handle =
@@ -179,9 +182,12 @@ int32_t TmrRun::submit_task(const chiprt_task_t* task) {
 
 int32_t TmrRun::submit_checked(const chiprt_task_t& task, uint64_t id) {
   CheckedTask checked;
-  std::unique_lock lock(mutex_);
+  // Core threads change tensor records only when they release intermediates: until this run
+  // made one, checking a task and taking a free slot need no lock.
+  std::unique_lock lock(mutex_, std::defer_lock);
+  if (made_intermediates_) lock.lock();
   if (Status s = check_task(task, id, launch_.kernels, tensors_, checked); !s.ok()) {
-    lock.unlock();
+    if (lock.owns_lock()) lock.unlock();
     return reject(CHIPRT_ORCH_INVALID, std::move(s));
   }
   const uint32_t index = ring_.index(id);
@@ -189,13 +195,16 @@ int32_t TmrRun::submit_checked(const chiprt_task_t& task, uint64_t id) {
   // Back-pressure: the task `slots` places earlier still runs. waiting_ is published only when
   // about to park (so retirers do not chase a submitter that is not waiting), then busy is
   // checked again before parking: see waiting_.
-  while (slot.busy && !failed()) {
-    waiting_ = Wait::slot;
-    if (slot.busy && !failed()) progress_.wait(lock);
-    waiting_ = Wait::none;
+  if (slot.busy && !failed()) {
+    if (!lock.owns_lock()) lock.lock();
+    while (slot.busy && !failed()) {
+      waiting_ = Wait::slot;
+      if (slot.busy && !failed()) wait_for_progress(lock);
+      waiting_ = Wait::none;
+    }
   }
+  if (lock.owns_lock()) lock.unlock();
   if (failed()) return CHIPRT_ORCH_FAILED;
-  lock.unlock();
 
   // The slot is free, and a free slot is touched by this thread only: fill it with every step
   // that may throw before taking it. Its previous task completed, so its tensormap entries
@@ -222,12 +231,15 @@ int32_t TmrRun::submit_checked(const chiprt_task_t& task, uint64_t id) {
   edges_.clear();
   for (uint64_t dep : deps_) edges_.push_back({ring_.index(dep), dep});
 
-  // Take the slot: nothing below throws until the dispatcher is handed the task.
-  lock.lock();
-  for (TensorRecord* r : slot.intermediates) ++r->users;
+  // Take the slot: nothing below throws until the dispatcher is handed the task. (The users
+  // count is the retirers' too; busy and the occupancy are atomics.)
+  if (!slot.intermediates.empty()) {
+    lock.lock();
+    for (TensorRecord* r : slot.intermediates) ++r->users;
+    lock.unlock();
+  }
   slot.busy = true;
   ring_.occupy();
-  lock.unlock();
 
   const TaskDesc desc{
       id,
@@ -249,11 +261,17 @@ int32_t TmrRun::submit_checked(const chiprt_task_t& task, uint64_t id) {
   return CHIPRT_ORCH_OK;
 }
 
+void TmrRun::wait_for_progress(std::unique_lock<std::mutex>& lock) {
+  cores().vacate_cpu();  // a waiting orchestration leaves its hardware thread to the cores
+  progress_.wait(lock);
+  cores().occupy_cpu();
+}
+
 int32_t TmrRun::sync() {
   std::unique_lock lock(mutex_);
   while (ring_.in_flight() > 0) {
     waiting_ = Wait::any;  // then check again before parking: see waiting_
-    if (ring_.in_flight() > 0) progress_.wait(lock);
+    if (ring_.in_flight() > 0) wait_for_progress(lock);
     waiting_ = Wait::none;
   }
   return failed() ? CHIPRT_ORCH_FAILED : CHIPRT_ORCH_OK;

@@ -88,6 +88,8 @@ class TmrRun final : public GraphRun, public OrchBackend {
   // What retiring a slot's task does: releases its intermediates and frees the slot.
   void release_slot(TaskSlot& slot);
   void end_scope_locked();
+  // Waits on progress_ (mutex_ held by `lock`), its hardware thread left to the cores meanwhile.
+  void wait_for_progress(std::unique_lock<std::mutex>& lock);
 
   Device& device_;
   const TmrLaunch launch_;
@@ -106,6 +108,7 @@ class TmrRun final : public GraphRun, public OrchBackend {
   std::byte* heap_ = nullptr;  // the lent heap in this process's view of device memory
 
   // Submitting thread only.
+  bool made_intermediates_ = false;
   TensorMap map_;
   uint64_t next_task_ = 0;
   TaskAccesses accesses_;

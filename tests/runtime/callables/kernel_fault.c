@@ -1,7 +1,9 @@
 /* Fault kernel for the device-process tests: out = x + 1, unless scalar 0 asks for a fault:
- * 2 bad pointer, 3 abort(), 4 exit(0), 5 spin forever, 6 return 7 (an ordinary kernel failure). */
+ * 2 bad pointer, 3 abort(), 4 exit(0), 5 spin forever, 6 return 7 (an ordinary kernel failure),
+ * 7 sleep 50 ms first (a slow but healthy kernel). */
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "chiprt/abi/kernel.h"
 
@@ -21,6 +23,11 @@ int32_t chiprt_kernel_entry(const chiprt_kernel_args_t* a) {
       break;
     case 6:
       return 7;
+    case 7: {
+      const struct timespec slow = {0, 50 * 1000 * 1000};
+      nanosleep(&slow, NULL);
+      break;
+    }
     default:
       break;
   }

@@ -1,6 +1,8 @@
 /* Fault orchestration for the device-process tests. Tensor x is 1-D float32 [n]; output out =
- * x + 1, computed by one task of kernel func_id 1 (AIV), which gets scalar `fault`.
- * Scalar `fault`: 0 healthy; 2..6 the kernel faults (see kernel_fault.c);
+ * x + 1, computed by one task of kernel func_id 1 (AIV), which gets scalar `fault`; scalar
+ * `chain` (default 1) tasks in all, each after the first adding 1 to out in place, so out =
+ * x + chain.
+ * Scalar `fault`: 0 healthy; 2..7 the kernel faults or sleeps (see kernel_fault.c);
  *   10 the orchestration dereferences a bad pointer; 11 the orchestration spins forever. */
 #include <stdint.h>
 
@@ -28,5 +30,10 @@ int32_t chiprt_orchestration_entry(const chiprt_orch_api_t* api, void* ctx) {
   p[2].kind = CHIPRT_PARAM_SCALAR;
   p[2].scalar = (uint64_t)fault;
   chiprt_task_t task = {1, CHIPRT_CORE_AIV, 3, 0, p};
-  return api->submit_task(ctx, &task);
+  rc = api->submit_task(ctx, &task);
+  double chain = 1;
+  api->get_scalar_arg(ctx, "chain", &chain);
+  p[0].tensor = out; /* then out = out + 1, each task after the one before */
+  for (int i = 1; i < (int)chain && rc == 0; ++i) rc = api->submit_task(ctx, &task);
+  return rc;
 }
