@@ -50,22 +50,7 @@ void CorePool::push(ReadyTask task) {
     std::lock_guard lock(mutex_);
     tasks_.push_back(task);
     queued_.store(static_cast<uint32_t>(tasks_.size()), std::memory_order_release);
-    wake = parked_ > 0 && !spinning_.load(std::memory_order_acquire) && room() > 0;
-  }
-  if (wake) wake_.notify_one();
-}
-
-void CorePool::occupy_cpu() {
-  std::lock_guard lock(mutex_);
-  ++occupied_;
-}
-
-void CorePool::vacate_cpu() {
-  bool wake = false;
-  {
-    std::lock_guard lock(mutex_);
-    --occupied_;
-    wake = !tasks_.empty() && parked_ > 0 && room() > 0;
+    wake = parked_ > 0 && !spinning_.load(std::memory_order_acquire);
   }
   if (wake) wake_.notify_one();
 }
@@ -80,7 +65,7 @@ void CorePool::push(GraphRun* run, std::span<const uint32_t> nodes) {
     // A spinner takes one of them and passes the wake on if more remain.
     const uint32_t takers =
         static_cast<uint32_t>(nodes.size()) - (spinning_.load(std::memory_order_acquire) ? 1 : 0);
-    wake = std::min({parked_, takers, room()});
+    wake = std::min(parked_, takers);
   }
   for (uint32_t i = 0; i < wake; ++i) wake_.notify_one();
 }
@@ -99,10 +84,9 @@ void CorePool::loop(uint32_t thread) {
     {
       std::unique_lock lock(mutex_);
       ++parked_;
-      // room() counts this thread as parked: it may run tasks if one more thread may.
-      wake_.wait(lock, [&] { return stop_ || (!tasks_.empty() && room() > 0); });
+      wake_.wait(lock, [&] { return stop_ || !tasks_.empty(); });
       --parked_;
-      if (stop_ && tasks_.empty()) return;
+      if (tasks_.empty()) return;  // stopping
       // This thread's share of the queue, so that a busy pool takes the lock about once per
       // share rather than once per task while every thread still gets work.
       take = std::min<size_t>(kTakeMax, (tasks_.size() + threads_.size() - 1) / threads_.size());
@@ -111,7 +95,7 @@ void CorePool::loop(uint32_t thread) {
         tasks_.pop_front();
       }
       queued_.store(static_cast<uint32_t>(tasks_.size()), std::memory_order_release);
-      more = !tasks_.empty() && parked_ > 0 && room() > 0;
+      more = !tasks_.empty() && parked_ > 0;
     }
     // A push seen by the spinner woke nobody: pass the wake on while work remains queued.
     if (more) wake_.notify_one();

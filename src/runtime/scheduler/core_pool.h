@@ -8,12 +8,6 @@
 // variable, so an idle pool uses no CPU. GraphRun::execute may hand the thread a follow-up
 // task (a successor freed by the one it just ran), which it runs at once without a queue trip.
 //
-// The pool shares the machine with the chip's AICPU threads: while an orchestration runs (and
-// does not wait), it occupies a hardware thread, and the pool then runs one execution thread
-// fewer (never none). A tmr orchestration is usually its run's critical path, so its own cores
-// must not preempt it; the extra thread parks and is woken again when the orchestration waits
-// or ends.
-//
 // Thread safety: push() is safe from any thread. The destructor stops and joins the threads;
 // the caller guarantees no run is still executing on the pool by then.
 #pragma once
@@ -53,10 +47,6 @@ class CorePool {
   void push(ReadyTask task);
   // Publishes ready nodes of one run under one lock, waking as many parked threads as needed.
   void push(GraphRun* run, std::span<const uint32_t> nodes);
-  // An orchestration starts or resumes running (occupy) or waits or ends (vacate) on a thread
-  // outside the pool. Thread-safe; vacate once per occupy.
-  void occupy_cpu();
-  void vacate_cpu();
   uint32_t cores(CoreType core) const { return core == CoreType::aic ? aic_ : aiv_; }
   uint32_t threads() const { return static_cast<uint32_t>(threads_.size()); }
 
@@ -64,13 +54,6 @@ class CorePool {
   CorePool(uint32_t aic, uint32_t aiv) : aic_(aic ? aic : 1), aiv_(aiv ? aiv : 1) {}
   void loop(uint32_t thread);
   void stop() noexcept;
-  // Under mutex_: how many more threads may run tasks now.
-  uint32_t room() const {
-    const uint32_t threads = static_cast<uint32_t>(threads_.size());
-    const uint32_t limit = occupied_ < threads ? threads - occupied_ : 1;
-    const uint32_t active = threads - parked_;
-    return active < limit ? limit - active : 0;
-  }
 
   const uint32_t aic_;
   const uint32_t aiv_;
@@ -78,7 +61,6 @@ class CorePool {
   std::condition_variable wake_;
   std::deque<ReadyTask> tasks_;
   uint32_t parked_ = 0;                // threads waiting on wake_
-  uint32_t occupied_ = 0;              // hardware threads taken by running orchestrations
   std::atomic<uint32_t> queued_{0};    // tasks_.size(), readable without the lock
   std::atomic<bool> spinning_{false};  // one thread is polling before it parks
   bool stop_ = false;

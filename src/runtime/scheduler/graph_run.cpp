@@ -15,14 +15,13 @@ GraphRun::GraphRun(CorePool& cores, uint32_t nodes, Mode mode, bool trace)
 
 void GraphRun::submit(uint32_t node, const TaskDesc& desc, std::span<const Dependency> deps) {
   Node& n = nodes_[node];
-  {
-    // The node's previous task retired, so only a stale dependency check can look at it now.
-    Edges& e = edges_[node];
-    std::lock_guard lock(e.mutex);
-    n.desc = desc;
-    e.done = false;
-    e.successors.clear();
-  }
+  // The node's previous task retired, and its completer was done with the node before it
+  // retired it (which the submitter saw before re-arming it): nobody else looks at it now, so
+  // re-arming takes no lock. Only this thread's dependency checks read it, under the lock.
+  Edges& e = edges_[node];
+  n.desc = desc;
+  e.done = false;
+  e.successors.clear();
   // A guard, dropped below, so no completion dispatches it early. Each edge is counted before
   // it becomes visible to the predecessor's completer.
   n.pending.store(1, std::memory_order_relaxed);

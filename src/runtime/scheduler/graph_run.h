@@ -126,7 +126,6 @@ class GraphRun {
   // counts it: tmr frees the ring slot and heap references here. The node may be re-armed as
   // soon as this returns.
   virtual void retire(uint32_t node) { (void)node; }
-  CorePool& cores() { return cores_; }
 
  private:
   // What a core reads and writes per task, in both modes.

@@ -40,9 +40,7 @@ Status TmrRun::prepare() {
 }
 
 void TmrRun::orchestrate() {
-  cores().occupy_cpu();
   orch_rc_ = call_orchestration(const_cast<void*>(launch_.orchestration), *this);
-  cores().vacate_cpu();
   try {
     std::lock_guard lock(mutex_);
     while (intermediates_.has_open_scope()) end_scope_locked();
@@ -112,7 +110,7 @@ int32_t TmrRun::alloc_tensor(uint32_t dtype, uint32_t ndim, const int64_t* shape
       lock.unlock();
       return reject(CHIPRT_ORCH_EXHAUSTED, std::move(held));
     }
-    wait_for_progress(lock);
+    progress_.wait(lock);
     waiting_ = Wait::none;
   }
   const uint64_t handle =
@@ -199,7 +197,7 @@ int32_t TmrRun::submit_checked(const chiprt_task_t& task, uint64_t id) {
     if (!lock.owns_lock()) lock.lock();
     while (slot.busy && !failed()) {
       waiting_ = Wait::slot;
-      if (slot.busy && !failed()) wait_for_progress(lock);
+      if (slot.busy && !failed()) progress_.wait(lock);
       waiting_ = Wait::none;
     }
   }
@@ -261,17 +259,11 @@ int32_t TmrRun::submit_checked(const chiprt_task_t& task, uint64_t id) {
   return CHIPRT_ORCH_OK;
 }
 
-void TmrRun::wait_for_progress(std::unique_lock<std::mutex>& lock) {
-  cores().vacate_cpu();  // a waiting orchestration leaves its hardware thread to the cores
-  progress_.wait(lock);
-  cores().occupy_cpu();
-}
-
 int32_t TmrRun::sync() {
   std::unique_lock lock(mutex_);
   while (ring_.in_flight() > 0) {
     waiting_ = Wait::any;  // then check again before parking: see waiting_
-    if (ring_.in_flight() > 0) wait_for_progress(lock);
+    if (ring_.in_flight() > 0) progress_.wait(lock);
     waiting_ = Wait::none;
   }
   return failed() ? CHIPRT_ORCH_FAILED : CHIPRT_ORCH_OK;

@@ -88,8 +88,6 @@ class TmrRun final : public GraphRun, public OrchBackend {
   // What retiring a slot's task does: releases its intermediates and frees the slot.
   void release_slot(TaskSlot& slot);
   void end_scope_locked();
-  // Waits on progress_ (mutex_ held by `lock`), its hardware thread left to the cores meanwhile.
-  void wait_for_progress(std::unique_lock<std::mutex>& lock);
 
   Device& device_;
   const TmrLaunch launch_;
