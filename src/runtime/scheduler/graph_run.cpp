@@ -63,9 +63,8 @@ void GraphRun::start_fixed() {
 }
 
 void GraphRun::rearm_fixed(bool trace) {
-  for (uint32_t i = 0; i < node_count_; ++i) {
-    nodes_[i].pending.store(nodes_[i].fixed_deps, std::memory_order_relaxed);
-  }
+  // Every node's count was re-armed by the core that ran it (see execute()): nothing to touch
+  // per node here, so the next run's cores do not fetch every node from this thread's cache.
   trace_ = trace;
   start_ = std::chrono::steady_clock::now();
   outstanding_.store(1, std::memory_order_relaxed);
@@ -134,7 +133,7 @@ void GraphRun::invoke(const Node& n, CoreType core, uint32_t core_index) {
 
 void GraphRun::run_chain(uint32_t node, uint32_t thread) {
   // Progress is shared by every core of the run: it is bumped once per chain (and every
-  // kProgressStride tasks of a long one, so a long chain never looks stalled), not per task.
+  // kProgressStride tasks of a long one), not per task.
   uint64_t completed = 0, reported = 0;
   for (std::optional<uint32_t> next = node; next; ++completed) {
     next = execute(*next, thread);
@@ -149,6 +148,8 @@ void GraphRun::run_chain(uint32_t node, uint32_t thread) {
 
 std::optional<uint32_t> GraphRun::execute(uint32_t node, uint32_t thread) {
   Node& n = nodes_[node];
+  // A ready fixed node is counted down no more in this run: re-arm it for the next one now.
+  if (mode_ == Mode::fixed) n.pending.store(n.fixed_deps, std::memory_order_relaxed);
   const CoreType core = n.desc.core;
   if (!failed()) invoke(n, core, thread % cores_.cores(core));
 

@@ -85,8 +85,8 @@ class GraphRun {
   void set_fixed(uint32_t node, const TaskDesc& desc, uint32_t deps,
                  std::span<const uint32_t> successors);
   void start_fixed();
-  // fixed mode, once a run finished (its on_finished callback ran or wait() returned): makes it
-  // a fresh run of the same graph (same nodes, descriptors and edges; `trace` anew) for
+  // fixed mode, once a run finished (its on_finished callback ran or wait() returned, so every
+  // node ran and re-armed its dependency count): makes it a fresh run of the same graph (same nodes, descriptors and edges; `trace` anew) for
   // observe()/on_finished()/start_fixed(), so a replayed graph is set up once. The descriptors'
   // borrowed pointers are the caller's to keep valid (or to change in place before starting).
   void rearm_fixed(bool trace);
