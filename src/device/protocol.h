@@ -46,7 +46,8 @@
 
 namespace chiprt::device::protocol {
 
-inline constexpr uint32_t kVersion = 2;  // 2: the tmr launch lends its heap (heap addr)
+// 2: the tmr launch lends its heap (heap addr); 3: thread records on cache lines of their own
+inline constexpr uint32_t kVersion = 3;
 inline constexpr int kMemoryFd = 3;
 inline constexpr int kStatusFd = 4;
 inline constexpr int kControlFd = 5;
@@ -86,8 +87,10 @@ struct TraceRecord {
 };
 
 // What one device thread is doing, written by that thread with relaxed atomics before and after
-// each kernel or orchestration, and read by the host after the device process died.
-struct ThreadRecord {
+// each kernel or orchestration, and read by the host (deadlines, and after the device process
+// died). A cache line of its own: each core thread writes its record twice per task, and
+// records sharing a line would bounce it between the cores.
+struct alignas(64) ThreadRecord {
   enum State : uint32_t { idle = 0, kernel = 1, orchestration = 2 };
   std::atomic<uint32_t> state;
   std::atomic<uint32_t> func_id;
@@ -107,8 +110,9 @@ struct StatusPage {
   std::atomic<uint32_t> threads;  // records claimed so far
   uint32_t reserved;
   ThreadRecord records[kMaxThreadRecords];
-  // Bumped by the device on every completed task and every orchestration call of the run that
-  // the host gave this slot; the host watches it to tell a stalled run from a slow one.
+  // Advanced by the device by the completed tasks (counted per chain of tasks a core runs) and
+  // on every orchestration call of the run that the host gave this slot; the host watches it,
+  // and the thread records, to tell a stalled run from a slow one.
   std::atomic<uint64_t> progress[kMaxRuns];
 };
 static_assert(std::atomic<uint64_t>::is_always_lock_free, "the status page must be lock-free");
