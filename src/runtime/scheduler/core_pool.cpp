@@ -100,8 +100,21 @@ void CorePool::loop(uint32_t thread) {
     // A push seen by the spinner woke nobody: pass the wake on while work remains queued.
     if (more) wake_.notify_one();
     // Each task, then the successors it frees, as this thread's logical core of its type. A run
-    // stays alive while tasks of it are held here (they are not yet counted complete).
-    for (size_t i = 0; i < take; ++i) taken[i].run->run_chain(taken[i].node, thread);
+    // stays alive while tasks of it are held here (they are not yet counted complete). A run's
+    // chains are counted together once the last of its tasks taken here ran; it may be gone
+    // after that.
+    GraphRun::Chains chains[kTakeMax];
+    for (size_t i = 0; i < take; ++i) {
+      taken[i].run->run_chain(taken[i].node, thread, chains[i]);
+      size_t later = i + 1;
+      while (later < take && taken[later].run != taken[i].run) ++later;
+      if (later == take) {
+        taken[i].run->count_chains(chains[i]);
+        continue;
+      }
+      chains[later].completed += chains[i].completed;
+      chains[later].unreported += chains[i].unreported;
+    }
   }
 }
 

@@ -131,19 +131,22 @@ void GraphRun::invoke(const Node& n, CoreType core, uint32_t core_index) {
   }
 }
 
-void GraphRun::run_chain(uint32_t node, uint32_t thread) {
-  // Progress is shared by every core of the run: it is bumped once per chain (and every
-  // kProgressStride tasks of a long one), not per task.
-  uint64_t completed = 0, reported = 0;
-  for (std::optional<uint32_t> next = node; next; ++completed) {
+void GraphRun::run_chain(uint32_t node, uint32_t thread, Chains& chains) {
+  // Progress is shared by every core of the run: it is reported once per batch of chains (and
+  // every kProgressStride tasks of a long chain), not per task.
+  for (std::optional<uint32_t> next = node; next;) {
     next = execute(*next, thread);
-    if (completed + 1 - reported == kProgressStride) {
+    ++chains.completed;
+    if (++chains.unreported == kProgressStride) {
       note_progress(kProgressStride);
-      reported = completed + 1;
+      chains.unreported = 0;
     }
   }
-  note_progress(completed - reported);
-  count_completions(completed);  // the run may be destroyed once this returns
+}
+
+void GraphRun::count_chains(const Chains& chains) {
+  note_progress(chains.unreported);
+  count_completions(chains.completed);  // the run may be destroyed once this returns
 }
 
 std::optional<uint32_t> GraphRun::execute(uint32_t node, uint32_t thread) {

@@ -18,12 +18,13 @@
 //
 // Dispatch: a core thread runs a chain (run_chain): the task it was given, then one successor
 // that task freed, at once and on the same thread, and so on; the other freed successors go to
-// the CorePool in one batch. The chain's completions are counted once at its end (one atomic
-// per chain, not per task), which also keeps the run alive while the chain runs.
+// the CorePool in one batch. Completions are counted by the core thread once for all the
+// chains of a run it took from the pool at once (count_chains: one atomic per batch, not per
+// task), which also keeps the run alive until then.
 //
 // Thread safety: submit/close are called from one submitting thread;
-// run_chain() from core threads; fail() from any thread; wait() from one waiting thread. A run
-// must stay alive until wait() returned or its on_finished callback ran.
+// run_chain()/count_chains() from core threads; fail() from any thread; wait() from one waiting
+// thread. A run must stay alive until wait() returned or its on_finished callback ran.
 #pragma once
 
 #include <atomic>
@@ -86,14 +87,22 @@ class GraphRun {
                  std::span<const uint32_t> successors);
   void start_fixed();
   // fixed mode, once a run finished (its on_finished callback ran or wait() returned, so every
-  // node ran and re-armed its dependency count): makes it a fresh run of the same graph (same nodes, descriptors and edges; `trace` anew) for
-  // observe()/on_finished()/start_fixed(), so a replayed graph is set up once. The descriptors'
-  // borrowed pointers are the caller's to keep valid (or to change in place before starting).
+  // node ran and re-armed its dependency count): makes it a fresh run of the same graph (same
+  // nodes, descriptors and edges; `trace` anew) for observe()/on_finished()/start_fixed(), so a
+  // replayed graph is set up once. The descriptors' borrowed pointers are the caller's to keep
+  // valid (or to change in place before starting).
   void rearm_fixed(bool trace);
 
   // Called by core execution thread `thread` with a ready node: runs it and the chain of
-  // successors it frees (see above). The run may be destroyed once this returns.
-  void run_chain(uint32_t node, uint32_t thread);
+  // successors it frees (see above), and adds to `chains` what it completed. Those tasks count
+  // as complete once the thread passes the sum of its chains of this run to count_chains(),
+  // which it must: the run may be destroyed once that returns.
+  struct Chains {
+    uint64_t completed = 0;   // tasks
+    uint64_t unreported = 0;  // of them, not yet reported as progress
+  };
+  void run_chain(uint32_t node, uint32_t thread, Chains& chains);
+  void count_chains(const Chains& chains);
 
   // Before any task is armed: `monitor` sees every kernel (as run `run`), and `progress` is
   // advanced by the tasks completed (counted per chain). Both borrowed, nullable.
@@ -129,7 +138,7 @@ class GraphRun {
 
  private:
   // What a core reads and writes per task, in both modes.
-  struct Node {
+  struct alignas(64) Node {
     TaskDesc desc;
     std::atomic<int32_t> pending{0};
     int32_t fixed_deps = 0;  // fixed mode: pending at the start of a run
