@@ -67,7 +67,7 @@ struct WorkerOptions {
   // (kDefaultGraphCacheEntries: 16 graphs, kDefaultGraphCacheBytes: 64 MiB).
   uint32_t graph_cache_entries = 0;
   uint64_t graph_cache_bytes = 0;
-  // A run that takes longer than run_timeout, or in which no task completes and the
+  // A run that takes longer than run_timeout, or in which no task completes or starts and the
   // orchestration makes no call for stall_timeout, fails with deadline_exceeded; the device
   // is then lost (its process killed).
   std::chrono::milliseconds run_timeout{std::chrono::seconds(300)};

@@ -284,12 +284,15 @@ Result<LaunchResult> DeviceProcess::launch(Message type,
   return result;
 }
 
+bool DeviceProcess::watch(std::span<pollfd> fds, int timeout_ms) {
+  if (poll(fds.data(), fds.size(), timeout_ms) >= 0 || errno == EINTR) return true;
+  lose("could not be watched: poll: " + errno_text());
+  return false;
+}
+
 void DeviceProcess::read_device(int timeout_ms) {
   pollfd fds[2] = {{channel_->fd(), POLLIN, 0}, {pidfd_, POLLIN, 0}};
-  if (poll(fds, 2, timeout_ms) < 0 && errno != EINTR) {
-    lose("could not be watched: poll: " + errno_text());
-    return;
-  }
+  if (!watch(fds, timeout_ms)) return;
   bool ended = fds[1].revents != 0;
   if (fds[0].revents != 0) {
     // Drain what the device said before looking at how it ended.
@@ -322,10 +325,7 @@ void DeviceProcess::supervise() {
       if (stopping && !reading_) reading_ = reads = true;
     }
     pollfd fds[2] = {{pidfd_, POLLIN, 0}, {reads ? channel_->fd() : -1, POLLIN, 0}};
-    if (poll(fds, 2, kTickMs) < 0 && errno != EINTR) {
-      lose("could not be watched: poll: " + errno_text());
-      return;
-    }
+    if (!watch(fds, kTickMs)) return;
     bool ended = fds[0].revents != 0;
     if (fds[1].revents != 0) {
       protocol::FrameHeader header{};

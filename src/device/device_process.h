@@ -17,12 +17,14 @@
 // Thread safety: every method may be called from any thread.
 #pragma once
 
+#include <poll.h>
 #include <sys/types.h>
 
 #include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -75,6 +77,8 @@ class DeviceProcess {
   Result<std::vector<std::byte>> call(protocol::Message type, std::vector<std::byte> payload,
                                       std::shared_ptr<Call> state);
   void supervise();
+  // Polls `fds` (a negative fd is skipped); false, the device lost, when polling itself fails.
+  bool watch(std::span<pollfd> fds, int timeout_ms);
   // With the reader turn and mutex_ not held: handles one message from the device, or notices
   // its end, or waits at most timeout_ms for either; then checks the deadlines.
   void read_device(int timeout_ms);
