@@ -162,7 +162,8 @@ class Device {
 };
 
 struct SimChipOptions {
-  // Host threads that execute the chip's logical AIC/AIV cores; 0: the machine's.
+  // Host threads that execute the chip's logical AIC/AIV cores; 0: the machine's hardware
+  // threads less one (at least one), leaving one to the AICPU threads and the host.
   uint32_t execution_threads = 0;
 };
 

@@ -43,7 +43,7 @@ class DeviceProcess {
  public:
   struct Config {
     ChipProfile profile;
-    uint32_t execution_threads = 0;  // 0: the machine's hardware threads
+    uint32_t execution_threads = 0;  // 0: the machine's hardware threads less one
     int memory_fd = -1;              // borrowed: the device memory memfd
   };
   // Serves the device's allocation requests (the host owns allocation).

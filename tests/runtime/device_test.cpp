@@ -389,11 +389,13 @@ TEST(DeviceLifecycleTest, OneChipRunsOneProcessWithItsAicpuThreadsAndOneExecutio
   ASSERT_EQ(children().size(), 1u) << "both runtimes of a chip share its one device process";
   const pid_t pid = device_pid((*pool)->device(0));
   const ChipProfile& profile = (*pool)->device(0).profile();
-  const size_t machine = std::max(1u, std::thread::hardware_concurrency());
+  // The default pool leaves one hardware thread to the AICPU threads and the host.
+  const size_t machine = std::thread::hardware_concurrency();
+  const size_t execution = machine > 1 ? machine - 1 : 1;
   // AICPU threads + the execution pool + the thread serving the control channel (+ the
   // background thread ThreadSanitizer's runtime adds to every process).
-  size_t limit =
-      profile.aicpu_threads + std::min<size_t>(machine, profile.aic_cores + profile.aiv_cores) + 1;
+  size_t limit = profile.aicpu_threads +
+                 std::min<size_t>(execution, profile.aic_cores + profile.aiv_cores) + 1;
 #if defined(__SANITIZE_THREAD__)
   limit += 1;
 #endif

@@ -15,7 +15,7 @@ constexpr size_t kTakeMax = 8;  // ready tasks one thread takes from the queue a
 
 Result<std::unique_ptr<CorePool>> CorePool::create(uint32_t aic, uint32_t aiv, uint32_t threads) {
   std::unique_ptr<CorePool> pool(new CorePool(aic, aiv));
-  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  if (threads == 0) threads = default_threads();
   threads = std::min(threads, pool->aic_ + pool->aiv_);
   try {
     pool->threads_.reserve(threads);
@@ -28,6 +28,14 @@ Result<std::unique_ptr<CorePool>> CorePool::create(uint32_t aic, uint32_t aiv, u
                               threads, e.what()));
   }
   return pool;
+}
+
+uint32_t CorePool::default_threads() {
+  // Measured on a 2-thread machine, 5 interleaved `chiprt bench` runs each: 1 execution thread
+  // against 2 gave the tmr DAG ratio 1.26 against 1.33, the hbg replay 1.53 against 1.67, and
+  // the tiled wavefront 1.58 against 1.83 (tmr) and 1.39 against 1.54 (hbg).
+  const uint32_t machine = std::thread::hardware_concurrency();
+  return machine > 1 ? machine - 1 : 1;
 }
 
 CorePool::~CorePool() {

@@ -1,5 +1,9 @@
 // CorePool: the chip's AIC and AIV cores as logical cores, executed by a pool of host threads
-// sized to the machine (not a thread per simulated core).
+// sized to the machine (not a thread per simulated core): by default one fewer than its hardware
+// threads (at least one), because the chip's AICPU threads (a running tmr orchestration is its
+// run's critical path), the thread serving the device's channel and the host's caller need a
+// hardware thread too. On a 2-thread machine a pool of 2 made fine-grained runs slower than a
+// pool of 1 on both runtimes (see the pool size in CorePool::create).
 //
 // A ready task keeps its core type; execution thread t runs it as core t mod (cores of that
 // type), so traces, core_index in kernel arguments and the profile's counts stay meaningful
@@ -37,7 +41,7 @@ struct ReadyTask {
 class CorePool {
  public:
   // `aic` and `aiv` logical cores (a type with 0 cores still runs, as core 0) on `threads`
-  // execution threads (0: the machine's hardware threads; never more than aic + aiv).
+  // execution threads (0: default_threads(); never more than aic + aiv).
   // unavailable when a thread cannot be started (the ones started are stopped again).
   static Result<std::unique_ptr<CorePool>> create(uint32_t aic, uint32_t aiv, uint32_t threads);
   ~CorePool();
@@ -49,6 +53,8 @@ class CorePool {
   void push(GraphRun* run, std::span<const uint32_t> nodes);
   uint32_t cores(CoreType core) const { return core == CoreType::aic ? aic_ : aiv_; }
   uint32_t threads() const { return static_cast<uint32_t>(threads_.size()); }
+  // The machine's hardware threads less one, at least one.
+  static uint32_t default_threads();
 
  private:
   CorePool(uint32_t aic, uint32_t aiv) : aic_(aic ? aic : 1), aiv_(aiv ? aiv : 1) {}
