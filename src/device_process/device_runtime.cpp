@@ -292,6 +292,9 @@ void DeviceRuntime::launch_graph(uint64_t run, WireReader& in) {
                                 : Result<LaunchResult>(std::move(failure)));
   });
   graph.start_fixed();  // closes the run: it may be gone once this returns
+  // This thread is running already, while the cores' threads must first wake: it runs the
+  // graph's first ready tasks itself for a bounded time, then goes back to the channel.
+  cores_.help(kHelpBudget);
 }
 
 Result<std::shared_ptr<DeviceRuntime::Replay>> DeviceRuntime::prepare_replay(

@@ -2,7 +2,9 @@
 //
 // One thread (the process's main thread) reads the control channel and serves it: code loads
 // (memfd + dlopen of bytes copied from this process's view of device memory), unloads, and
-// launches. The chip's AICPU threads run tmr orchestrations; its logical AIC/AIV cores run
+// launches. After launching a graph it runs the graph's first ready tasks itself for at most
+// kHelpBudget (checked between chains) while the cores' threads wake, then goes back to the
+// channel. The chip's AICPU threads run tmr orchestrations; its logical AIC/AIV cores run
 // kernels on one execution pool; both start with the process, so no run pays for them. Device
 // memory is allocated by asking the host (kAlloc), which owns the bookkeeping; each run's
 // requests are attributed to it. The status page records what each thread runs and each run's
@@ -12,6 +14,7 @@
 // request table from any thread.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -88,6 +91,8 @@ class DeviceRuntime {
   uint64_t next_handle_ = 1;
 
   static constexpr uint64_t kReplayBytesLimit = 64ull << 20;
+  // How long the channel thread helps the cores with a graph it launched (see launch_graph).
+  static constexpr std::chrono::microseconds kHelpBudget{200};
   std::mutex replays_mutex_;
   std::map<uint32_t, std::shared_ptr<Replay>> replays_;  // by graph id: oldest upload first
   uint64_t replay_bytes_ = 0;

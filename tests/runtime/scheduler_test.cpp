@@ -2,6 +2,7 @@
 // the thread that completed its predecessor, as that thread's logical core.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
 #include "runtime_test_util.h"
@@ -39,6 +40,44 @@ TEST(SchedulerTest, HbgChainRunsOnTheThreadThatFreedEachTask) {
     for (const TaskTrace& slice : report->trace) cores.insert(slice.core_index);
     // Each completion frees exactly the next task, which the same thread runs: one core.
     EXPECT_EQ(cores.size(), 1u) << "run " << run;
+  }
+}
+
+// The device's channel thread is running when it launches a replay, while the cores' threads
+// must first wake: it runs the graph's first ready tasks itself, as the logical core after the
+// pool's (here core 1 of 4; the pool has one thread, core 0), for a bounded time. With 32
+// independent tasks of 2 ms each, it runs exactly one (its 200 us budget is checked between
+// tasks) and the pool the other 31.
+TEST(SchedulerTest, TheChannelThreadStartsAReplayForABoundedTime) {
+  constexpr int kTasks = 32, kElements = 64;
+  const ChipProfile profile{"sched", 1, 4, 1, 64, 64ull << 20};
+  SimChipOptions options;
+  options.execution_threads = 1;
+  auto device = create_sim_chip(profile, 64ull << 20, options);
+  ASSERT_NE(device, nullptr);
+  WorkerOptions worker_options;
+  worker_options.runtime = RuntimeKind::hbg;
+  auto worker = ChipWorker::create(device, worker_options);
+  ASSERT_TRUE(worker.ok()) << worker.status().to_string();
+  auto id = (*worker)->register_callable(
+      test_image("orch_probe.so", {{1, CoreType::aiv, "kernel_probe.so"}}));
+  ASSERT_TRUE(id.ok()) << id.status().to_string();
+  RunArgs args;
+  std::vector<float> x(kElements);
+  for (int i = 0; i < kElements; ++i) x[i] = static_cast<float>(i);
+  args.tensors["x"] = host_f32({kElements}, x);
+  args.scalars["tasks"] = kTasks;
+  args.scalars["sleep_ms"] = 2;
+  args.trace = true;
+  for (int run = 0; run < 3; ++run) {  // the recording run, then replays
+    auto report = (*worker)->run(*id, args);
+    ASSERT_TRUE(report.ok()) << report.status().to_string();
+    ASSERT_EQ(report->trace.size(), static_cast<size_t>(kTasks));
+    std::map<uint32_t, int> per_core;
+    for (const TaskTrace& slice : report->trace) ++per_core[slice.core_index];
+    EXPECT_EQ(per_core, (std::map<uint32_t, int>{{0, kTasks - 1}, {1, 1}})) << "run " << run;
+    const auto out = floats(report->outputs.at("out"));
+    for (int i = 0; i < kElements; ++i) ASSERT_EQ(out[i], x[i] + 1.0f) << "element " << i;
   }
 }
 

@@ -9,8 +9,9 @@
 
 namespace chiprt::runtime {
 namespace {
-constexpr int kSpins = 64;      // yields before parking: a few microseconds
-constexpr size_t kTakeMax = 8;  // ready tasks one thread takes from the queue at once
+constexpr int kSpins = 64;             // yields before parking: a few microseconds
+constexpr size_t kTakeMax = 8;         // ready tasks one thread takes from the queue at once
+constexpr uint64_t kHelpChain = 1024;  // tasks of one chain a helping thread runs at most
 }  // namespace
 
 Result<std::unique_ptr<CorePool>> CorePool::create(uint32_t aic, uint32_t aiv, uint32_t threads) {
@@ -76,6 +77,24 @@ void CorePool::push(GraphRun* run, std::span<const uint32_t> nodes) {
     wake = std::min(parked_, takers);
   }
   for (uint32_t i = 0; i < wake; ++i) wake_.notify_one();
+}
+
+void CorePool::help(std::chrono::microseconds budget) {
+  const uint32_t thread = threads();
+  const auto until = std::chrono::steady_clock::now() + budget;
+  do {
+    ReadyTask task;
+    {
+      std::lock_guard lock(mutex_);
+      if (tasks_.empty()) return;
+      task = tasks_.front();
+      tasks_.pop_front();
+      queued_.store(static_cast<uint32_t>(tasks_.size()), std::memory_order_release);
+    }
+    GraphRun::Chains chains;
+    task.run->run_chain(task.node, thread, chains, kHelpChain);
+    task.run->count_chains(chains);  // the run may be gone after this
+  } while (std::chrono::steady_clock::now() < until);
 }
 
 void CorePool::loop(uint32_t thread) {

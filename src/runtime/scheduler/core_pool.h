@@ -17,6 +17,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -51,6 +52,13 @@ class CorePool {
   void push(ReadyTask task);
   // Publishes ready nodes of one run under one lock, waking as many parked threads as needed.
   void push(GraphRun* run, std::span<const uint32_t> nodes);
+  // Runs queued tasks on the calling thread (not one of the pool's; as execution thread
+  // threads()) until the queue is empty or `budget` has passed, checked between chains; a
+  // chain runs to its end on this thread as on a pool thread, but one longer than kHelpChain
+  // tasks hands the rest back to the pool. For a thread with other duties (the device's
+  // channel) that is awake anyway when it publishes work the pool's threads must first wake
+  // for.
+  void help(std::chrono::microseconds budget);
   uint32_t cores(CoreType core) const { return core == CoreType::aic ? aic_ : aiv_; }
   uint32_t threads() const { return static_cast<uint32_t>(threads_.size()); }
   // The machine's hardware threads less one, at least one.

@@ -131,15 +131,20 @@ void GraphRun::invoke(const Node& n, CoreType core, uint32_t core_index) {
   }
 }
 
-void GraphRun::run_chain(uint32_t node, uint32_t thread, Chains& chains) {
+void GraphRun::run_chain(uint32_t node, uint32_t thread, Chains& chains, uint64_t max_tasks) {
   // Progress is shared by every core of the run: it is reported once per batch of chains (and
   // every kProgressStride tasks of a long chain), not per task.
+  uint64_t ran = 0;
   for (std::optional<uint32_t> next = node; next;) {
     next = execute(*next, thread);
     ++chains.completed;
     if (++chains.unreported == kProgressStride) {
       note_progress(kProgressStride);
       chains.unreported = 0;
+    }
+    if (next && ++ran == max_tasks) {
+      cores_.push(ReadyTask{this, *next});  // counted later: the run lives until then
+      return;
     }
   }
 }

@@ -101,7 +101,8 @@ class GraphRun {
     uint64_t completed = 0;   // tasks
     uint64_t unreported = 0;  // of them, not yet reported as progress
   };
-  void run_chain(uint32_t node, uint32_t thread, Chains& chains);
+  // A chain longer than max_tasks stops there and hands the pool the task that was next.
+  void run_chain(uint32_t node, uint32_t thread, Chains& chains, uint64_t max_tasks = ~0ull);
   void count_chains(const Chains& chains);
 
   // Before any task is armed: `monitor` sees every kernel (as run `run`), and `progress` is
