@@ -88,7 +88,7 @@ class DeviceProcess {
   void lose(std::string cause, uint64_t late_run = 0, std::string late_why = {});
   std::string describe_activity(uint64_t run) const;
   // What changes whenever run `run` (in progress slot `slot`) makes progress: its completed
-  // tasks (counted per chain of tasks, see GraphRun) plus the kernels its threads are running
+  // tasks (counted per batch of chains, see GraphRun) plus the kernels its threads are running
   // now, so a chain of tasks that each finish within the stall deadline is never taken for a
   // stall, however long the chain.
   uint64_t activity(uint64_t run, uint32_t slot) const;

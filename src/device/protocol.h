@@ -110,7 +110,7 @@ struct StatusPage {
   std::atomic<uint32_t> threads;  // records claimed so far
   uint32_t reserved;
   ThreadRecord records[kMaxThreadRecords];
-  // Advanced by the device by the completed tasks (counted per chain of tasks a core runs) and
+  // Advanced by the device by the completed tasks (counted per batch of chains a core runs) and
   // on every orchestration call of the run that the host gave this slot; the host watches it,
   // and the thread records, to tell a stalled run from a slow one.
   std::atomic<uint64_t> progress[kMaxRuns];

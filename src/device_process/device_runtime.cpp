@@ -257,26 +257,9 @@ void DeviceRuntime::launch_graph(uint64_t run, WireReader& in) {
     replay->running.store(true);
     cache_replay(header->graph_id, replay);
   }
-  // Each distinct view's tensor pointer, when the tensors moved since the last replay.
-  if (replay->tensor_addrs != tensor_addrs) {
-    std::vector<std::byte*> tensor_bases(tensor_addrs.size());
-    for (size_t i = 0; i < tensor_addrs.size(); ++i) {
-      tensor_bases[i] = view(tensor_addrs[i], 0);
-      if (tensor_bases[i] == nullptr) {
-        replay->running.store(false);
-        return send_done(run,
-                         Status(StatusCode::internal, "malformed device graph: tensor address"));
-      }
-    }
-    for (size_t r = 0; r < replay->ref_tensors.size(); ++r) {
-      const uint32_t t = replay->ref_tensors[r];
-      if (t != Replay::kNoTensor && t >= tensor_bases.size()) {
-        replay->running.store(false);
-        return send_done(run, Status(StatusCode::internal, "malformed device graph: tensor index"));
-      }
-      replay->bases[r] = t == Replay::kNoTensor ? nullptr : tensor_bases[t];
-    }
-    replay->tensor_addrs = std::move(tensor_addrs);
+  if (Status placed = place_tensors(*replay, std::move(tensor_addrs)); !placed.ok()) {
+    replay->running.store(false);
+    return send_done(run, placed);
   }
   runtime::GraphRun& graph = replay->graph;
   graph.rearm_fixed(trace);
@@ -295,6 +278,26 @@ void DeviceRuntime::launch_graph(uint64_t run, WireReader& in) {
   // This thread is running already, while the cores' threads must first wake: it runs the
   // graph's first ready tasks itself for a bounded time, then goes back to the channel.
   cores_.help(kHelpBudget);
+}
+
+Status DeviceRuntime::place_tensors(Replay& replay, std::vector<uint64_t> tensor_addrs) const {
+  if (replay.tensor_addrs == tensor_addrs) return Status::Ok();  // the tensors did not move
+  std::vector<std::byte*> tensor_bases(tensor_addrs.size());
+  for (size_t i = 0; i < tensor_addrs.size(); ++i) {
+    tensor_bases[i] = view(tensor_addrs[i], 0);
+    if (tensor_bases[i] == nullptr) {
+      return Status(StatusCode::internal, "malformed device graph: tensor address");
+    }
+  }
+  for (size_t r = 0; r < replay.ref_tensors.size(); ++r) {
+    const uint32_t t = replay.ref_tensors[r];
+    if (t != Replay::kNoTensor && t >= tensor_bases.size()) {
+      return Status(StatusCode::internal, "malformed device graph: tensor index");
+    }
+    replay.bases[r] = t == Replay::kNoTensor ? nullptr : tensor_bases[t];
+  }
+  replay.tensor_addrs = std::move(tensor_addrs);
+  return Status::Ok();
 }
 
 Result<std::shared_ptr<DeviceRuntime::Replay>> DeviceRuntime::prepare_replay(

@@ -19,7 +19,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <span>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -72,6 +71,9 @@ class DeviceRuntime {
   Result<std::shared_ptr<Replay>> prepare_replay(const runtime::DeviceGraphHeader& header,
                                                  uint64_t graph_bytes,
                                                  const runtime::KernelTable& table);
+  // Points each of the replay's tensor parameters at this launch's tensors, unless they are
+  // where the last launch had them.
+  Status place_tensors(Replay& replay, std::vector<uint64_t> tensor_addrs) const;
   // The cached replay of `graph_id` set up with the same code, claimed for one run; or null.
   // Graphs are immutable once uploaded and ids are never reused; graph id 0 is never cached.
   std::shared_ptr<Replay> cached_replay(uint32_t graph_id,

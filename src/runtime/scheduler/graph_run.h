@@ -106,7 +106,7 @@ class GraphRun {
   void count_chains(const Chains& chains);
 
   // Before any task is armed: `monitor` sees every kernel (as run `run`), and `progress` is
-  // advanced by the tasks completed (counted per chain). Both borrowed, nullable.
+  // advanced by the tasks completed (counted per batch of chains). Both borrowed, nullable.
   void observe(ExecutionMonitor* monitor, uint64_t run, std::atomic<uint64_t>* progress) {
     monitor_ = monitor;
     run_tag_ = run;

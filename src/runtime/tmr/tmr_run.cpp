@@ -193,13 +193,11 @@ int32_t TmrRun::submit_checked(const chiprt_task_t& task, uint64_t id) {
   // Back-pressure: the task `slots` places earlier still runs. waiting_ is published only when
   // about to park (so retirers do not chase a submitter that is not waiting), then busy is
   // checked again before parking: see waiting_.
-  if (slot.busy && !failed()) {
-    if (!lock.owns_lock()) lock.lock();
-    while (slot.busy && !failed()) {
-      waiting_ = Wait::slot;
-      if (slot.busy && !failed()) progress_.wait(lock);
-      waiting_ = Wait::none;
-    }
+  if (slot.busy && !lock.owns_lock()) lock.lock();  // only busy goes back to free meanwhile
+  while (slot.busy && !failed()) {
+    waiting_ = Wait::slot;
+    if (slot.busy && !failed()) progress_.wait(lock);
+    waiting_ = Wait::none;
   }
   if (lock.owns_lock()) lock.unlock();
   if (failed()) return CHIPRT_ORCH_FAILED;
