@@ -17,6 +17,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "base/thread_name.h"
 #include "launch_codec.h"
 
 extern char** environ;
@@ -166,7 +167,10 @@ Result<std::unique_ptr<DeviceProcess>> DeviceProcess::start(const Config& config
   protocol::WireReader reader(payload.data(), payload.size());
   reader.get<uint32_t>();  // AICPU threads
   process->execution_threads_ = reader.get<uint32_t>();
-  process->supervisor_ = std::thread([raw = process.get()] { raw->supervise(); });
+  process->supervisor_ = std::thread([raw = process.get()] {
+    name_this_thread("chiprt-watch");
+    raw->supervise();
+  });
   return process;
 }
 

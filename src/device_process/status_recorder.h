@@ -13,9 +13,12 @@ class StatusRecorder final : public runtime::ExecutionMonitor {
  public:
   explicit StatusRecorder(device::protocol::StatusPage& page) : page_(page) {}
 
+  // A kernel may run on a thread that was doing something else (an orchestration running ready
+  // tasks while it waits for a ring slot): kernel_end() puts the record back to that.
   void kernel_begin(uint64_t run, const runtime::TaskDesc& task,
                     uint32_t core_index) noexcept override {
     if (device::protocol::ThreadRecord* r = record()) {
+      resume() = {r->state.load(std::memory_order_relaxed), r->run.load(std::memory_order_relaxed)};
       r->run.store(run, std::memory_order_relaxed);
       r->task.store(task.task_id, std::memory_order_relaxed);
       r->func_id.store(task.func_id, std::memory_order_relaxed);
@@ -24,7 +27,13 @@ class StatusRecorder final : public runtime::ExecutionMonitor {
       r->state.store(device::protocol::ThreadRecord::kernel, std::memory_order_release);
     }
   }
-  void kernel_end() noexcept override { idle(); }
+  void kernel_end() noexcept override {
+    if (device::protocol::ThreadRecord* r = record()) {
+      const Resume was = resume();
+      r->run.store(was.run, std::memory_order_relaxed);
+      r->state.store(was.state, std::memory_order_release);
+    }
+  }
 
   void orchestration_begin(uint64_t run) noexcept {
     if (device::protocol::ThreadRecord* r = record()) {
@@ -48,6 +57,14 @@ class StatusRecorder final : public runtime::ExecutionMonitor {
       if (index < device::protocol::kMaxThreadRecords) mine = &page_.records[index];
     }
     return mine;
+  }
+  struct Resume {
+    uint32_t state = device::protocol::ThreadRecord::idle;
+    uint64_t run = 0;
+  };
+  static Resume& resume() noexcept {
+    thread_local Resume was;
+    return was;
   }
   device::protocol::StatusPage& page_;
 };

@@ -15,6 +15,7 @@
 
 #include "chiprt/worker_pool.h"
 #include "device/sim_chip.h"
+#include "device_process/status_recorder.h"
 #include "runtime_test_util.h"
 
 namespace chiprt::testing {
@@ -402,6 +403,35 @@ TEST(DeviceLifecycleTest, OneChipRunsOneProcessWithItsAicpuThreadsAndOneExecutio
   EXPECT_LE(threads_of(pid), limit);
   EXPECT_LT(threads_of(pid), profile.aic_cores + profile.aiv_cores)
       << "a thread per simulated core";
+}
+
+// The status page names what each device thread was running when the device died. An
+// orchestration thread that runs ready tasks while it waits for a ring slot is running its
+// orchestration again once the kernel returns; a core thread is idle again.
+TEST(StatusRecorderTest, AKernelEndsInWhatItsThreadWasDoingBefore) {
+  using device::protocol::ThreadRecord;
+  auto page = std::make_unique<device::protocol::StatusPage>();
+  device_process::StatusRecorder recorder(*page);
+  runtime::TaskDesc task;
+  task.task_id = 3;
+  task.func_id = 1;
+  // Fresh threads: each claims a record of this page (records are claimed once per thread).
+  std::thread([&] {
+    recorder.orchestration_begin(7);
+    recorder.kernel_begin(7, task, 1);
+    const ThreadRecord& r = page->records[0];
+    EXPECT_EQ(r.state.load(), ThreadRecord::kernel);
+    EXPECT_EQ(r.task.load(), 3u);
+    recorder.kernel_end();
+    EXPECT_EQ(r.state.load(), ThreadRecord::orchestration);
+    EXPECT_EQ(r.run.load(), 7u);
+  }).join();
+  std::thread([&] {
+    recorder.kernel_begin(8, task, 0);
+    recorder.kernel_end();
+    EXPECT_EQ(page->records[1].state.load(), ThreadRecord::idle);
+  }).join();
+  EXPECT_EQ(page->threads.load(), 2u);
 }
 
 }  // namespace

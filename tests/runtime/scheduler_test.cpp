@@ -14,18 +14,20 @@ namespace {
 constexpr uint32_t kAivCores = 2, kExecutionThreads = 2;
 constexpr int kChain = 50;
 
-// An hbg worker on a chip of one AIC and `aiv` AIV cores run by `threads` execution threads,
-// with `image` registered.
-class HbgChip {
+// A worker of `runtime` (tmr: with a ring of `ring_slots`) on a chip of one AIC and `aiv` AIV
+// cores run by `threads` execution threads, with `image` registered.
+class TestChip {
  public:
-  HbgChip(uint32_t aiv, uint32_t threads, const Bytes& image) {
+  TestChip(RuntimeKind runtime, uint32_t aiv, uint32_t threads, const Bytes& image,
+           uint32_t ring_slots = 0) {
     SimChipOptions options;
     options.execution_threads = threads;
     device_ =
         create_sim_chip(ChipProfile{"sched", 1, aiv, 1, 64, 64ull << 20}, 64ull << 20, options);
     if (device_ == nullptr) return;
     WorkerOptions worker_options;
-    worker_options.runtime = RuntimeKind::hbg;
+    worker_options.runtime = runtime;
+    worker_options.ring_slots = ring_slots;
     auto worker = ChipWorker::create(device_, worker_options);
     EXPECT_TRUE(worker.ok()) << worker.status().to_string();
     if (!worker.ok()) return;
@@ -43,10 +45,32 @@ class HbgChip {
   std::optional<CallableId> id_;
 };
 
+// orch_probe: out = x + 1 in `tasks` independent tasks of 2 ms each, x = 0, 1, ... (elements).
+RunArgs probe_args(int tasks, int elements) {
+  RunArgs args;
+  std::vector<float> x(elements);
+  for (int i = 0; i < elements; ++i) x[i] = static_cast<float>(i);
+  args.tensors["x"] = host_f32({elements}, x);
+  args.scalars["tasks"] = tasks;
+  args.scalars["sleep_ms"] = 2;
+  args.trace = true;
+  return args;
+}
+
+void expect_probe_output(const RunReport& report, int elements) {
+  const auto out = floats(report.outputs.at("out"));
+  ASSERT_EQ(out.size(), static_cast<size_t>(elements));
+  for (int i = 0; i < elements; ++i) ASSERT_EQ(out[i], static_cast<float>(i) + 1.0f) << i;
+}
+
+Bytes probe_image() {
+  return test_image("orch_probe.so", {{1, CoreType::aiv, "kernel_probe.so"}});
+}
+
 // tiled_wavefront with one tile: every task updates the whole tensor in place, so task k + 1
 // waits for task k alone (a chain of kChain tasks of the empty kernel).
 TEST(SchedulerTest, HbgChainRunsOnTheThreadThatFreedEachTask) {
-  HbgChip chip(kAivCores, kExecutionThreads, example_image("tiled_wavefront"));
+  TestChip chip(RuntimeKind::hbg, kAivCores, kExecutionThreads, example_image("tiled_wavefront"));
   ASSERT_TRUE(chip.ready());
   RunArgs args;
   args.tensors["t"] = host_f32({4, 4}, std::vector<float>(16, 0.0f));
@@ -71,15 +95,9 @@ TEST(SchedulerTest, HbgChainRunsOnTheThreadThatFreedEachTask) {
 // tasks) and the pool the other 31.
 TEST(SchedulerTest, TheChannelThreadStartsAReplayForABoundedTime) {
   constexpr int kTasks = 32, kElements = 64;
-  HbgChip chip(4, 1, test_image("orch_probe.so", {{1, CoreType::aiv, "kernel_probe.so"}}));
+  TestChip chip(RuntimeKind::hbg, 4, 1, probe_image());
   ASSERT_TRUE(chip.ready());
-  RunArgs args;
-  std::vector<float> x(kElements);
-  for (int i = 0; i < kElements; ++i) x[i] = static_cast<float>(i);
-  args.tensors["x"] = host_f32({kElements}, x);
-  args.scalars["tasks"] = kTasks;
-  args.scalars["sleep_ms"] = 2;
-  args.trace = true;
+  const RunArgs args = probe_args(kTasks, kElements);
   for (int run = 0; run < 3; ++run) {  // the recording run, then replays
     auto report = chip.run(args);
     ASSERT_TRUE(report.ok()) << report.status().to_string();
@@ -87,8 +105,40 @@ TEST(SchedulerTest, TheChannelThreadStartsAReplayForABoundedTime) {
     std::map<uint32_t, int> per_core;
     for (const TaskTrace& slice : report->trace) ++per_core[slice.core_index];
     EXPECT_EQ(per_core, (std::map<uint32_t, int>{{0, kTasks - 1}, {1, 1}})) << "run " << run;
-    const auto out = floats(report->outputs.at("out"));
-    for (int i = 0; i < kElements; ++i) ASSERT_EQ(out[i], x[i] + 1.0f) << "element " << i;
+    expect_probe_output(*report, kElements);
+  }
+}
+
+// A tmr orchestration that finds the ring full runs queued tasks itself instead of parking until
+// the cores free a slot, as the logical core after the pool's (core 1 of 4; the pool has one
+// thread, core 0). Task 0 sleeps 200 ms and the other 39 sleep 2 ms, on a ring of 16 slots:
+// whichever of the two threads runs task 0, the other runs tasks meanwhile. The pool's thread
+// takes at most 8 ready tasks at once, so at least 8 run while task 0 does. Parking instead,
+// the orchestration would leave every task to the pool's thread, after task 0.
+TEST(SchedulerTest, AnOrchestrationWaitingForARingSlotRunsReadyTasks) {
+  constexpr int kTasks = 40, kElements = 80, kRingSlots = 16;
+  TestChip chip(RuntimeKind::tmr, 4, 1, probe_image(), kRingSlots);
+  ASSERT_TRUE(chip.ready());
+  RunArgs args = probe_args(kTasks, kElements);
+  args.scalars["first_sleep_ms"] = 200;
+  for (int run = 0; run < 2; ++run) {
+    auto report = chip.run(args);
+    ASSERT_TRUE(report.ok()) << report.status().to_string();
+    ASSERT_EQ(report->trace.size(), static_cast<size_t>(kTasks));
+    const TaskTrace* first = nullptr;
+    for (const TaskTrace& slice : report->trace) {
+      EXPECT_LE(slice.core_index, 1u) << "task " << slice.task_id;
+      if (slice.task_id == 0) first = &slice;
+    }
+    ASSERT_NE(first, nullptr);
+    int during_first = 0;
+    for (const TaskTrace& slice : report->trace) {
+      if (slice.task_id == 0 || slice.start_us >= first->end_us) continue;
+      ++during_first;
+      EXPECT_NE(slice.core_index, first->core_index) << "task " << slice.task_id;
+    }
+    EXPECT_GE(during_first, kRingSlots - 8) << "run " << run;
+    expect_probe_output(*report, kElements);
   }
 }
 

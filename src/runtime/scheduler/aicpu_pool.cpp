@@ -1,12 +1,21 @@
 #include "runtime/scheduler/aicpu_pool.h"
 
+#include <string>
+
+#include "base/thread_name.h"
+
 namespace chiprt::runtime {
 
 AicpuPool::AicpuPool(uint32_t threads) {
   if (threads == 0) threads = 1;
   threads_.reserve(threads);
   try {
-    for (uint32_t i = 0; i < threads; ++i) threads_.emplace_back([this] { loop(); });
+    for (uint32_t i = 0; i < threads; ++i) {
+      threads_.emplace_back([this, i] {
+        name_this_thread("chiprt-aicpu" + std::to_string(i));
+        loop();
+      });
+    }
   } catch (...) {
     stop();  // join what started, so the exception leaves no joinable thread behind
     throw;

@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <string>
 #include <system_error>
 
+#include "base/thread_name.h"
 #include "runtime/scheduler/graph_run.h"
 
 namespace chiprt::runtime {
@@ -14,6 +16,12 @@ constexpr size_t kTakeMax = 8;         // ready tasks one thread takes from the 
 constexpr uint64_t kHelpChain = 1024;  // tasks of one chain a helping thread runs at most
 }  // namespace
 
+CorePool::CorePool(uint32_t aic, uint32_t aiv)
+    : aic_(aic ? aic : 1), aiv_(aiv ? aiv : 1), pool_id_([] {
+        static std::atomic<uint64_t> pools{0};
+        return ++pools;
+      }()) {}
+
 Result<std::unique_ptr<CorePool>> CorePool::create(uint32_t aic, uint32_t aiv, uint32_t threads) {
   std::unique_ptr<CorePool> pool(new CorePool(aic, aiv));
   if (threads == 0) threads = default_threads();
@@ -21,7 +29,10 @@ Result<std::unique_ptr<CorePool>> CorePool::create(uint32_t aic, uint32_t aiv, u
   try {
     pool->threads_.reserve(threads);
     for (uint32_t t = 0; t < threads; ++t) {
-      pool->threads_.emplace_back([raw = pool.get(), t] { raw->loop(t); });
+      pool->threads_.emplace_back([raw = pool.get(), t] {
+        name_this_thread("chiprt-core" + std::to_string(t));
+        raw->loop(t);
+      });
     }
   } catch (const std::system_error& e) {
     return Status(StatusCode::unavailable,
@@ -80,21 +91,34 @@ void CorePool::push(GraphRun* run, std::span<const uint32_t> nodes) {
 }
 
 void CorePool::help(std::chrono::microseconds budget) {
-  const uint32_t thread = threads();
   const auto until = std::chrono::steady_clock::now() + budget;
-  do {
-    ReadyTask task;
-    {
-      std::lock_guard lock(mutex_);
-      if (tasks_.empty()) return;
-      task = tasks_.front();
-      tasks_.pop_front();
-      queued_.store(static_cast<uint32_t>(tasks_.size()), std::memory_order_release);
-    }
-    GraphRun::Chains chains;
-    task.run->run_chain(task.node, thread, chains, kHelpChain);
-    task.run->count_chains(chains);  // the run may be gone after this
-  } while (std::chrono::steady_clock::now() < until);
+  while (help_once(kHelpChain) && std::chrono::steady_clock::now() < until) {
+  }
+}
+
+bool CorePool::help_once(uint64_t max_chain) {
+  ReadyTask task;
+  {
+    std::lock_guard lock(mutex_);
+    if (tasks_.empty()) return false;
+    task = tasks_.front();
+    tasks_.pop_front();
+    queued_.store(static_cast<uint32_t>(tasks_.size()), std::memory_order_release);
+  }
+  GraphRun::Chains chains;
+  task.run->run_chain(task.node, helper_thread(), chains, max_chain);
+  task.run->count_chains(chains);  // the run may be gone after this
+  return true;
+}
+
+uint32_t CorePool::helper_thread() const {
+  thread_local uint64_t pool = 0;
+  thread_local uint32_t thread = 0;
+  if (pool != pool_id_) {
+    pool = pool_id_;
+    thread = threads() + helpers_.fetch_add(1, std::memory_order_relaxed);
+  }
+  return thread;
 }
 
 void CorePool::loop(uint32_t thread) {

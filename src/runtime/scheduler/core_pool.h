@@ -52,20 +52,30 @@ class CorePool {
   void push(ReadyTask task);
   // Publishes ready nodes of one run under one lock, waking as many parked threads as needed.
   void push(GraphRun* run, std::span<const uint32_t> nodes);
-  // Runs queued tasks on the calling thread (not one of the pool's; as execution thread
-  // threads()) until the queue is empty or `budget` has passed, checked between chains; a
-  // chain runs to its end on this thread as on a pool thread, but one longer than kHelpChain
-  // tasks hands the rest back to the pool. For a thread with other duties (the device's
-  // channel) that is awake anyway when it publishes work the pool's threads must first wake
-  // for.
+  // Runs queued tasks on the calling thread (not one of the pool's) until the queue is empty or
+  // `budget` has passed, checked between chains; a chain runs to its end on this thread as on a
+  // pool thread, but one longer than kHelpChain tasks hands the rest back to the pool. For a
+  // thread with other duties (the device's channel) that is awake anyway when it publishes work
+  // the pool's threads must first wake for.
   void help(std::chrono::microseconds budget);
+  // Runs one queued task, and the chain it frees up to `max_chain` tasks, on the calling thread
+  // (not one of the pool's); false when the queue was empty. For a thread that would otherwise
+  // park until the pool's threads got that far (a tmr orchestration waiting for a ring slot):
+  // it makes the progress itself, with no wake-up on the way.
+  bool help_once(uint64_t max_chain);
+  // The execution thread a helping thread runs as: threads() for the first thread of this pool
+  // to help, threads() + 1 for the next, and so on, so that helpers run as logical cores of
+  // their own where the chip has enough cores of the type.
+  uint32_t helper_thread() const;
+  // Ready tasks waiting for a thread (a snapshot).
+  uint32_t queued() const { return queued_.load(std::memory_order_acquire); }
   uint32_t cores(CoreType core) const { return core == CoreType::aic ? aic_ : aiv_; }
   uint32_t threads() const { return static_cast<uint32_t>(threads_.size()); }
   // The machine's hardware threads less one, at least one.
   static uint32_t default_threads();
 
  private:
-  CorePool(uint32_t aic, uint32_t aiv) : aic_(aic ? aic : 1), aiv_(aiv ? aiv : 1) {}
+  CorePool(uint32_t aic, uint32_t aiv);
   void loop(uint32_t thread);
   void stop() noexcept;
 
@@ -74,9 +84,11 @@ class CorePool {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<ReadyTask> tasks_;
-  uint32_t parked_ = 0;                // threads waiting on wake_
-  std::atomic<uint32_t> queued_{0};    // tasks_.size(), readable without the lock
-  std::atomic<bool> spinning_{false};  // one thread is polling before it parks
+  uint32_t parked_ = 0;                       // threads waiting on wake_
+  std::atomic<uint32_t> queued_{0};           // tasks_.size(), readable without the lock
+  std::atomic<bool> spinning_{false};         // one thread is polling before it parks
+  const uint64_t pool_id_;                    // tells this pool's helpers from a former pool's
+  mutable std::atomic<uint32_t> helpers_{0};  // helper threads seen
   bool stop_ = false;
   std::vector<std::thread> threads_;
 };

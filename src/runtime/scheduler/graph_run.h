@@ -136,6 +136,10 @@ class GraphRun {
   // counts it: tmr frees the ring slot and heap references here. The node may be re-armed as
   // soon as this returns.
   virtual void retire(uint32_t node) { (void)node; }
+  // For a thread about to wait for tasks to complete: runs a ready task of any run (and the
+  // chain it frees, up to `max_chain` tasks) on this thread instead; false when none was ready.
+  bool help_cores(uint64_t max_chain) { return cores_.help_once(max_chain); }
+  bool cores_queued() const { return cores_.queued() > 0; }
 
  private:
   // What a core reads and writes per task, in both modes.

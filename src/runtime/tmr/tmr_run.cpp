@@ -102,6 +102,7 @@ int32_t TmrRun::alloc_tensor(uint32_t dtype, uint32_t ndim, const int64_t* shape
   std::optional<uint64_t> offset;
   while (!(offset = intermediates_.allocate(bytes))) {
     if (failed()) return CHIPRT_ORCH_FAILED;
+    if (help_while_waiting(lock)) continue;
     waiting_ = Wait::any;  // before checking in_flight: see waiting_
     if (ring_.in_flight() == 0) {
       // Nothing in flight can free anything: what is held belongs to open scopes.
@@ -190,11 +191,13 @@ int32_t TmrRun::submit_checked(const chiprt_task_t& task, uint64_t id) {
   }
   const uint32_t index = ring_.index(id);
   TaskSlot& slot = ring_.slot(index);
-  // Back-pressure: the task `slots` places earlier still runs. waiting_ is published only when
-  // about to park (so retirers do not chase a submitter that is not waiting), then busy is
-  // checked again before parking: see waiting_.
-  if (slot.busy && !lock.owns_lock()) lock.lock();  // only busy goes back to free meanwhile
+  // Back-pressure: the task `slots` places earlier still runs. This thread runs ready tasks
+  // itself while there are any; it parks only when none is left to run. waiting_ is published
+  // only when about to park (so retirers do not chase a submitter that is not waiting), then
+  // busy is checked again before parking: see waiting_. Only busy goes back to free meanwhile.
   while (slot.busy && !failed()) {
+    if (help_while_waiting(lock)) continue;
+    if (!lock.owns_lock()) lock.lock();
     waiting_ = Wait::slot;
     if (slot.busy && !failed()) progress_.wait(lock);
     waiting_ = Wait::none;
@@ -260,11 +263,21 @@ int32_t TmrRun::submit_checked(const chiprt_task_t& task, uint64_t id) {
 int32_t TmrRun::sync() {
   std::unique_lock lock(mutex_);
   while (ring_.in_flight() > 0) {
+    if (help_while_waiting(lock)) continue;
     waiting_ = Wait::any;  // then check again before parking: see waiting_
     if (ring_.in_flight() > 0) progress_.wait(lock);
     waiting_ = Wait::none;
   }
   return failed() ? CHIPRT_ORCH_FAILED : CHIPRT_ORCH_OK;
+}
+
+bool TmrRun::help_while_waiting(std::unique_lock<std::mutex>& lock) {
+  if (!cores_queued()) return false;
+  const bool locked = lock.owns_lock();
+  if (locked) lock.unlock();     // the tasks it runs may retire under the lock
+  (void)help_cores(kHelpChain);  // the task may have been taken meanwhile: the caller looks again
+  if (locked) lock.lock();
+  return true;
 }
 
 void TmrRun::log(const char* message) {

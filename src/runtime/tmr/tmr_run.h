@@ -88,6 +88,14 @@ class TmrRun final : public GraphRun, public OrchBackend {
   // What retiring a slot's task does: releases its intermediates and frees the slot.
   void release_slot(TaskSlot& slot);
   void end_scope_locked();
+  // Instead of parking for tasks to complete: when tasks are queued, runs one (and up to
+  // kHelpChain - 1 of the successors it frees) on this thread with `lock` released (retiring may
+  // take it) and returns true: `lock` is as it was, but what it guards may have changed. False
+  // (lock untouched) when no task was queued: then the caller parks. Parked, the orchestration
+  // thread's wake-up is on the run's critical path every time the ring fills; running the tasks
+  // itself needs none.
+  bool help_while_waiting(std::unique_lock<std::mutex>& lock);
+  static constexpr uint64_t kHelpChain = 32;
 
   Device& device_;
   const TmrLaunch launch_;

@@ -1,6 +1,7 @@
 /* Probe orchestration for failure and lifetime tests. Tensor x is 1-D float32 [n]; output out.
  * Scalar `mode`:
- *   0  out = x + 1 in `tasks` chunks (default 4), each sleeping `sleep_ms` (default 0)
+ *   0  out = x + 1 in `tasks` chunks (default 4), each sleeping `sleep_ms` (default 0), the
+ *      first `first_sleep_ms` (default `sleep_ms`)
  *   1  same, but chunk `fail_at` fails (kernel returns 7)
  *   2  allocates an intermediate of `bytes` bytes, then does mode 0
  *   3  submits func_id `func` (default 99), which the image does not have
@@ -17,7 +18,7 @@ static double scalar(const chiprt_orch_api_t* api, void* ctx, const char* name, 
 
 static int32_t chunks(const chiprt_orch_api_t* api, void* ctx, chiprt_tensor_t x,
                       chiprt_tensor_t out, int64_t tasks, int64_t fail_at, uint64_t sleep_ms,
-                      uint32_t func_id) {
+                      uint64_t first_sleep_ms, uint32_t func_id) {
   const int64_t n = x.shape[0];
   for (int64_t t = 0; t < tasks; ++t) {
     const int64_t begin = n * t / tasks, end = n * (t + 1) / tasks;
@@ -33,7 +34,7 @@ static int32_t chunks(const chiprt_orch_api_t* api, void* ctx, chiprt_tensor_t x
     p[1].tensor.shape[0] = end - begin;
     p[2].kind = p[3].kind = CHIPRT_PARAM_SCALAR;
     p[2].scalar = t == fail_at;
-    p[3].scalar = sleep_ms;
+    p[3].scalar = t == 0 ? first_sleep_ms : sleep_ms;
     chiprt_task_t task = {func_id, CHIPRT_CORE_AIV, 4, 0, p};
     const int32_t rc = api->submit_task(ctx, &task);
     if (rc) return rc;
@@ -47,24 +48,25 @@ int32_t chiprt_orchestration_entry(const chiprt_orch_api_t* api, void* ctx) {
   const int mode = (int)scalar(api, ctx, "mode", 0);
   const int64_t tasks = (int64_t)scalar(api, ctx, "tasks", 4);
   const uint64_t sleep_ms = (uint64_t)scalar(api, ctx, "sleep_ms", 0);
+  const uint64_t first = (uint64_t)scalar(api, ctx, "first_sleep_ms", (double)sleep_ms);
   const int64_t bytes = (int64_t)scalar(api, ctx, "bytes", 64);
   int32_t rc = api->alloc_output(ctx, "out", x.dtype, 1, x.shape, &out);
   if (rc) return rc;
   const int64_t elems[1] = {bytes};
   switch (mode) {
     case 1:
-      return chunks(api, ctx, x, out, tasks, (int64_t)scalar(api, ctx, "fail_at", 0), sleep_ms, 1);
+      return chunks(api, ctx, x, out, tasks, (int64_t)scalar(api, ctx, "fail_at", 0), sleep_ms, first, 1);
     case 2:
       rc = api->alloc_tensor(ctx, CHIPRT_DTYPE_U8, 1, elems, &tmp);
-      return rc ? rc : chunks(api, ctx, x, out, tasks, -1, sleep_ms, 1);
+      return rc ? rc : chunks(api, ctx, x, out, tasks, -1, sleep_ms, first, 1);
     case 3:
-      return chunks(api, ctx, x, out, tasks, -1, sleep_ms, (uint32_t)scalar(api, ctx, "func", 99));
+      return chunks(api, ctx, x, out, tasks, -1, sleep_ms, first, (uint32_t)scalar(api, ctx, "func", 99));
     case 4:
       for (;;) {
         rc = api->alloc_tensor(ctx, CHIPRT_DTYPE_U8, 1, elems, &tmp);
         if (rc) return rc;
       }
     default:
-      return chunks(api, ctx, x, out, tasks, -1, sleep_ms, 1);
+      return chunks(api, ctx, x, out, tasks, -1, sleep_ms, first, 1);
   }
 }
