@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -55,13 +56,24 @@ std::vector<pid_t> children() {
   return out;
 }
 
-size_t threads_of(pid_t pid) {
-  size_t n = 0;
-  DIR* dir = opendir(("/proc/" + std::to_string(pid) + "/task").c_str());
-  if (dir == nullptr) return 0;
-  while (dirent* e = readdir(dir)) n += e->d_name[0] != '.';
+// The names of a process's threads, as `top -H` shows them.
+std::multiset<std::string> thread_names(pid_t pid) {
+  std::multiset<std::string> names;
+  const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+  DIR* dir = opendir(tasks.c_str());
+  if (dir == nullptr) return names;
+  while (dirent* e = readdir(dir)) {
+    if (e->d_name[0] == '.') continue;
+    std::string name;
+    std::getline(std::ifstream(tasks + "/" + e->d_name + "/comm"), name);
+    names.insert(name);
+  }
   closedir(dir);
-  return n;
+  return names;
+}
+
+size_t threads_of(pid_t pid) {
+  return thread_names(pid).size();
 }
 
 pid_t device_pid(Device& device) {
@@ -403,6 +415,14 @@ TEST(DeviceLifecycleTest, OneChipRunsOneProcessWithItsAicpuThreadsAndOneExecutio
   EXPECT_LE(threads_of(pid), limit);
   EXPECT_LT(threads_of(pid), profile.aic_cores + profile.aiv_cores)
       << "a thread per simulated core";
+  // Each thread says what it is.
+  const std::multiset<std::string> names = thread_names(pid);
+  for (uint32_t i = 0; i < profile.aicpu_threads; ++i) {
+    EXPECT_EQ(names.count("chiprt-aicpu" + std::to_string(i)), 1u) << "AICPU thread " << i;
+  }
+  for (size_t i = 0; i < std::min<size_t>(execution, profile.aic_cores + profile.aiv_cores); ++i) {
+    EXPECT_EQ(names.count("chiprt-core" + std::to_string(i)), 1u) << "execution thread " << i;
+  }
 }
 
 // The status page names what each device thread was running when the device died. An
