@@ -226,6 +226,9 @@ struct DeviceRuntime::Replay {
   std::vector<uint64_t> tensor_addrs;    // of the launch the bases were made for
   std::vector<uint64_t> kernel_handles;  // the code it was set up with
   std::atomic<bool> running{false};      // a cached replay serves one run at a time
+  // How long its last run took, launch to last completion (negative: none yet). Written before
+  // `running` is released, read by the launch that claimed it next.
+  std::chrono::nanoseconds last_run{-1};
   static constexpr uint32_t kNoTensor = ~0u;
   uint64_t bytes() const {
     return params.size() * (sizeof(chiprt_param_t) + sizeof(uint32_t) + sizeof(std::byte*)) +
@@ -264,20 +267,25 @@ void DeviceRuntime::launch_graph(uint64_t run, WireReader& in) {
   runtime::GraphRun& graph = replay->graph;
   graph.rearm_fixed(trace);
   graph.observe(recorder_.get(), run, &status_.progress[slot]);
-  graph.on_finished([this, run, replay]() mutable {
+  const auto launched = std::chrono::steady_clock::now();
+  graph.on_finished([this, run, replay, launched]() mutable {
     Status failure = replay->graph.failure();
     LaunchResult result;
     result.tasks = replay->graph.node_count();
     result.trace = replay->graph.take_trace();
+    replay->last_run = std::chrono::steady_clock::now() - launched;
     replay->running.store(false, std::memory_order_release);  // the next replay may start
     replay.reset();
     send_done(run, failure.ok() ? Result<LaunchResult>(std::move(result))
                                 : Result<LaunchResult>(std::move(failure)));
   });
-  graph.start_fixed();  // closes the run: it may be gone once this returns
   // This thread is running already, while the cores' threads must first wake: it runs the
-  // graph's first ready tasks itself for a bounded time, then goes back to the channel.
-  cores_.help(kHelpBudget);
+  // graph's first ready tasks itself for a bounded time, then goes back to the channel. A graph
+  // whose last run took less than that time it runs alone: the cores' threads are woken only
+  // for what is left when the time is up.
+  const bool alone = replay->last_run.count() >= 0 && replay->last_run < kHelpBudget;
+  graph.start_fixed(!alone);  // closes the run: it may be gone once this returns
+  cores_.help(kHelpBudget, alone);
 }
 
 Status DeviceRuntime::place_tensors(Replay& replay, std::vector<uint64_t> tensor_addrs) const {

@@ -4,7 +4,8 @@
 // (memfd + dlopen of bytes copied from this process's view of device memory), unloads, and
 // launches. After launching a graph it runs the graph's first ready tasks itself for at most
 // kHelpBudget (checked between chains) while the cores' threads wake, then goes back to the
-// channel. The chip's AICPU threads run tmr orchestrations; its logical AIC/AIV cores run
+// channel; a graph whose last run took less than kHelpBudget it runs alone, waking the cores'
+// threads only for what is left when the budget is spent. The chip's AICPU threads run tmr orchestrations; its logical AIC/AIV cores run
 // kernels on one execution pool; both start with the process, so no run pays for them. Device
 // memory is allocated by asking the host (kAlloc), which owns the bookkeeping; each run's
 // requests are attributed to it. The status page records what each thread runs and each run's

@@ -5,7 +5,10 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <thread>
 
+#include "runtime/scheduler/core_pool.h"
+#include "runtime/scheduler/graph_run.h"
 #include "runtime_test_util.h"
 
 namespace chiprt::testing {
@@ -140,6 +143,53 @@ TEST(SchedulerTest, AnOrchestrationWaitingForARingSlotRunsReadyTasks) {
     EXPECT_GE(during_first, kRingSlots - 8) << "run " << run;
     expect_probe_output(*report, kElements);
   }
+}
+
+// A fixed graph of kFixedTasks independent tasks of 1 ms each, run on a pool of one thread
+// (core 0 of 4) whose thread has parked, started by the calling thread, which then helps (as
+// core 1) for `budget`, alone or not. Returns the core each task ran on.
+constexpr uint32_t kFixedTasks = 20;
+std::atomic<uint32_t> fixed_task_core[kFixedTasks];
+
+int32_t record_core_kernel(const chiprt_kernel_args_t* args) {
+  fixed_task_core[args->task_id].store(args->core_index);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return 0;
+}
+
+std::map<uint32_t, int> run_fixed_graph(std::chrono::microseconds budget, bool alone) {
+  auto pool = runtime::CorePool::create(1, 4, 1);
+  EXPECT_TRUE(pool.ok());
+  if (!pool.ok()) return {};
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // its thread parks
+  runtime::GraphRun run(**pool, kFixedTasks, runtime::GraphRun::Mode::fixed, false);
+  for (uint32_t t = 0; t < kFixedTasks; ++t) {
+    runtime::TaskDesc desc;
+    desc.task_id = t;
+    desc.func_id = 1;
+    desc.core = CoreType::aiv;
+    desc.entry = record_core_kernel;
+    run.set_fixed(t, desc, 0, {});
+  }
+  run.start_fixed(!alone);
+  (*pool)->help(budget, alone);
+  EXPECT_TRUE(run.wait().ok());
+  std::map<uint32_t, int> per_core;
+  for (const auto& core : fixed_task_core) ++per_core[core.load()];
+  return per_core;
+}
+
+// A thread that helps alone runs the graph itself while the pool's parked thread sleeps on;
+// once its budget is spent, the pool's thread is woken for the rest. Not alone, the pool's
+// thread takes part from the start.
+TEST(SchedulerTest, AThreadHelpingAloneWakesThePoolOnlyForWhatIsLeft) {
+  EXPECT_EQ(run_fixed_graph(std::chrono::seconds(10), true),
+            (std::map<uint32_t, int>{{1, static_cast<int>(kFixedTasks)}}));
+  // Budget spent after the first task: the pool's thread runs the other 19.
+  EXPECT_EQ(run_fixed_graph(std::chrono::microseconds(0), true),
+            (std::map<uint32_t, int>{{0, static_cast<int>(kFixedTasks) - 1}, {1, 1}}));
+  const std::map<uint32_t, int> shared = run_fixed_graph(std::chrono::seconds(10), false);
+  EXPECT_GT(shared.count(0) ? shared.at(0) : 0, 0) << "the pool's thread was woken";
 }
 
 }  // namespace

@@ -70,12 +70,12 @@ void CorePool::push(ReadyTask task) {
     std::lock_guard lock(mutex_);
     tasks_.push_back(task);
     queued_.store(static_cast<uint32_t>(tasks_.size()), std::memory_order_release);
-    wake = parked_ > 0 && !spinning_.load(std::memory_order_acquire);
+    wake = parked_ > 0 && !spinning_.load(std::memory_order_acquire) && !helping_alone_;
   }
   if (wake) wake_.notify_one();
 }
 
-void CorePool::push(GraphRun* run, std::span<const uint32_t> nodes) {
+void CorePool::push(GraphRun* run, std::span<const uint32_t> nodes, bool wake_threads) {
   if (nodes.empty()) return;
   uint32_t wake = 0;
   {
@@ -85,14 +85,30 @@ void CorePool::push(GraphRun* run, std::span<const uint32_t> nodes) {
     // A spinner takes one of them and passes the wake on if more remain.
     const uint32_t takers =
         static_cast<uint32_t>(nodes.size()) - (spinning_.load(std::memory_order_acquire) ? 1 : 0);
-    wake = std::min(parked_, takers);
+    wake = wake_threads && !helping_alone_ ? std::min(parked_, takers) : 0;
   }
   for (uint32_t i = 0; i < wake; ++i) wake_.notify_one();
 }
 
-void CorePool::help(std::chrono::microseconds budget) {
+void CorePool::wake_for_queued() {
+  uint32_t wake = 0;
+  {
+    std::lock_guard lock(mutex_);
+    wake = std::min<uint32_t>(parked_, static_cast<uint32_t>(tasks_.size()));
+  }
+  for (uint32_t i = 0; i < wake; ++i) wake_.notify_one();
+}
+
+thread_local bool CorePool::helping_alone_ = false;
+
+void CorePool::help(std::chrono::microseconds budget, bool alone) {
   const auto until = std::chrono::steady_clock::now() + budget;
+  helping_alone_ = alone;
   while (help_once(kHelpChain) && std::chrono::steady_clock::now() < until) {
+  }
+  if (alone) {
+    helping_alone_ = false;
+    wake_for_queued();  // the budget ran out first: the pool takes the rest
   }
 }
 

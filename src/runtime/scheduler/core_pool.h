@@ -50,14 +50,19 @@ class CorePool {
   CorePool& operator=(const CorePool&) = delete;
 
   void push(ReadyTask task);
-  // Publishes ready nodes of one run under one lock, waking as many parked threads as needed.
-  void push(GraphRun* run, std::span<const uint32_t> nodes);
+  // Publishes ready nodes of one run under one lock, waking as many parked threads as needed
+  // (none if `wake` is false: the caller runs them itself, see help()).
+  void push(GraphRun* run, std::span<const uint32_t> nodes, bool wake = true);
   // Runs queued tasks on the calling thread (not one of the pool's) until the queue is empty or
   // `budget` has passed, checked between chains; a chain runs to its end on this thread as on a
   // pool thread, but one longer than kHelpChain tasks hands the rest back to the pool. For a
   // thread with other duties (the device's channel) that is awake anyway when it publishes work
   // the pool's threads must first wake for.
-  void help(std::chrono::microseconds budget);
+  // `alone`: the pool's parked threads are not woken for what this thread publishes meanwhile
+  // (a graph it expects to finish within the budget: spreading it over threads would cost more
+  // in wake-ups and cache lines moving between them than it saves); whatever is still queued
+  // when it stops wakes them then.
+  void help(std::chrono::microseconds budget, bool alone = false);
   // Runs one queued task, and the chain it frees up to `max_chain` tasks, on the calling thread
   // (not one of the pool's); false when the queue was empty. For a thread that would otherwise
   // park until the pool's threads got that far (a tmr orchestration waiting for a ring slot):
@@ -77,6 +82,8 @@ class CorePool {
  private:
   CorePool(uint32_t aic, uint32_t aiv);
   void loop(uint32_t thread);
+  void wake_for_queued();
+  static thread_local bool helping_alone_;  // pushes from this thread wake nobody
   void stop() noexcept;
 
   const uint32_t aic_;

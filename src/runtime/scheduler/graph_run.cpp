@@ -48,7 +48,7 @@ void GraphRun::set_fixed(uint32_t node, const TaskDesc& desc, uint32_t deps,
   if (deps == 0) roots_.push_back(node);
 }
 
-void GraphRun::start_fixed() {
+void GraphRun::start_fixed(bool wake_cores) {
   outstanding_.fetch_add(node_count_, std::memory_order_relaxed);
   if (roots_.empty()) {
     close();  // no tasks (or none can start: malformed, left to the stall deadline)
@@ -59,7 +59,7 @@ void GraphRun::start_fixed() {
   // roots under its lock before any of them can run), and a preempted dispatching thread must
   // not hold the end of the run back.
   outstanding_.fetch_sub(1, std::memory_order_relaxed);  // node_count_ > 0 remain
-  cores_.push(this, roots_);
+  cores_.push(this, roots_, wake_cores);
 }
 
 void GraphRun::rearm_fixed(bool trace) {

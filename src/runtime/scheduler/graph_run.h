@@ -85,7 +85,9 @@ class GraphRun {
   // close() after it): the run may be gone once it returns.
   void set_fixed(uint32_t node, const TaskDesc& desc, uint32_t deps,
                  std::span<const uint32_t> successors);
-  void start_fixed();
+  // `wake_cores` false: the pool's parked threads are not woken for the roots (the caller runs
+  // them, see CorePool::help).
+  void start_fixed(bool wake_cores = true);
   // fixed mode, once a run finished (its on_finished callback ran or wait() returned, so every
   // node ran and re-armed its dependency count): makes it a fresh run of the same graph (same
   // nodes, descriptors and edges; `trace` anew) for observe()/on_finished()/start_fixed(), so a
