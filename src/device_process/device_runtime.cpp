@@ -60,6 +60,8 @@ void DeviceRuntime::serve() {
           doomed = std::move(it->second);
           code_.erase(it);
         }
+        std::lock_guard runs_lock(tmr_runs_mutex_);
+        tmr_last_run_.erase(header.id);
         break;
       }
       case Message::kLaunchOrch:
@@ -189,18 +191,31 @@ void DeviceRuntime::launch_orchestration(uint64_t run, WireReader& in) {
     out.put_string(line);
     channel_.send(Message::kLog, run, out.bytes());
   };
+  {
+    std::lock_guard lock(tmr_runs_mutex_);
+    // The entry (none yet: negative) is made here, so that the end of the run only updates it,
+    // and the code's unload removes it.
+    const auto last = tmr_last_run_.try_emplace(orch_handle, -1).first->second;
+    if (last.count() >= 0 && last < kAloneBudget) launch.alone_for = kAloneBudget;
+  }
   std::atomic<uint64_t>* progress = &status_.progress[slot];
-  aicpu_.post([this, run, progress, launch = std::move(launch)]() mutable {
+  aicpu_.post([this, run, orch_handle, progress, launch = std::move(launch)]() mutable {
+    const auto started = std::chrono::steady_clock::now();
     auto memory = std::make_shared<RunMemory>(*this, run);
     auto owned = std::make_unique<runtime::TmrRun>(*memory, cores_, std::move(launch));
     runtime::TmrRun* tmr = owned.get();
     tmr->observe(recorder_.get(), run, progress);
-    tmr->on_finished(
-        [this, run, memory, owned = std::shared_ptr<runtime::TmrRun>(std::move(owned))]() mutable {
-          Result<LaunchResult> result = owned->result();
-          owned.reset();  // every free of the run is sent before its completion
-          send_done(run, result);
-        });
+    tmr->on_finished([this, run, orch_handle, started, memory,
+                      owned = std::shared_ptr<runtime::TmrRun>(std::move(owned))]() mutable {
+      {
+        std::lock_guard lock(tmr_runs_mutex_);
+        auto last = tmr_last_run_.find(orch_handle);
+        if (last != tmr_last_run_.end()) last->second = std::chrono::steady_clock::now() - started;
+      }
+      Result<LaunchResult> result = owned->result();
+      owned.reset();  // every free of the run is sent before its completion
+      send_done(run, result);
+    });
     if (Status prepared = tmr->prepare(); !prepared.ok()) tmr->fail(std::move(prepared));
     recorder_->orchestration_begin(run);
     if (tmr->failed()) {

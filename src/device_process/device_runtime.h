@@ -5,11 +5,11 @@
 // launches. After launching a graph it runs the graph's first ready tasks itself for at most
 // kHelpBudget (checked between chains) while the cores' threads wake, then goes back to the
 // channel; a graph whose last run took less than kHelpBudget it runs alone, waking the cores'
-// threads only for what is left when the budget is spent. The chip's AICPU threads run tmr orchestrations; its logical AIC/AIV cores run
-// kernels on one execution pool; both start with the process, so no run pays for them. Device
-// memory is allocated by asking the host (kAlloc), which owns the bookkeeping; each run's
-// requests are attributed to it. The status page records what each thread runs and each run's
-// progress, for the host to read.
+// threads only for what is left when the budget is spent. The chip's AICPU threads run tmr
+// orchestrations; its logical AIC/AIV cores run kernels on one execution pool; both start with the
+// process, so no run pays for them. Device memory is allocated by asking the host (kAlloc), which
+// owns the bookkeeping; each run's requests are attributed to it. The status page records what each
+// thread runs and each run's progress, for the host to read.
 //
 // Thread safety: serve() runs on one thread; everything it starts may call the channel and the
 // request table from any thread.
@@ -92,6 +92,12 @@ class DeviceRuntime {
   mutable std::mutex code_mutex_;
   std::unordered_map<uint64_t, std::unique_ptr<LoadedCode>> code_;
   uint64_t next_handle_ = 1;
+
+  // A tmr orchestration whose last run took less than kAloneBudget runs its tasks on its own
+  // thread for up to that long (TmrLaunch::alone_for). By orchestration code handle.
+  static constexpr std::chrono::microseconds kAloneBudget{1000};
+  std::mutex tmr_runs_mutex_;
+  std::unordered_map<uint64_t, std::chrono::nanoseconds> tmr_last_run_;
 
   static constexpr uint64_t kReplayBytesLimit = 64ull << 20;
   // How long the channel thread helps the cores with a graph it launched (see launch_graph).

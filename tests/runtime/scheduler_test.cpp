@@ -145,6 +145,35 @@ TEST(SchedulerTest, AnOrchestrationWaitingForARingSlotRunsReadyTasks) {
   }
 }
 
+// A tmr orchestration whose last run was short (under the device's 1 ms budget) runs its tasks
+// on its own thread (core 1, after the pool's one thread, core 0), waking the pool's thread for
+// none of them. The runs are apart, so the pool's thread has parked in between (woken, it takes
+// the tasks as they come, and then all 8 run on core 0). The first run has no history, and a
+// run that a loaded machine delays past the budget makes the next one start the pool: most of
+// the later runs, not all, must be on core 1 alone.
+TEST(SchedulerTest, AShortOrchestrationRunsItsTasksOnItsOwnThread) {
+#if defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "under ThreadSanitizer these runs take longer than the device's 1 ms budget";
+#endif
+  constexpr int kTasks = 8, kElements = 64, kRuns = 8;
+  TestChip chip(RuntimeKind::tmr, 4, 1, probe_image());
+  ASSERT_TRUE(chip.ready());
+  RunArgs args = probe_args(kTasks, kElements);
+  args.scalars["sleep_ms"] = 0;
+  int alone = 0;
+  for (int run = 0; run < kRuns; ++run) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    auto report = chip.run(args);
+    ASSERT_TRUE(report.ok()) << report.status().to_string();
+    ASSERT_EQ(report->trace.size(), static_cast<size_t>(kTasks));
+    expect_probe_output(*report, kElements);
+    std::map<uint32_t, int> per_core;
+    for (const TaskTrace& slice : report->trace) ++per_core[slice.core_index];
+    if (run > 0 && per_core == std::map<uint32_t, int>{{1, kTasks}}) ++alone;
+  }
+  EXPECT_GE(alone, (kRuns - 1) / 2 + 1) << "runs on the orchestration's thread alone";
+}
+
 // A fixed graph of kFixedTasks independent tasks of 1 ms each, run on a pool of one thread
 // (core 0 of 4) whose thread has parked, started by the calling thread, which then helps (as
 // core 1) for `budget`, alone or not. Returns the core each task ran on.

@@ -72,6 +72,10 @@ class CorePool {
   // to help, threads() + 1 for the next, and so on, so that helpers run as logical cores of
   // their own where the chip has enough cores of the type.
   uint32_t helper_thread() const;
+  // For a thread that runs what it publishes itself (a short tmr orchestration): while set, its
+  // push()es wake no parked thread. Then wake_for_queued() hands the pool what is left.
+  static void publish_quietly(bool quiet) { helping_alone_ = quiet; }
+  void wake_for_queued();
   // Ready tasks waiting for a thread (a snapshot).
   uint32_t queued() const { return queued_.load(std::memory_order_acquire); }
   uint32_t cores(CoreType core) const { return core == CoreType::aic ? aic_ : aiv_; }
@@ -82,7 +86,6 @@ class CorePool {
  private:
   CorePool(uint32_t aic, uint32_t aiv);
   void loop(uint32_t thread);
-  void wake_for_queued();
   static thread_local bool helping_alone_;  // pushes from this thread wake nobody
   void stop() noexcept;
 

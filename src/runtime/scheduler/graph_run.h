@@ -142,6 +142,7 @@ class GraphRun {
   // chain it frees, up to `max_chain` tasks) on this thread instead; false when none was ready.
   bool help_cores(uint64_t max_chain) { return cores_.help_once(max_chain); }
   bool cores_queued() const { return cores_.queued() > 0; }
+  CorePool& cores() { return cores_; }
 
  private:
   // What a core reads and writes per task, in both modes.

@@ -40,7 +40,16 @@ Status TmrRun::prepare() {
 }
 
 void TmrRun::orchestrate() {
+  if (launch_.alone_for.count() > 0) {
+    alone_ = true;
+    alone_until_ = std::chrono::steady_clock::now() + launch_.alone_for;
+    CorePool::publish_quietly(true);
+  }
   orch_rc_ = call_orchestration(const_cast<void*>(launch_.orchestration), *this);
+  // What the orchestration submitted last is still queued: run it here while the time lasts.
+  while (alone_ && std::chrono::steady_clock::now() < alone_until_ && help_cores(kHelpChain)) {
+  }
+  stop_alone();
   try {
     std::lock_guard lock(mutex_);
     while (intermediates_.has_open_scope()) end_scope_locked();
@@ -257,6 +266,9 @@ int32_t TmrRun::submit_checked(const chiprt_task_t& task, uint64_t id) {
     throw;
   }
   ++next_task_;
+  if (alone_ && next_task_ % 64 == 0 && std::chrono::steady_clock::now() >= alone_until_) {
+    stop_alone();
+  }
   return CHIPRT_ORCH_OK;
 }
 
@@ -269,6 +281,13 @@ int32_t TmrRun::sync() {
     waiting_ = Wait::none;
   }
   return failed() ? CHIPRT_ORCH_FAILED : CHIPRT_ORCH_OK;
+}
+
+void TmrRun::stop_alone() {
+  if (!alone_) return;
+  alone_ = false;
+  CorePool::publish_quietly(false);
+  cores().wake_for_queued();
 }
 
 bool TmrRun::help_while_waiting(std::unique_lock<std::mutex>& lock) {

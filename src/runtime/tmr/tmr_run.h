@@ -18,6 +18,7 @@
 // intermediates takes no lock (see retire()).
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -51,6 +52,11 @@ struct TmrLaunch {
   DeviceAddr heap_addr = 0;  // limits.heap_bytes of device memory lent to this run
   bool trace = false;
   std::function<void(std::string_view)> log;  // orchestration log lines
+  // Non-zero: the orchestration's thread runs the tasks itself for up to this long, without
+  // waking the cores' threads (a run expected to be that short: spreading it over threads
+  // costs more in wake-ups and cache lines moving between them than it saves); then, or at the
+  // end of the orchestration, the cores' threads are woken for what is left.
+  std::chrono::microseconds alone_for{0};
 };
 
 class TmrRun final : public GraphRun, public OrchBackend {
@@ -95,6 +101,8 @@ class TmrRun final : public GraphRun, public OrchBackend {
   // thread's wake-up is on the run's critical path every time the ring fills; running the tasks
   // itself needs none.
   bool help_while_waiting(std::unique_lock<std::mutex>& lock);
+  // Ends TmrLaunch::alone_for: later tasks wake the cores' threads, which get what is queued.
+  void stop_alone();
   static constexpr uint64_t kHelpChain = 32;
 
   Device& device_;
@@ -114,6 +122,8 @@ class TmrRun final : public GraphRun, public OrchBackend {
   std::byte* heap_ = nullptr;  // the lent heap in this process's view of device memory
 
   // Submitting thread only.
+  bool alone_ = false;
+  std::chrono::steady_clock::time_point alone_until_;
   bool made_intermediates_ = false;
   TensorMap map_;
   uint64_t next_task_ = 0;
