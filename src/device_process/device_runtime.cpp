@@ -61,7 +61,7 @@ void DeviceRuntime::serve() {
           code_.erase(it);
         }
         std::lock_guard runs_lock(tmr_runs_mutex_);
-        tmr_last_run_.erase(header.id);
+        tmr_runs_.erase(header.id);
         break;
       }
       case Message::kLaunchOrch:
@@ -193,10 +193,9 @@ void DeviceRuntime::launch_orchestration(uint64_t run, WireReader& in) {
   };
   {
     std::lock_guard lock(tmr_runs_mutex_);
-    // The entry (none yet: negative) is made here, so that the end of the run only updates it,
-    // and the code's unload removes it.
-    const auto last = tmr_last_run_.try_emplace(orch_handle, -1).first->second;
-    if (last.count() >= 0 && last < kAloneBudget) launch.alone_for = kAloneBudget;
+    // The entry is made here, so that the end of the run only updates it, and the code's
+    // unload removes it.
+    if (tmr_runs_[orch_handle].next_alone(kAloneBudget)) launch.alone_for = kAloneBudget;
   }
   std::atomic<uint64_t>* progress = &status_.progress[slot];
   aicpu_.post([this, run, orch_handle, progress, launch = std::move(launch)]() mutable {
@@ -209,8 +208,8 @@ void DeviceRuntime::launch_orchestration(uint64_t run, WireReader& in) {
                       owned = std::shared_ptr<runtime::TmrRun>(std::move(owned))]() mutable {
       {
         std::lock_guard lock(tmr_runs_mutex_);
-        auto last = tmr_last_run_.find(orch_handle);
-        if (last != tmr_last_run_.end()) last->second = std::chrono::steady_clock::now() - started;
+        auto runs = tmr_runs_.find(orch_handle);
+        if (runs != tmr_runs_.end()) runs->second.last = std::chrono::steady_clock::now() - started;
       }
       Result<LaunchResult> result = owned->result();
       owned.reset();  // every free of the run is sent before its completion
@@ -241,9 +240,9 @@ struct DeviceRuntime::Replay {
   std::vector<uint64_t> tensor_addrs;    // of the launch the bases were made for
   std::vector<uint64_t> kernel_handles;  // the code it was set up with
   std::atomic<bool> running{false};      // a cached replay serves one run at a time
-  // How long its last run took, launch to last completion (negative: none yet). Written before
-  // `running` is released, read by the launch that claimed it next.
-  std::chrono::nanoseconds last_run{-1};
+  // Its runs' durations, launch to last completion. Written before `running` is released, read
+  // by the launch that claimed it next.
+  RunHistory history;
   static constexpr uint32_t kNoTensor = ~0u;
   uint64_t bytes() const {
     return params.size() * (sizeof(chiprt_param_t) + sizeof(uint32_t) + sizeof(std::byte*)) +
@@ -288,7 +287,7 @@ void DeviceRuntime::launch_graph(uint64_t run, WireReader& in) {
     LaunchResult result;
     result.tasks = replay->graph.node_count();
     result.trace = replay->graph.take_trace();
-    replay->last_run = std::chrono::steady_clock::now() - launched;
+    replay->history.last = std::chrono::steady_clock::now() - launched;
     replay->running.store(false, std::memory_order_release);  // the next replay may start
     replay.reset();
     send_done(run, failure.ok() ? Result<LaunchResult>(std::move(result))
@@ -298,7 +297,7 @@ void DeviceRuntime::launch_graph(uint64_t run, WireReader& in) {
   // graph's first ready tasks itself for a bounded time, then goes back to the channel. A graph
   // whose last run took less than that time it runs alone: the cores' threads are woken only
   // for what is left when the time is up.
-  const bool alone = replay->last_run.count() >= 0 && replay->last_run < kHelpBudget;
+  const bool alone = replay->history.next_alone(kHelpBudget);
   graph.start_fixed(!alone);  // closes the run: it may be gone once this returns
   cores_.help(kHelpBudget, alone);
 }

@@ -94,10 +94,24 @@ class DeviceRuntime {
   uint64_t next_handle_ = 1;
 
   // A tmr orchestration whose last run took less than kAloneBudget runs its tasks on its own
-  // thread for up to that long (TmrLaunch::alone_for). By orchestration code handle.
+  // thread for up to that long (TmrLaunch::alone_for). After kRetryAlone runs spread over the
+  // cores' threads, one runs alone again: a run may have been long only because it was spread
+  // (on a machine where moving work between threads is slow for a while). Likewise for graph
+  // replays on the channel thread. By orchestration code handle.
   static constexpr std::chrono::microseconds kAloneBudget{1000};
+  static constexpr uint32_t kRetryAlone = 8;
+  struct RunHistory {
+    std::chrono::nanoseconds last{-1};  // negative: none yet
+    uint32_t spread = 0;                // runs since the last one that ran alone
+    // Whether the next run runs alone (within `budget`); counts it.
+    bool next_alone(std::chrono::nanoseconds budget) {
+      const bool alone = (last.count() >= 0 && last < budget) || spread >= kRetryAlone;
+      spread = alone ? 0 : spread + 1;
+      return alone;
+    }
+  };
   std::mutex tmr_runs_mutex_;
-  std::unordered_map<uint64_t, std::chrono::nanoseconds> tmr_last_run_;
+  std::unordered_map<uint64_t, RunHistory> tmr_runs_;
 
   static constexpr uint64_t kReplayBytesLimit = 64ull << 20;
   // How long the channel thread helps the cores with a graph it launched (see launch_graph).

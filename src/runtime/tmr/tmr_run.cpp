@@ -291,6 +291,7 @@ void TmrRun::stop_alone() {
 }
 
 bool TmrRun::help_while_waiting(std::unique_lock<std::mutex>& lock) {
+  if (alone_ && std::chrono::steady_clock::now() >= alone_until_) stop_alone();
   if (!cores_queued()) return false;
   const bool locked = lock.owns_lock();
   if (locked) lock.unlock();     // the tasks it runs may retire under the lock
