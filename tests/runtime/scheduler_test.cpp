@@ -190,7 +190,11 @@ std::map<uint32_t, int> run_fixed_graph(std::chrono::microseconds budget, bool a
   auto pool = runtime::CorePool::create(1, 4, 1);
   EXPECT_TRUE(pool.ok());
   if (!pool.ok()) return {};
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // its thread parks
+  // Its thread parks once it found no work (on a loaded machine it may take a while to start).
+  for (int wait = 0; wait < 10000 && (*pool)->parked() == 0; ++wait) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ((*pool)->parked(), 1u);
   runtime::GraphRun run(**pool, kFixedTasks, runtime::GraphRun::Mode::fixed, false);
   for (uint32_t t = 0; t < kFixedTasks; ++t) {
     runtime::TaskDesc desc;

@@ -76,6 +76,11 @@ class CorePool {
   // push()es wake no parked thread. Then wake_for_queued() hands the pool what is left.
   static void publish_quietly(bool quiet) { helping_alone_ = quiet; }
   void wake_for_queued();
+  // Threads parked waiting for work (a snapshot).
+  uint32_t parked() {
+    std::lock_guard lock(mutex_);
+    return parked_;
+  }
   // Ready tasks waiting for a thread (a snapshot).
   uint32_t queued() const { return queued_.load(std::memory_order_acquire); }
   uint32_t cores(CoreType core) const { return core == CoreType::aic ? aic_ : aiv_; }
