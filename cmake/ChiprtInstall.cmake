@@ -2,7 +2,8 @@
 #
 # Layout under the install prefix:
 #   bin/chiprt                          the CLI
-#   libexec/chiprt/chiprt-device        the device process; bin/chiprt finds it as
+#   libexec/chiprt/chiprt-device        the device process (chiprt-sandbox, the hbg orchestration
+#                                       sandbox, beside it); bin/chiprt finds it as
 #                                       <program dir>/../libexec/chiprt/chiprt-device
 #   include/chiprt/{,abi/}*.h           public headers
 #   lib/libchiprt_core.a, lib/libchiprt_common.a
@@ -44,7 +45,7 @@ install(TARGETS chiprt_lib chiprt_core chiprt_common
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(TARGETS chiprt_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 # Not exported: a program finds it at run time (see the README's "Install and package").
-install(TARGETS chiprt-device RUNTIME DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/chiprt)
+install(TARGETS chiprt-device chiprt-sandbox RUNTIME DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/chiprt)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/chiprt
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
   FILES_MATCHING PATTERN "*.h")

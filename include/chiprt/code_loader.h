@@ -29,7 +29,14 @@ class CodeLoader {
                                                    const char* entry_symbol) = 0;
 };
 
-// The process-wide memfd + dlopen loader.
+// The process-wide memfd + dlopen loader: it loads into the calling process. chiprt uses it in
+// the processes it starts, never in the host (image code never runs in the host).
 std::shared_ptr<CodeLoader> memfd_loader();
+
+// A loader of hbg orchestrations into an orchestration sandbox: a process of its own
+// (chiprt-sandbox), started at the first load, that runs them for the hbg runtime. The bytes
+// handed to load() must outlive the code. Every ChipWorker on hbg makes one unless
+// WorkerOptions::orchestration_loader names another.
+std::shared_ptr<CodeLoader> orchestration_sandbox_loader();
 
 }  // namespace chiprt

@@ -129,9 +129,10 @@ class Device {
   virtual DeviceStats stats() const = 0;
   virtual uint64_t allocation_granularity() const = 0;
 
-  // Loads code. Bytes inside this device's memory (a span from host_pointer) are loaded on the
-  // device, and the LoadedCode's entry() is then an opaque token for launches; any other bytes
-  // are host code, loaded in this process. Defaults to the host's memfd loader.
+  // Loads code that lies in this device's memory (a span from host_pointer) on the device; the
+  // LoadedCode's entry() is an opaque token for launches. Other bytes are refused: image code
+  // never runs in the host (hbg orchestrations run in a sandbox process). Defaults to a loader
+  // that loads nothing (a device that executes no code).
   virtual std::shared_ptr<CodeLoader> code_loader();
   // Runs a tmr orchestration or an hbg graph to completion; unavailable unless the device
   // executes code.

@@ -54,9 +54,12 @@ struct WorkerOptions {
   RuntimeKind runtime = RuntimeKind::tmr;
   // Identity hash of an image; defaults to its verified content hash. Tests inject collisions.
   std::function<ImageHash(const ImageView&)> identity_hash;
-  // Loads the callable's code; defaults to device.code_loader() (device code on the device,
-  // the hbg orchestration on the host).
+  // Loads the callable's code; defaults to device.code_loader() (code on the device).
   std::shared_ptr<CodeLoader> loader;
+  // hbg: loads the orchestration; defaults to an orchestration sandbox of this worker's own
+  // (orchestration_sandbox_loader(), stopped at finalize()). Orchestrations it loads must come
+  // from an orchestration sandbox loader (possibly wrapped): the runtime records there.
+  std::shared_ptr<CodeLoader> orchestration_loader;
   // tmr ring slots; 0 takes the chip profile's default.
   uint32_t ring_slots = 0;
   // The intermediate heap of both runtimes (device memory, one per run in flight); 0 takes the

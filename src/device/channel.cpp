@@ -7,7 +7,7 @@
 
 namespace chiprt::device {
 
-Channel::Channel(int fd) : fd_(fd) {
+Channel::Channel(int fd, uint32_t max_payload) : fd_(fd), max_payload_(max_payload) {
   // Frames of traces and launches can be large; deep buffers keep both ends from waiting on
   // each other.
   const int bytes = 4 << 20;
@@ -56,7 +56,10 @@ bool Channel::send(protocol::Message type, uint64_t id, const std::vector<std::b
 bool Channel::receive(protocol::FrameHeader& header, std::vector<std::byte>& payload) {
   if (!has_pending_) {
     if (!read_all(reinterpret_cast<std::byte*>(&pending_), sizeof pending_)) return false;
-    if (pending_.length > protocol::kMaxPayload) return false;
+    if (pending_.length > max_payload_) {
+      oversized_length_ = pending_.length;
+      return false;
+    }
     has_pending_ = true;
   }
   payload.resize(pending_.length);

@@ -12,7 +12,8 @@ namespace chiprt::device {
 
 class Channel {
  public:
-  explicit Channel(int fd);
+  // Frames longer than `max_payload` are refused before anything is read or allocated for them.
+  explicit Channel(int fd, uint32_t max_payload = protocol::kMaxPayload);
   ~Channel();
   Channel(const Channel&) = delete;
   Channel& operator=(const Channel&) = delete;
@@ -24,6 +25,9 @@ class Channel {
   // with the same frame.
   bool receive(protocol::FrameHeader& header, std::vector<std::byte>& payload);
   int fd() const { return fd_; }
+  // The length a frame header claimed when receive() failed for it being over the limit
+  // (a protocol violation, unlike an end of file); 0 otherwise.
+  uint64_t oversized_length() const { return oversized_length_; }
   // Wakes a blocked receive() on either end (it then returns false).
   void shutdown() noexcept;
 
@@ -31,9 +35,11 @@ class Channel {
   bool write_all(const std::byte* data, size_t size);
   bool read_all(std::byte* data, size_t size);
   const int fd_;
+  const uint32_t max_payload_;
   std::mutex send_mutex_;
   protocol::FrameHeader pending_{};  // the reader's: a header whose payload is still unread
   bool has_pending_ = false;
+  uint64_t oversized_length_ = 0;
 };
 
 }  // namespace chiprt::device

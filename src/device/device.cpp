@@ -33,8 +33,18 @@ void DeviceBuffer::reset() noexcept {
   size_ = 0;
 }
 
+namespace {
+// A device that executes no code loads none; the host never loads image code (I13).
+class NoLoader final : public CodeLoader {
+ public:
+  Result<std::unique_ptr<LoadedCode>> load(ByteSpan, const char*) override {
+    return Status(StatusCode::unavailable, "this device does not load code");
+  }
+};
+}  // namespace
+
 std::shared_ptr<CodeLoader> Device::code_loader() {
-  return memfd_loader();
+  return std::make_shared<NoLoader>();
 }
 
 Result<LaunchResult> Device::launch(const OrchestrationLaunch&, const Deadlines&) {

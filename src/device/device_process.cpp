@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -16,11 +15,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <new>
+#include <set>
 
 #include "base/thread_name.h"
+#include "process/child_process.h"
+#include "chiprt/abi/tensor.h"
 #include "launch_codec.h"
-
-extern char** environ;
 
 namespace chiprt::device {
 namespace {
@@ -35,20 +36,47 @@ std::string errno_text() {
   return std::strerror(errno);
 }
 
-// A CLOEXEC duplicate at fd >= 10, so that the spawn's dup2 onto 3, 4 and 5 never has a source
-// equal to its target (which would keep close-on-exec set).
-int high_dup(int fd) {
-  return fcntl(fd, F_DUPFD_CLOEXEC, 10);
+bool known_code(StatusCode code) {
+  return status_code_name(code) != "unknown";
 }
 
-std::string describe_exit(int status) {
-  if (WIFSIGNALED(status)) {
-    const int sig = WTERMSIG(status);
-    return fmt::format("killed by signal {} ({})", sig,
-                       sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+// Text from the device, cut to a length a message can carry.
+std::string bounded(std::string text) {
+  constexpr size_t kMaxText = 4096;
+  if (text.size() > kMaxText) text.resize(kMaxText);
+  return text;
+}
+
+// What is wrong with a run's outputs, or empty: each one names a distinct allocation the run
+// asked the host for, with a known dtype, 1..4 positive dims and exactly its bytes, inside it.
+std::string check_outputs(const std::vector<LaunchTensor>& outputs,
+                          const std::unordered_map<DeviceAddr, DeviceBuffer>& lent) {
+  std::set<std::string> names;
+  std::set<DeviceAddr> used;
+  for (const LaunchTensor& t : outputs) {
+    const std::string name = bounded(t.name).substr(0, 64);
+    auto it = lent.find(t.addr);
+    if (it == lent.end()) {
+      return fmt::format("output '{}' at 0x{:x} is no allocation the run asked for", name,
+                         t.addr);
+    }
+    if (t.name.empty() || !names.insert(t.name).second || !used.insert(t.addr).second) {
+      return fmt::format("output '{}' is unnamed or named twice, or shares its allocation", name);
+    }
+    const uint64_t element = chiprt_dtype_size(t.dtype);
+    bool fits = element != 0 && t.ndim >= 1 && t.ndim <= CHIPRT_MAX_DIMS;
+    uint64_t bytes = element;
+    for (uint32_t d = 0; fits && d < t.ndim; ++d) {
+      fits = t.shape[d] > 0 &&
+             !__builtin_mul_overflow(bytes, static_cast<uint64_t>(t.shape[d]), &bytes);
+    }
+    if (!fits || bytes != t.bytes || bytes > it->second.size()) {
+      return fmt::format("output '{}' claims {} bytes that its dtype and shape or its {}-byte "
+                         "allocation do not hold",
+                         name, t.bytes, it->second.size());
+    }
   }
-  if (WIFEXITED(status)) return fmt::format("exited with status {}", WEXITSTATUS(status));
-  return "ended";
+  return {};
 }
 
 std::string seconds(std::chrono::milliseconds ms) {
@@ -108,49 +136,22 @@ Result<std::unique_ptr<DeviceProcess>> DeviceProcess::start(const Config& config
     return Status(StatusCode::unavailable, "socketpair: " + errno_text());
   }
   process->channel_ = std::make_unique<Channel>(sockets[0]);
-  const int inherited[3] = {high_dup(config.memory_fd), high_dup(process->status_memory_->fd()),
-                            high_dup(sockets[1])};
-  close(sockets[1]);
-  auto close_inherited = [&] {
-    for (int fd : inherited) {
-      if (fd >= 0) close(fd);
-    }
-  };
-  if (inherited[0] < 0 || inherited[1] < 0 || inherited[2] < 0) {
-    close_inherited();
-    return Status(StatusCode::unavailable, "duplicating the device's fds: " + errno_text());
-  }
-
-  const std::string executable = device_executable();
   const ChipProfile& p = config.profile;
-  std::vector<std::string> args = {executable,
-                                   std::to_string(protocol::kVersion),
-                                   p.name,
-                                   std::to_string(p.aic_cores),
-                                   std::to_string(p.aiv_cores),
-                                   std::to_string(p.aicpu_threads),
-                                   std::to_string(config.execution_threads)};
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, inherited[0], protocol::kMemoryFd);
-  posix_spawn_file_actions_adddup2(&actions, inherited[1], protocol::kStatusFd);
-  posix_spawn_file_actions_adddup2(&actions, inherited[2], protocol::kControlFd);
-  posix_spawn_file_actions_addclosefrom_np(&actions, protocol::kControlFd + 1);
-  const int spawned =
-      posix_spawn(&process->pid_, executable.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  close_inherited();
-  if (spawned != 0) {
-    process->pid_ = -1;
+  const std::string executable = device_executable();
+  auto child = process::ChildProcess::spawn(
+      {executable, std::to_string(protocol::kVersion), p.name, std::to_string(p.aic_cores),
+       std::to_string(p.aiv_cores), std::to_string(p.aicpu_threads),
+       std::to_string(config.execution_threads)},
+      {config.memory_fd, process->status_memory_->fd(), sockets[1]}, "the device process");
+  close(sockets[1]);
+  if (!child.ok()) {
     return Status(StatusCode::unavailable,
-                  fmt::format("cannot start the device process '{}': {} (set "
-                              "CHIPRT_DEVICE_EXECUTABLE to its path)",
-                              executable, std::strerror(spawned)));
+                  fmt::format("{} (set CHIPRT_DEVICE_EXECUTABLE to its path)",
+                              child.status().message()));
   }
-  process->pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, process->pid_, 0));
+  process->child_ = std::move(child).value();
+  process->pid_ = process->child_->pid();
+  process->pidfd_ = process->child_->pidfd();
 
   // The device reports ready once its threads run; anything else is a failed start.
   pollfd ready{process->channel_->fd(), POLLIN, 0};
@@ -183,8 +184,6 @@ void DeviceProcess::shutdown() {
   if (pid_ > 0 && !supervisor_.joinable()) lose("was shut down by the host");
   if (channel_) channel_->send(Message::kShutdown, 0);
   if (supervisor_.joinable()) supervisor_.join();
-  if (pidfd_ >= 0) close(pidfd_);
-  pidfd_ = -1;
 }
 
 Status DeviceProcess::health() const {
@@ -238,8 +237,9 @@ Result<uint64_t> DeviceProcess::load(DeviceAddr addr, uint64_t size,
   const auto code = static_cast<StatusCode>(r.get<int32_t>());
   std::string message = r.get_string();
   const uint64_t handle = r.get<uint64_t>();
-  if (!r.ok()) return Status(StatusCode::internal, "malformed load reply from the device");
-  if (code != StatusCode::ok) return Status(code, std::move(message));
+  if (!r.ok() || !known_code(code)) return violation("a malformed load reply");
+  if (code != StatusCode::ok) return Status(code, bounded(std::move(message)));
+  if (handle == 0) return violation("a load reply with no handle");
   return handle;
 }
 
@@ -271,20 +271,38 @@ Result<LaunchResult> DeviceProcess::launch(Message type,
   encode(w);
   auto reply = call(type, std::move(w.bytes()), state);
   if (!reply.ok()) return std::move(reply).status();
-  protocol::WireReader r(reply->data(), reply->size());
-  const auto code = static_cast<StatusCode>(r.get<int32_t>());
-  std::string message = r.get_string();
+  // Everything in the completion came from a process that runs user code: decoded within the
+  // payload's bounds, host memory running out is a value, and every output must be an
+  // allocation this run asked for, described exactly.
   LaunchResult result;
-  result.tasks = r.get<uint64_t>();
-  result.peak_ring_occupancy = r.get<uint64_t>();
-  result.peak_heap_bytes = r.get<uint64_t>();
-  result.orchestration_calls = r.get<uint64_t>();
-  result.outputs = protocol::get_tensors(r);
-  result.trace = protocol::get_trace(r);
-  if (!r.ok()) return Status(StatusCode::internal, "malformed run completion from the device");
-  if (code != StatusCode::ok) return Status(code, std::move(message));
-  std::lock_guard lock(mutex_);  // the supervisor no longer touches a completed call
-  for (auto& [addr, buffer] : state->allocations) result.allocations.push_back(std::move(buffer));
+  StatusCode code = StatusCode::ok;
+  std::string message;
+  try {
+    protocol::WireReader r(reply->data(), reply->size());
+    code = static_cast<StatusCode>(r.get<int32_t>());
+    message = r.get_string();
+    result.tasks = r.get<uint64_t>();
+    result.peak_ring_occupancy = r.get<uint64_t>();
+    result.peak_heap_bytes = r.get<uint64_t>();
+    result.orchestration_calls = r.get<uint64_t>();
+    result.outputs = protocol::get_tensors(r);
+    result.trace = protocol::get_trace(r);
+    if (!r.ok() || !known_code(code)) return violation("a malformed run completion");
+  } catch (const std::bad_alloc&) {
+    return Status(StatusCode::resource_exhausted, "host memory ran out reading a run completion");
+  }
+  if (code != StatusCode::ok) return Status(code, bounded(std::move(message)));
+  std::string bad;
+  {
+    std::lock_guard lock(mutex_);  // the supervisor no longer touches a completed call
+    bad = check_outputs(result.outputs, state->allocations);
+    if (bad.empty()) {
+      for (auto& [addr, buffer] : state->allocations) {
+        result.allocations.push_back(std::move(buffer));
+      }
+    }
+  }
+  if (!bad.empty()) return violation(std::move(bad));
   return result;
 }
 
@@ -304,6 +322,11 @@ void DeviceProcess::read_device(int timeout_ms) {
     std::vector<std::byte> payload;
     if (channel_->receive(header, payload)) {
       handle(header, payload);
+      return;
+    }
+    if (const uint64_t length = channel_->oversized_length(); length != 0) {
+      reject(fmt::format("a frame of {} bytes, over the {}-byte limit", length,
+                            protocol::kMaxPayload));
       return;
     }
     ended = true;
@@ -361,35 +384,67 @@ void DeviceProcess::supervise() {
   lose("was shut down by the host");
 }
 
+Status DeviceProcess::violation(std::string what) {
+  lose("broke the protocol: " + bounded(std::move(what)) + ", and the host killed it");
+  return health();
+}
+
+void DeviceProcess::reject(std::string what) {
+  (void)violation(std::move(what));
+}
+
 void DeviceProcess::handle(const protocol::FrameHeader& header, std::vector<std::byte>& payload) {
   protocol::WireReader r(payload.data(), payload.size());
+  // Finds the call a message names, if it is one in flight of the expected kind.
+  auto pending = [&](uint64_t id, bool run) -> std::shared_ptr<Call> {
+    auto it = calls_.find(id);
+    if (it == calls_.end() || it->second->done || it->second->run != run) return nullptr;
+    return it->second;
+  };
   switch (header.type) {
     case Message::kLoaded:
     case Message::kRunDone: {
-      std::lock_guard lock(mutex_);
-      auto it = calls_.find(header.id);
-      if (it == calls_.end()) return;
-      it->second->reply = std::move(payload);
-      it->second->done = true;
-      events_.notify_all();
+      const bool run = header.type == Message::kRunDone;
+      {
+        std::lock_guard lock(mutex_);
+        if (auto call = pending(header.id, run)) {
+          call->reply = std::move(payload);
+          call->done = true;
+          events_.notify_all();
+          return;
+        }
+      }
+      reject(fmt::format("a {} for call {}, which is no {} in flight",
+                            run ? "run completion" : "load reply", header.id,
+                            run ? "run" : "load"));
       return;
     }
     case Message::kAlloc: {
       const uint64_t run = r.get<uint64_t>();
       const uint64_t bytes = r.get<uint64_t>();
-      const auto tag = static_cast<MemoryTag>(r.get<uint32_t>() % kMemoryTagCount);
+      const uint32_t tag = r.get<uint32_t>();
+      bool known = false;
+      {
+        std::lock_guard lock(mutex_);
+        known = pending(run, true) != nullptr;
+      }
+      if (!r.ok() || tag >= kMemoryTagCount || !known) {
+        reject(fmt::format("an allocation request for run {} that is malformed or names no "
+                              "run in flight",
+                              run));
+        return;
+      }
       // The device waits for this reply: host memory running out fails the allocation (the
       // buffer, if made, is freed again), it does not leave the request unanswered.
       DeviceAddr addr = 0;
       Status status;
       try {
-        auto buffer = allocator_(bytes, tag);
+        auto buffer = allocator_(bytes, static_cast<MemoryTag>(tag));
         if (buffer.ok()) {
           std::lock_guard lock(mutex_);
-          auto it = calls_.find(run);
-          if (it != calls_.end()) {
+          if (auto call = pending(run, true)) {
             addr = buffer->addr();
-            it->second->allocations.emplace(addr, std::move(*buffer));
+            call->allocations.emplace(addr, std::move(*buffer));
           }
         } else {
           status = buffer.status();
@@ -407,31 +462,44 @@ void DeviceProcess::handle(const protocol::FrameHeader& header, std::vector<std:
     case Message::kFree: {
       const DeviceAddr addr = r.get<uint64_t>();
       DeviceBuffer doomed;
-      std::lock_guard lock(mutex_);
-      auto it = calls_.find(header.id);
-      if (it == calls_.end()) return;
-      auto found = it->second->allocations.find(addr);
-      if (found == it->second->allocations.end()) return;
-      doomed = std::move(found->second);
-      it->second->allocations.erase(found);
+      {
+        std::lock_guard lock(mutex_);
+        auto call = pending(header.id, true);
+        if (call && r.ok()) {
+          if (auto found = call->allocations.find(addr); found != call->allocations.end()) {
+            doomed = std::move(found->second);
+            call->allocations.erase(found);
+            return;
+          }
+        }
+      }
+      reject(fmt::format("a free of 0x{:x}, which run {} was not lent", addr, header.id));
       return;
     }
     case Message::kLog: {
-      const std::string line = r.get_string();
+      std::string line = r.get_string();
       std::string label;
+      bool known = false;
       {
         std::lock_guard lock(mutex_);
-        if (auto it = calls_.find(header.id); it != calls_.end()) label = it->second->label;
+        if (auto call = pending(header.id, true)) {
+          label = call->label;
+          known = true;
+        }
+      }
+      if (!r.ok() || !known) {
+        reject(fmt::format("a log line for run {}, which is not in flight", header.id));
+        return;
       }
       try {
         spdlog::info("[{}, device run {}] {}", label.empty() ? "orchestration" : label, header.id,
-                     line);
+                     bounded(std::move(line)));
       } catch (const std::exception&) {  // a log line is not worth failing the reader for
       }
       return;
     }
     default:
-      lose(fmt::format("broke the protocol (message type {})", static_cast<uint32_t>(header.type)));
+      reject(fmt::format("a message of unknown type {}", static_cast<uint32_t>(header.type)));
   }
 }
 
@@ -478,15 +546,27 @@ uint64_t DeviceProcess::activity(uint64_t run, uint32_t slot) const {
 }
 
 std::string DeviceProcess::describe_activity(uint64_t run) const {
+  // The page is the device's to write, so read as untrusted: counts clamped, at most a few
+  // records named, states outside the protocol skipped.
+  constexpr size_t kNamed = 4;
   std::string out;
   const uint32_t used = std::min(status_->threads.load(), protocol::kMaxThreadRecords);
   for (int pass = 0; pass < 2 && out.empty(); ++pass) {
+    size_t named = 0, more = 0;
     for (uint32_t i = 0; i < used; ++i) {
       const protocol::ThreadRecord& t = status_->records[i];
       const uint32_t state = t.state.load(std::memory_order_acquire);
-      if (state == protocol::ThreadRecord::idle) continue;
+      if (state != protocol::ThreadRecord::kernel &&
+          state != protocol::ThreadRecord::orchestration) {
+        continue;
+      }
       const uint64_t record_run = t.run.load(std::memory_order_relaxed);
       if (pass == 0 && record_run != run) continue;
+      if (named == kNamed) {
+        ++more;
+        continue;
+      }
+      ++named;
       out += out.empty() ? " while running " : "; ";
       if (state == protocol::ThreadRecord::orchestration) {
         out += fmt::format("the orchestration of run {}", record_run);
@@ -496,6 +576,7 @@ std::string DeviceProcess::describe_activity(uint64_t run) const {
                            t.core_index.load(), t.task.load(), record_run);
       }
     }
+    if (more > 0) out += fmt::format("; and {} more", more);
   }
   return out;
 }
@@ -504,23 +585,28 @@ void DeviceProcess::lose(std::string cause, uint64_t late_run, std::string late_
   // One loss at a time: the reader that sees the device end must not record a plain loss while
   // the supervisor that killed it for a deadline is still reaping it.
   std::lock_guard losing(lose_mutex_);
-  if (pidfd_ >= 0) syscall(SYS_pidfd_send_signal, pidfd_, SIGKILL, nullptr, 0);
   int status = 0;
   bool reaped_now = false;
-  if (pid_ > 0) {
-    std::lock_guard lock(mutex_);
-    if (!reaped_) {
-      while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-      }
-      reaped_ = reaped_now = true;
-    }
+  bool killed_alive = false;  // the host, not a fault, ended it: say so, not "signal 9"
+  if (child_ && !child_->reaped()) {
+    // A process that is dying closes its channel before its exit status is there: wait a
+    // little for the status before taking it for a live process the host must kill.
+    pollfd ended{child_->pidfd(), POLLIN, 0};
+    killed_alive = cause.empty() && child_->pidfd() >= 0 && poll(&ended, 1, 200) == 0;
+    child_->kill();
+    status = child_->reap();
+    reaped_now = true;
   }
   std::lock_guard lock(mutex_);
   if (!lost_.ok()) return;
-  std::string process = fmt::format("the device process (pid {})", pid_);
-  if (cause.empty()) cause = reaped_now ? describe_exit(status) : "ended";
+  const std::string who = fmt::format("the device process (pid {})", pid_);
+  if (cause.empty()) {
+    cause = !reaped_now ? "ended"
+            : killed_alive ? "was killed by the host: its control channel ended"
+                           : process::describe_exit(status);
+  }
   lost_ = Status(StatusCode::device_lost,
-                 fmt::format("device lost: {} {}{}; reset() the device to use it again", process,
+                 fmt::format("device lost: {} {}{}; reset() the device to use it again", who,
                              cause, describe_activity(0)));
   if (!stopping_) spdlog::debug("{}", lost_.message());
   for (auto& [id, state] : calls_) {
@@ -533,7 +619,7 @@ void DeviceProcess::lose(std::string cause, uint64_t late_run, std::string late_
           fmt::format("{}{}; the device is lost until reset()", late_why, describe_activity(id)));
     } else {
       state->status = Status(StatusCode::device_lost,
-                             fmt::format("device lost: {} {}{}", process, cause,
+                             fmt::format("device lost: {} {}{}", who, cause,
                                          state->run ? describe_activity(id) : std::string()));
     }
   }

@@ -31,6 +31,7 @@
 
 #include "channel.h"
 #include "chiprt/device.h"
+#include "process/child_process.h"
 #include "shared_memory.h"
 
 namespace chiprt::device {
@@ -84,6 +85,9 @@ class DeviceProcess {
   void read_device(int timeout_ms);
   void handle(const protocol::FrameHeader& header, std::vector<std::byte>& payload);
   void check_deadlines();
+  // Loses the device for a message no honest device sends; returns the loss.
+  Status violation(std::string what);
+  void reject(std::string what);  // the same, where nobody waits for the loss
   // Kills (if needed) and reaps the child, records why it is lost, fails every pending call.
   void lose(std::string cause, uint64_t late_run = 0, std::string late_why = {});
   std::string describe_activity(uint64_t run) const;
@@ -97,8 +101,9 @@ class DeviceProcess {
   std::unique_ptr<SharedMemory> status_memory_;
   const protocol::StatusPage* status_ = nullptr;
   std::unique_ptr<Channel> channel_;
+  std::unique_ptr<process::ChildProcess> child_;
   pid_t pid_ = -1;
-  int pidfd_ = -1;
+  int pidfd_ = -1;  // the child's
   uint32_t execution_threads_ = 0;
   std::thread supervisor_;
 
@@ -110,7 +115,6 @@ class DeviceProcess {
   uint64_t next_id_ = 1;
   std::vector<uint32_t> free_slots_;
   Status lost_;  // sticky
-  bool reaped_ = false;
   bool stopping_ = false;
 };
 

@@ -1,4 +1,4 @@
-// The device protocol, version 2: how the host (DeviceProcess) and a simulated chip's device
+// The device protocol, version 3: how the host (DeviceProcess) and a simulated chip's device
 // process (chiprt-device) talk. Besides the C ABI headers this is the only header both sides
 // include.
 //
@@ -141,6 +141,7 @@ class WireWriter {
     return *this;
   }
   std::vector<std::byte>& bytes() { return bytes_; }
+  size_t size() const { return bytes_.size(); }
 
  private:
   std::vector<std::byte> bytes_;
@@ -178,6 +179,7 @@ class WireReader {
     return out;
   }
   bool ok() const { return ok_; }
+  size_t position() const { return at_; }
 
  private:
   bool take(size_t n) {

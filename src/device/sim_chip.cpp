@@ -34,7 +34,11 @@ class SimChipLoader final : public CodeLoader {
                                            const char* entry_symbol) override {
     auto chip = chip_.lock();
     const DeviceAddr addr = chip ? chip->address_of(shared_object) : 0;
-    if (addr == 0) return memfd_loader()->load(shared_object, entry_symbol);  // host code
+    if (addr == 0) {  // no image code is ever loaded in the host (I13)
+      return Status(StatusCode::invalid_argument,
+                    "code outside device memory is not loaded: the chip loads code from its "
+                    "device memory");
+    }
     CHIPRT_ASSIGN_OR_RETURN(auto process, chip->process());
     auto code = std::make_unique<DeviceCode>(process);
     CHIPRT_ASSIGN_OR_RETURN(uint64_t handle,

@@ -1,7 +1,8 @@
 // chiprt-device: the device process of one simulated chip. Started by the host (DeviceProcess)
 // with device memory on fd 3, the status page on fd 4 and the control channel on fd 5, and
 // arguments: protocol version, profile name, AIC cores, AIV cores, AICPU threads, execution
-// threads (0: the machine's). It exits when the host says so or goes away (EOF).
+// threads (0: the machine's), the host's pid. It exits when the host says so or goes away (EOF),
+// and is killed when the host dies (parent_death.h).
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include "device/protocol.h"
 #include "device/shared_memory.h"
 #include "device_runtime.h"
+#include "process/parent_death.h"
 
 // Device code that calls exit() ends the device at once, as it would end a real one: no exit
 // handlers run while the chip's other threads are still executing (which can take long or
@@ -42,9 +44,10 @@ uint32_t number(const char* text) {
 int main(int argc, char** argv) {
   using namespace chiprt;
   namespace protocol = device::protocol;
-  if (argc != 7 || number(argv[1]) != protocol::kVersion) {
+  if (argc != 8 || number(argv[1]) != protocol::kVersion) {
     return fail("started with the wrong arguments or protocol version (it is started by chiprt)");
   }
+  if (!process::tie_to_parent(argv[7])) return fail("its host is gone");
   ChipProfile profile{argv[2], number(argv[3]), number(argv[4]), number(argv[5]), 0, 0};
   auto memory = device::SharedMemory::adopt(protocol::kMemoryFd);
   if (!memory.ok()) return fail("mapping device memory", memory.status());

@@ -39,10 +39,12 @@ void Lease::reset() noexcept {
 }
 
 ChipBufferPool::ChipBufferPool(Device& device, RuntimeKind runtime,
-                               std::shared_ptr<CodeLoader> loader, IdentityHash identity_hash)
+                               std::shared_ptr<CodeLoader> loader, IdentityHash identity_hash,
+                               std::shared_ptr<CodeLoader> orchestration_loader)
     : device_(device),
       runtime_(runtime),
       loader_(loader ? std::move(loader) : device.code_loader()),
+      orchestration_loader_(orchestration_loader ? std::move(orchestration_loader) : loader_),
       identity_hash_(identity_hash
                          ? std::move(identity_hash)
                          : IdentityHash([](const ImageView& v) { return v.content_hash(); })) {}
@@ -209,7 +211,7 @@ Status ChipBufferPool::load_code(ChipBuffer& buffer, const ImageView& image) {
     CHIPRT_ASSIGN_OR_RETURN(
         orch_bytes, read_device(device_, base + image.orch_offset(), image.orch_size(), scratch));
   }
-  auto orch = loader_->load(orch_bytes, CHIPRT_ORCH_ENTRY_SYMBOL);
+  auto orch = orchestration_loader_->load(orch_bytes, CHIPRT_ORCH_ENTRY_SYMBOL);
   if (!orch.ok()) return std::move(orch).status().annotate("loading the orchestration");
   buffer.orchestration = std::move(orch).value();
 

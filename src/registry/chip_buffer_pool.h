@@ -38,8 +38,11 @@ class ChipBufferPool {
  public:
   using IdentityHash = std::function<ImageHash(const ImageView&)>;
 
+  // `orchestration_loader` loads orchestrations where the runtime runs them (hbg: its sandbox);
+  // nullptr: `loader`, which loads everything else (nullptr: the device's).
   ChipBufferPool(Device& device, RuntimeKind runtime, std::shared_ptr<CodeLoader> loader,
-                 IdentityHash identity_hash);
+                 IdentityHash identity_hash,
+                 std::shared_ptr<CodeLoader> orchestration_loader = nullptr);
   ~ChipBufferPool();
 
   // Adds one reference to the buffer holding `image`, creating it on a miss. Never throws.
@@ -97,6 +100,7 @@ class ChipBufferPool {
   Device& device_;
   const RuntimeKind runtime_;
   const std::shared_ptr<CodeLoader> loader_;
+  const std::shared_ptr<CodeLoader> orchestration_loader_;
   const IdentityHash identity_hash_;
 
   mutable std::mutex mutex_;

@@ -8,6 +8,7 @@
 #include "registry/signature_check.h"
 #include "runtime/common/tensor_table.h"
 #include "runtime/executor.h"
+#include "runtime/hbg/orchestration_sandbox.h"
 
 namespace chiprt {
 
@@ -16,7 +17,11 @@ struct ChipWorker::Impl {
       : device(std::move(dev)),
         options(std::move(opts)),
         executor(runtime::make_executor(*device, options)),
-        pool(*device, options.runtime, options.loader, options.identity_hash),
+        own_sandbox(options.runtime == RuntimeKind::hbg && !options.orchestration_loader
+                        ? orchestration_sandbox_loader()
+                        : nullptr),
+        pool(*device, options.runtime, options.loader, options.identity_hash,
+             options.orchestration_loader ? options.orchestration_loader : own_sandbox),
         registry(pool) {
     pool.set_release_hook(
         [exec = executor.get()](uint64_t generation) { exec->forget(generation); });
@@ -42,6 +47,7 @@ struct ChipWorker::Impl {
   std::shared_ptr<Device> device;
   WorkerOptions options;
   std::unique_ptr<runtime::Executor> executor;  // outlives the pool: releases notify it
+  std::shared_ptr<CodeLoader> own_sandbox;       // hbg: where its orchestrations run
   registry::ChipBufferPool pool;
   registry::CallableRegistry registry;
   // Calls hold it shared; finalize holds it exclusively, so it waits for calls in flight.
@@ -106,6 +112,9 @@ void ChipWorker::finalize() {
   impl_->finalized = true;
   impl_->leaked = impl_->registry.release_all();
   impl_->executor->release_memory();
+  if (impl_->own_sandbox) {
+    if (auto sandbox = runtime::sandbox_of(*impl_->own_sandbox)) sandbox->stop();
+  }
 }
 
 void ChipWorker::release_idle_memory() {

@@ -199,7 +199,7 @@ INSTANTIATE_TEST_SUITE_P(SimChips, CallableIdTest, testing::ValuesIn(sim_chip_ca
 class RegistryGenerationTest : public testing::TestWithParam<RuntimeKind> {
  protected:
   std::shared_ptr<Device> device_ = make_device(Backend::a2a3);
-  registry::ChipBufferPool pool_{*device_, GetParam(), device_->code_loader(), {}};
+  registry::ChipBufferPool pool_{*device_, GetParam(), worker_loader(*device_, GetParam()), {}};
   Bytes image_ = vector_image("generations");
 };
 

@@ -22,7 +22,7 @@ class DeferredReleaseTest : public testing::TestWithParam<RuntimeKind> {};
 // revives that buffer: still one copy, no new loads.
 TEST_P(DeferredReleaseTest, RegisteringAgainRevivesTheLeasedBuffer) {
   auto device = make_device(Backend::a2a3);
-  auto loader = std::make_shared<CountingLoader>(device->code_loader());
+  auto loader = std::make_shared<CountingLoader>(worker_loader(*device, GetParam()));
   registry::ChipBufferPool pool(*device, GetParam(), loader, {});
   registry::CallableRegistry registry(pool);
   const Bytes image = vector_image("revive");

@@ -31,11 +31,13 @@ class RegistryExceptionTest : public NoFilesTestWithParam<WorkerCase> {
  protected:
   void SetUp() override {
     device_ = std::make_shared<FaultyDevice>(make_device(GetParam().backend));
-    faulty_loader_ = std::make_shared<FaultyLoader>(device_->code_loader());
+    faulty_loader_ =
+        std::make_shared<FaultyLoader>(worker_loader(*device_, GetParam().runtime));
     loader_ = std::make_shared<CountingLoader>(faulty_loader_);
     WorkerOptions options;
     options.runtime = GetParam().runtime;
     options.loader = loader_;
+    options.orchestration_loader = loader_;
     options.identity_hash = [this](const ImageView& view) {
       if (throw_identity_.exchange(false)) throw std::runtime_error("injected identity fault");
       return view.content_hash();

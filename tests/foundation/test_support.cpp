@@ -257,6 +257,28 @@ uint64_t callable_live_allocations(const Device& device) {
   return device.stats().tag(MemoryTag::callable).live_allocations;
 }
 
+namespace {
+class RoutingLoader final : public CodeLoader {
+ public:
+  RoutingLoader(std::shared_ptr<CodeLoader> device, std::shared_ptr<CodeLoader> orchestrations)
+      : device_(std::move(device)), orchestrations_(std::move(orchestrations)) {}
+  Result<std::unique_ptr<LoadedCode>> load(ByteSpan shared_object,
+                                           const char* entry_symbol) override {
+    const bool orchestration = std::string_view(entry_symbol) == CHIPRT_ORCH_ENTRY_SYMBOL;
+    return (orchestration ? orchestrations_ : device_)->load(shared_object, entry_symbol);
+  }
+
+ private:
+  std::shared_ptr<CodeLoader> device_;
+  std::shared_ptr<CodeLoader> orchestrations_;
+};
+}  // namespace
+
+std::shared_ptr<CodeLoader> worker_loader(Device& device, RuntimeKind runtime) {
+  if (runtime == RuntimeKind::tmr) return device.code_loader();
+  return std::make_shared<RoutingLoader>(device.code_loader(), orchestration_sandbox_loader());
+}
+
 Result<std::unique_ptr<LoadedCode>> CountingLoader::load(ByteSpan shared_object,
                                                          const char* entry_symbol) {
   ++calls_;

@@ -120,6 +120,12 @@ uint64_t callable_live_allocations(const Device& device);
 // ---- Loaders ---------------------------------------------------------------------------------
 // Wraps a loader and counts load() calls, successful loads, and LoadedCode objects alive, and
 // records where the bytes of each load() came from.
+// The loads a worker of `runtime` makes, through one loader (so that a test can count or fail
+// every one): on hbg, orchestrations go to an orchestration sandbox of its own and everything
+// else to `device`; on tmr, everything goes to `device`. Pass it as both WorkerOptions::loader
+// and WorkerOptions::orchestration_loader.
+std::shared_ptr<CodeLoader> worker_loader(Device& device, RuntimeKind runtime);
+
 class CountingLoader final : public CodeLoader {
  public:
   explicit CountingLoader(std::shared_ptr<CodeLoader> inner) : inner_(std::move(inner)) {}

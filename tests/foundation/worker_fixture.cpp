@@ -27,9 +27,10 @@ void WorkerTest::SetUp() {
 void WorkerTest::recreate(uint64_t capacity, WorkerOptions options) {
   worker_.reset();
   device_ = make_device(GetParam().backend, capacity);
-  loader_ = std::make_shared<CountingLoader>(device_->code_loader());
+  loader_ = std::make_shared<CountingLoader>(worker_loader(*device_, runtime()));
   options.runtime = runtime();
   if (!options.loader) options.loader = loader_;
+  if (!options.orchestration_loader) options.orchestration_loader = loader_;
   worker_ = make_worker(device_, std::move(options));
   baseline_ = device_->stats();
 }

@@ -399,7 +399,15 @@ TEST(DeviceLifecycleTest, OneChipRunsOneProcessWithItsAicpuThreadsAndOneExecutio
     ASSERT_TRUE(report.ok()) << report.status().to_string();
     expect_healthy_output(*report);
   }
-  ASSERT_EQ(children().size(), 1u) << "both runtimes of a chip share its one device process";
+  std::multiset<std::string> kinds;
+  for (pid_t child : children()) {
+    std::string comm;
+    std::getline(std::ifstream("/proc/" + std::to_string(child) + "/comm"), comm);
+    kinds.insert(comm);
+  }
+  ASSERT_EQ(kinds.count("chiprt-device"), 1u) << "both runtimes of a chip share one device process";
+  ASSERT_EQ(kinds.count("chiprt-sandbox"), 1u) << "the hbg worker's orchestration sandbox";
+  ASSERT_EQ(kinds.size(), 2u);
   const pid_t pid = device_pid((*pool)->device(0));
   const ChipProfile& profile = (*pool)->device(0).profile();
   // The default pool leaves one hardware thread to the AICPU threads and the host.

@@ -35,6 +35,16 @@ uint64_t TensorTable::add_record(TensorRecord record) {
 }
 
 Result<TensorRecord> input_record(const std::string& name, const HostTensor& host) {
+  CHIPRT_ASSIGN_OR_RETURN(TensorRecord r, input_record_of_shape(name, host));
+  if (host.data.size() != r.bytes) {
+    return Status(StatusCode::invalid_argument,
+                  fmt::format("tensor argument '{}': {} data bytes for {} expected", name,
+                              host.data.size(), r.bytes));
+  }
+  return r;
+}
+
+Result<TensorRecord> input_record_of_shape(const std::string& name, const HostTensor& host) {
   auto fail = [&](std::string why) {
     return Status(StatusCode::invalid_argument, fmt::format("tensor argument '{}': {}", name, why));
   };
@@ -52,9 +62,6 @@ Result<TensorRecord> input_record(const std::string& name, const HostTensor& hos
   for (uint32_t d = 0; d < r.ndim; ++d) r.shape[d] = shape[d];
   r.elements = *elements;
   r.bytes = r.elements * chiprt_dtype_size(r.dtype);
-  if (host.data.size() != r.bytes) {
-    return fail(fmt::format("{} data bytes for {} expected", host.data.size(), r.bytes));
-  }
   return r;
 }
 

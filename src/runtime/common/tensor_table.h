@@ -58,6 +58,8 @@ inline constexpr std::string_view kZeroDimAdvice =
 // 1..CHIPRT_MAX_DIMS dims, a known dtype, and data bytes that match the shape. Shared by the
 // tmr run and the hbg recorder.
 Result<TensorRecord> input_record(const std::string& name, const HostTensor& host);
+// The same, for a host tensor that describes dtype and shape alone (its data is not checked).
+Result<TensorRecord> input_record_of_shape(const std::string& name, const HostTensor& host);
 
 class TensorTable {
  public:

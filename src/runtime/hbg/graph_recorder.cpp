@@ -7,16 +7,15 @@
 
 #include "runtime/common/heap.h"
 #include "runtime/common/task_check.h"
-#include "runtime/executor.h"
 
 namespace chiprt::runtime {
 
-GraphRecorder::GraphRecorder(Device& device, const registry::ChipBuffer& buffer,
-                             const RunArgs& args, uint64_t heap_limit)
-    : orchestration_(buffer.orchestration ? buffer.orchestration->entry() : nullptr),
-      kernels_(kernel_table(buffer)),
-      name_(buffer.name),
+GraphRecorder::GraphRecorder(Device& device, KernelTable kernels, std::string name,
+                             const RunArgs& args, uint64_t heap_limit, bool check_input_bytes)
+    : kernels_(std::move(kernels)),
+      name_(std::move(name)),
       args_(args),
+      check_input_bytes_(check_input_bytes),
       table_(device),
       intermediates_(heap_limit, "hbg") {}
 
@@ -37,8 +36,8 @@ uint64_t GraphRecorder::add_tensor(TensorRecord record, GraphTensor tensor) {
   return table_.add_record(std::move(record));
 }
 
-Result<RecordedGraph> GraphRecorder::record() {
-  const int32_t rc = call_orchestration(const_cast<void*>(orchestration_), *this);
+Result<RecordedGraph> GraphRecorder::record(const Drive& drive) {
+  CHIPRT_ASSIGN_OR_RETURN(const int32_t rc, drive(*this));
   if (!failure_.ok()) return failure_;
   graph_.heap_bytes = intermediates_.peak();
   if (rc != 0) {
@@ -72,7 +71,7 @@ int32_t GraphRecorder::get_tensor_arg(const char* name, chiprt_tensor_t* out) {
   }
   const HostTensor& host = it->second;
   graph_.key.tensors.push_back({name, true, host.dtype, host.shape});
-  auto record = input_record(name, host);
+  auto record = check_input_bytes_ ? input_record(name, host) : input_record_of_shape(name, host);
   if (!record.ok()) return reject(CHIPRT_ORCH_INVALID, record.status());
   TensorRecord r = std::move(record).value();
   *out = table_.full_view(add_tensor(std::move(r), GraphTensor{}));

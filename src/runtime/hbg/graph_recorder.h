@@ -1,6 +1,8 @@
-// GraphRecorder: the hbg front end of the orchestration table. It runs the orchestration entry
-// on the host (the callable's orchestration was loaded from host bytes, never uploaded) and
-// records, instead of executing, every task with its dependencies. Tasks are checked and
+// GraphRecorder: the hbg front end of the orchestration table. It records, instead of executing,
+// every task the orchestration submits, with its dependencies. The orchestration itself runs in
+// the orchestration sandbox (a process of its own: user code never runs in the host), against a
+// recorder of its own there; the host's recorder is driven by the calls the sandbox reports, so
+// every task that reaches the device was checked by the host. Tasks are checked and
 // dependencies derived exactly as on tmr (check_task, TensorMap), so both runtimes accept the
 // same tasks and order dependent work the same way.
 //
@@ -18,7 +20,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "registry/chip_buffer.h"
+#include <functional>
+
+#include "chiprt/device.h"
+#include "chiprt/run.h"
 #include "runtime/common/intermediate_scopes.h"
 #include "runtime/common/kernel_table.h"
 #include "runtime/common/orch_backend.h"
@@ -32,10 +37,14 @@ namespace chiprt::runtime {
 
 class GraphRecorder final : public OrchBackend {
  public:
-  GraphRecorder(Device& device, const registry::ChipBuffer& buffer, const RunArgs& args,
-                uint64_t heap_limit);
-  // Calls the orchestration entry once and returns the graph it described.
-  Result<RecordedGraph> record();
+  // `check_input_bytes` false: host tensors of `args` carry dtype and shape only (the sandbox's
+  // recorder, which never sees data); the host's recorder checks their bytes.
+  GraphRecorder(Device& device, KernelTable kernels, std::string name, const RunArgs& args,
+                uint64_t heap_limit, bool check_input_bytes = true);
+  // Drives the orchestration once against this recorder (`drive` returns the entry's return
+  // code, or why it did not return) and returns the graph it described.
+  using Drive = std::function<Result<int32_t>(OrchBackend&)>;
+  Result<RecordedGraph> record(const Drive& drive);
 
   int32_t get_tensor_arg(const char* name, chiprt_tensor_t* out) override;
   int32_t get_scalar_arg(const char* name, double* out) override;
@@ -57,10 +66,10 @@ class GraphRecorder final : public OrchBackend {
   // The index of `param` among the graph's distinct parameter values, adding it if new.
   uint32_t view_index(const chiprt_param_t& param);
 
-  const void* orchestration_;
   const KernelTable kernels_;
   const std::string name_;
   const RunArgs& args_;
+  const bool check_input_bytes_;
   TensorTable table_;  // records only: recording allocates no device memory
   TensorMap map_;
   RecordedGraph graph_;

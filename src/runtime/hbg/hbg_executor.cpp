@@ -62,8 +62,13 @@ Result<RunReport> HbgExecutor::run(const registry::ChipBuffer& buffer, const Run
   if (!hit) {
     RunArgs sized;
     if (!args.device_inputs.empty()) sized = shape_args(args, true);
-    GraphRecorder recorder(device_, buffer, args.device_inputs.empty() ? args : sized, heap_limit_);
-    CHIPRT_ASSIGN_OR_RETURN(RecordedGraph recorded, recorder.record());
+    const KernelTable kernels = kernel_table(buffer);
+    GraphRecorder recorder(device_, kernels, buffer.name,
+                           args.device_inputs.empty() ? args : sized, heap_limit_);
+    const RecordRequest request{buffer.name, heap_limit_, &kernels, &keyed};
+    CHIPRT_ASSIGN_OR_RETURN(RecordedGraph recorded, recorder.record([&](OrchBackend& sink) {
+      return record_orchestration(*buffer.orchestration, request, sink, deadlines_);
+    }));
     CHIPRT_ASSIGN_OR_RETURN(graph, upload_graph(device_, buffer.generation, std::move(recorded)));
     fixed_bytes += graph->device_bytes();
     graph = cache_.insert(std::move(graph), keyed);

@@ -1,6 +1,7 @@
 // HbgExecutor: the host-built-graph runtime of one worker. A run looks up a graph recorded for
-// the same callable and arguments; on a miss the GraphRecorder runs the orchestration on the
-// host (this thread) and the graph is uploaded to device memory and cached. The replay places
+// the same callable and arguments; on a miss the orchestration runs in the worker's
+// orchestration sandbox (a process of its own), the host's GraphRecorder checks and records
+// every call it made, and the graph is uploaded to device memory and cached. The replay places
 // the run's tensors and heap in device memory and launches the graph: the device executes its
 // copy on the chip's cores through the same GraphRun dispatcher as tmr; no orchestration code
 // ever reaches the device (I7).
@@ -20,6 +21,7 @@
 #include "runtime/common/heap_pool.h"
 #include "runtime/executor.h"
 #include "runtime/hbg/graph_cache.h"
+#include "runtime/hbg/orchestration_sandbox.h"
 
 namespace chiprt::runtime {
 

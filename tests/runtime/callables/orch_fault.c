@@ -3,8 +3,10 @@
  * `chain` (default 1) tasks in all, each after the first adding 1 to out in place, so out =
  * x + chain.
  * Scalar `fault`: 0 healthy; 2..7 the kernel faults or sleeps (see kernel_fault.c);
- *   10 the orchestration dereferences a bad pointer; 11 the orchestration spins forever. */
+ *   10 the orchestration dereferences a bad pointer; 11 the orchestration spins forever;
+ *   12 the orchestration calls abort(); 13 the orchestration calls exit(0). */
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "chiprt/abi/image_format.h"
 #include "chiprt/abi/orchestration.h"
@@ -14,6 +16,8 @@ int32_t chiprt_orchestration_entry(const chiprt_orch_api_t* api, void* ctx) {
   api->get_scalar_arg(ctx, "fault", &fault);
   volatile int spin = 1;
   if (fault == 10) *(volatile int*)(uintptr_t)8 = 1;
+  if (fault == 12) abort();
+  if (fault == 13) exit(0);
   if (fault == 11) {
     while (spin) {
     }
