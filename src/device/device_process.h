@@ -6,7 +6,7 @@
 // read by the threads waiting for a reply, one at a time (the reader turn): the caller whose
 // reply arrives is woken by the kernel itself, not by a second thread it would then have to
 // wake. One supervisor thread per process watches the process through a pidfd and enforces
-// each run's deadlines (so does the reader, between messages).
+// each run's deadlines and stop requests (so does the reader, between messages).
 //
 // Loss is sticky: when the process dies (signal, any exit, killed from outside), breaks the
 // protocol, or a run misses a deadline (the supervisor then kills it), every pending call fails
@@ -84,8 +84,10 @@ class DeviceProcess {
   void read_device(int timeout_ms);
   void handle(const protocol::FrameHeader& header, std::vector<std::byte>& payload);
   void check_deadlines();
-  // Kills (if needed) and reaps the child, records why it is lost, fails every pending call.
-  void lose(std::string cause, uint64_t late_run = 0, std::string late_why = {});
+  // Kills (if needed) and reaps the child, records why it is lost, fails every pending call
+  // (run `late_run` with `late_code`: it missed a deadline or was cancelled).
+  void lose(std::string cause, uint64_t late_run = 0, std::string late_why = {},
+            StatusCode late_code = StatusCode::deadline_exceeded);
   std::string describe_activity(uint64_t run) const;
   // What changes whenever run `run` (in progress slot `slot`) makes progress: its completed
   // tasks (counted per batch of chains, see GraphRun) plus the kernels its threads are running
