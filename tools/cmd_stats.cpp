@@ -52,7 +52,8 @@ void add_stats_command(CLI::App& app) {
     const ChurnResult result = take(run_churn(resolve_churn_options(*o)));
     if (o->json) {
       std::cout << nlohmann::json{{"at_peak", pool_stats_json(result.at_peak)},
-                                  {"at_end", pool_stats_json(result.at_end)}}
+                                  {"at_end", pool_stats_json(result.at_end)},
+                                  {"resident_memory", resident_memory_json(result.at_end)}}
                        .dump(2)
                 << "\n";
       return;

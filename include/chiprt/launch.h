@@ -70,6 +70,9 @@ struct GraphLaunch {
   std::vector<LaunchKernel> kernels;
   std::vector<DeviceAddr> tensors;  // per graph tensor: the address of its element 0
   bool trace = false;
+  // Host bytes the device may keep for replays of cached graphs (their set-up); beyond it the
+  // oldest go. Each is dropped anyway when the host forgets its graph (Device::forget_graph).
+  uint64_t replay_cache_bytes = 64ull << 20;
 };
 
 struct LaunchResult {

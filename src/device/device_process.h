@@ -60,6 +60,12 @@ class DeviceProcess {
   // Loads the shared object at [addr, addr + size) of device memory in the device process.
   Result<uint64_t> load(DeviceAddr addr, uint64_t size, const std::string& entry_symbol);
   void unload(uint64_t handle) noexcept;
+  // The device drops its replay of graph `graph_id` (protocol::Message::kForgetGraph).
+  void forget_graph(uint32_t graph_id) noexcept {
+    if (health().ok()) channel_->send(protocol::Message::kForgetGraph, graph_id);
+  }
+  // What the device publishes about itself (its replay cache, thread records).
+  const protocol::StatusPage& status_page() const { return *status_; }
   // Sends a launch (`encode` writes the payload after the progress slot) and waits for its
   // completion or the loss of the device.
   // `label` tags the run's orchestration log lines.

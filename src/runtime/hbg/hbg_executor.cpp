@@ -32,6 +32,8 @@ HbgExecutor::HbgExecutor(Device& device, const WorkerOptions& options)
     : device_(device),
       heap_limit_(worker_heap_bytes(device, options)),
       deadlines_(deadlines(options)),
+      replay_cache_bytes_(options.replay_cache_bytes ? options.replay_cache_bytes
+                                                     : kDefaultReplayCacheBytes),
       cache_(options.graph_cache_entries ? options.graph_cache_entries : kDefaultGraphCacheEntries,
              options.graph_cache_bytes ? options.graph_cache_bytes : kDefaultGraphCacheBytes),
       heaps_(device, heap_limit_) {}
@@ -113,6 +115,7 @@ Result<RunReport> HbgExecutor::replay(const registry::ChipBuffer& buffer, const 
   launch.graph_bytes = graph.serialized_bytes;
   launch.kernels = launch_kernels(buffer);
   launch.trace = args.trace;
+  launch.replay_cache_bytes = replay_cache_bytes_;
   // Where each recorded tensor lives in this run.
   launch.tensors.reserve(graph.tensors.size());
   for (const GraphTensor& t : graph.tensors) {
