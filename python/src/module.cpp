@@ -5,14 +5,20 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -43,6 +49,7 @@ const char* error_class_name(StatusCode code) {
     case StatusCode::not_found: return "NotFound";
     case StatusCode::device_lost: return "DeviceLost";
     case StatusCode::deadline_exceeded: return "DeadlineExceeded";
+    case StatusCode::cancelled: return "Cancelled";
     case StatusCode::invalid_argument: return "InvalidArgument";
     default: break;
   }
@@ -76,6 +83,76 @@ auto nogil(Fn&& fn) {
     out.emplace(fn());
   }
   return std::move(*out);
+}
+
+// Runs `fn` (a call that waits on the device) on a thread of its own while this thread waits for
+// it without the GIL, in slices of at most 100 ms, taking the GIL between slices to run Python's
+// signal handlers: Ctrl-C reaches the caller while the device works. When a handler raises
+// (KeyboardInterrupt), `stop` (if any) is requested, which cancels the call's run (RunArgs::
+// stop, within 100 ms); the call is waited for and `on_interrupted` is given its result (to undo
+// what it did); then the handler's exception is raised.
+template <typename Fn, typename Undo>
+auto interruptible(Fn&& fn, std::stop_source* stop, Undo&& on_interrupted) {
+  using R = decltype(fn());
+  struct Shared {
+    std::mutex mutex;
+    std::condition_variable done_cv;
+    bool done = false;
+    std::optional<R> out;
+    std::exception_ptr error;
+  } shared;
+  std::thread call([&] {
+    std::optional<R> out;
+    std::exception_ptr error;
+    try {
+      out.emplace(fn());
+    } catch (...) {
+      error = std::current_exception();
+    }
+    std::lock_guard lock(shared.mutex);
+    shared.out = std::move(out);
+    shared.error = error;
+    shared.done = true;
+    shared.done_cv.notify_all();
+  });
+  std::optional<py::error_already_set> interrupted;
+  for (;;) {
+    bool finished;
+    {
+      py::gil_scoped_release release;
+      std::unique_lock lock(shared.mutex);
+      finished = shared.done_cv.wait_for(lock, std::chrono::milliseconds(100),
+                                         [&] { return shared.done; });
+    }
+    if (finished) break;
+    if (!interrupted && PyErr_CheckSignals() != 0) {
+      interrupted.emplace();  // takes the pending exception
+      if (stop != nullptr) stop->request_stop();
+    }
+  }
+  call.join();
+  // A signal that came as the call ended (a terminal's Ctrl-C also reaches the device process
+  // when it shares the terminal's process group) is still the caller's interrupt.
+  if (!interrupted && PyErr_CheckSignals() != 0) interrupted.emplace();
+  if (interrupted) {
+    if (shared.out) on_interrupted(*shared.out);
+    throw std::move(*interrupted);
+  }
+  if (shared.error) std::rethrow_exception(shared.error);
+  return std::move(*shared.out);
+}
+template <typename Fn>
+auto interruptible(Fn&& fn, std::stop_source* stop = nullptr) {
+  return interruptible(std::forward<Fn>(fn), stop, [](const auto&) {});
+}
+
+// Seconds from Python as the milliseconds of a deadline; positive.
+std::chrono::milliseconds deadline_argument(double seconds, const char* name) {
+  if (!(seconds > 0) || seconds > 1e9) {
+    throw py::value_error(std::string("argument '") + name +
+                          "': must be a positive number of seconds");
+  }
+  return std::chrono::milliseconds(static_cast<int64_t>(std::ceil(seconds * 1000)));
 }
 
 py::object from_json(const nlohmann::json& j) {
@@ -291,7 +368,8 @@ struct OwnedChip {  // a ChipWorker that owns its chip
 };
 
 std::shared_ptr<PyWorker> new_worker(const std::string& runtime, const std::string& profile,
-                                     uint64_t device_memory) {
+                                     uint64_t device_memory, double run_timeout,
+                                     double stall_timeout) {
   const RuntimeKind kind = take(parse_runtime(runtime));
   const ChipProfile p = take(chip_profile(profile));
   auto owned = std::make_shared<OwnedChip>();
@@ -305,6 +383,8 @@ std::shared_ptr<PyWorker> new_worker(const std::string& runtime, const std::stri
   }
   WorkerOptions options;
   options.runtime = kind;
+  options.run_timeout = deadline_argument(run_timeout, "run_timeout");
+  options.stall_timeout = deadline_argument(stall_timeout, "stall_timeout");
   owned->worker = take(nogil([&] { return ChipWorker::create(owned->device, options); }));
   ChipWorker* raw = owned->worker.get();
   return make_worker(std::shared_ptr<ChipWorker>(std::move(owned), raw), 0);
@@ -312,8 +392,12 @@ std::shared_ptr<PyWorker> new_worker(const std::string& runtime, const std::stri
 
 PyCallable do_register(PyWorker& w, const py::object& image) {
   ImageBytes bytes = image_bytes(image);
-  const CallableId id =
-      take(nogil([&] { return w.worker->register_callable(bytes.span()); }));
+  // Interrupted after it registered: the caller never sees the handle, so it is released.
+  const CallableId id = take(interruptible(
+      [&] { return w.worker->register_callable(bytes.span()); }, nullptr,
+      [&](const Result<CallableId>& made) {
+        if (made.ok()) w.worker->unregister_callable(*made).ignore();
+      }));
   std::string name = bytes.name();
   if (name.empty() && !bytes.image) {
     auto view = ImageView::parse(bytes.span(), false);
@@ -383,7 +467,9 @@ py::dict do_run(PyWorker& w, const py::object& handle, const py::object& out,
       args.device_outputs[name] = tensor_of(value, "out['" + name + "']").ref();
     }
   }
-  RunReport report = take(nogil([&] { return w.worker->run(id, args); }));
+  std::stop_source stop;
+  args.stop = stop.get_token();
+  RunReport report = take(interruptible([&] { return w.worker->run(id, args); }, &stop));
   py::dict result;
   for (auto& [name, host] : report.outputs) result[py::str(name)] = to_numpy(std::move(host));
   return result;
@@ -414,7 +500,7 @@ PYBIND11_MODULE(_chiprt, m) {
   m.attr("ChiprtError") = py::reinterpret_borrow<py::object>(e.base);
   m.attr("ChiprtError").attr("code") = py::none();
   for (const char* name : {"InvalidImage", "OutOfDeviceMemory", "NotFound", "DeviceLost",
-                           "DeadlineExceeded", "InvalidArgument"}) {
+                           "DeadlineExceeded", "InvalidArgument", "Cancelled"}) {
     PyObject* cls =
         PyErr_NewException((std::string("chiprt.") + name).c_str(), e.base, nullptr);
     e.by_name[name] = cls;
@@ -537,7 +623,10 @@ PYBIND11_MODULE(_chiprt, m) {
   py::class_<PyWorker, std::shared_ptr<PyWorker>>(m, "ChipWorker",
                                                   "One runtime on one device (thread-safe)")
       .def(py::init(&new_worker), py::arg("runtime") = "tmr", py::arg("profile") = "a2a3",
-           py::arg("device_memory") = uint64_t{1} << 30)
+           py::arg("device_memory") = uint64_t{1} << 30, py::arg("run_timeout") = 300.0,
+           py::arg("stall_timeout") = 30.0,
+           "run_timeout, stall_timeout: seconds; a run past either fails with DeadlineExceeded "
+           "and the device is lost until reset()")
       .def_property_readonly("runtime", [](const PyWorker& w) { return std::string(runtime_name(w.worker->runtime())); })
       .def_property_readonly("device", [](const PyWorker& w) { return w.device_index; })
       .def("register", &do_register, py::arg("image"),
@@ -575,14 +664,14 @@ PYBIND11_MODULE(_chiprt, m) {
         return py::str(s.to_string());
       }, "None while the device is healthy, else why it was lost")
       .def("reset", [](PyWorker& w) {
-        check(nogil([&] { return w.worker->reset(); }));
+        check(interruptible([&] { return w.worker->reset(); }));
         std::lock_guard lock(w.mutex);
         w.live.clear();
       }, "Starts a fresh device; every registration on it is gone")
-      .def("finalize", [](PyWorker& w) { nogil([&] { w.worker->finalize(); return 0; }); })
+      .def("finalize", [](PyWorker& w) { interruptible([&] { w.worker->finalize(); return 0; }); })
       .def("__enter__", [](py::object self) { return self; })
       .def("__exit__", [](PyWorker& w, py::args) {
-        nogil([&] { w.worker->finalize(); return 0; });
+        interruptible([&] { w.worker->finalize(); return 0; });
         return false;
       })
       .def("__repr__", [](const PyWorker& w) {
@@ -597,8 +686,11 @@ PYBIND11_MODULE(_chiprt, m) {
   };
   py::class_<PyPool, std::shared_ptr<PyPool>>(m, "WorkerPool", "One worker per (runtime, device)")
       .def(py::init([](size_t devices, const std::string& profile, uint64_t device_memory,
-                       const std::vector<std::string>& runtimes) {
+                       const std::vector<std::string>& runtimes, double run_timeout,
+                       double stall_timeout) {
              WorkerPoolOptions o;
+             o.worker.run_timeout = deadline_argument(run_timeout, "run_timeout");
+             o.worker.stall_timeout = deadline_argument(stall_timeout, "stall_timeout");
              o.devices = devices;
              o.profile = profile;
              o.device_memory_bytes = device_memory;
@@ -610,7 +702,8 @@ PYBIND11_MODULE(_chiprt, m) {
            }),
            py::arg("devices") = 1, py::arg("profile") = "a2a3",
            py::arg("device_memory") = uint64_t{1} << 30,
-           py::arg("runtimes") = std::vector<std::string>{"tmr", "hbg"})
+           py::arg("runtimes") = std::vector<std::string>{"tmr", "hbg"},
+           py::arg("run_timeout") = 300.0, py::arg("stall_timeout") = 30.0)
       .def_property_readonly("device_count", [](const PyPool& p) { return p.pool->device_count(); })
       .def("worker", [](PyPool& p, const std::string& runtime, size_t device) {
         const RuntimeKind kind = take(parse_runtime(runtime));

@@ -2,6 +2,7 @@
 // with device memory on fd 3, the status page on fd 4 and the control channel on fd 5, and
 // arguments: protocol version, profile name, AIC cores, AIV cores, AICPU threads, execution
 // threads (0: the machine's). It exits when the host says so or goes away (EOF).
+#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -45,6 +46,9 @@ int main(int argc, char** argv) {
   if (argc != 7 || number(argv[1]) != protocol::kVersion) {
     return fail("started with the wrong arguments or protocol version (it is started by chiprt)");
   }
+  // A terminal's Ctrl-C reaches the whole foreground process group: it is the host's to handle
+  // (it cancels its runs, and ends this process if it must), not a reason to lose the device.
+  signal(SIGINT, SIG_IGN);
   ChipProfile profile{argv[2], number(argv[3]), number(argv[4]), number(argv[5]), 0, 0};
   auto memory = device::SharedMemory::adopt(protocol::kMemoryFd);
   if (!memory.ok()) return fail("mapping device memory", memory.status());
