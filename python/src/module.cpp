@@ -1,6 +1,7 @@
 // _chiprt: the native half of the chiprt Python package. Images, workers (owning their chip or
 // borrowed from a pool), callable handles and device tensors over the C++ API; errors become
 // chiprt.ChiprtError subclasses. The GIL is released around every call that reaches the device.
+#include <pthread.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -85,7 +86,79 @@ auto nogil(Fn&& fn) {
   return std::move(*out);
 }
 
-// Runs `fn` (a call that waits on the device) on a thread of its own while this thread waits for
+// Threads that run the calls `interruptible` waits for, kept for later calls: a thread made per
+// call would cost every run its start. One is made when none is idle; none ever ends, and the
+// pool is never destroyed (a parked thread may outlive the interpreter's teardown). A forked
+// child has none of the parent's threads: it forgets them.
+class CallThreads {
+ public:
+  static CallThreads& get() {
+    static CallThreads* const pool = [] {
+      auto made = std::make_unique<CallThreads>();
+      pthread_atfork([] { pool_for_fork()->mutex_.lock(); },
+                     [] { pool_for_fork()->mutex_.unlock(); },
+                     [] {
+                       // Their threads did not fork; each slot stays owned by its thread's
+                       // (now inert) state, so dropping these references frees nothing.
+                       CallThreads* p = pool_for_fork();
+                       p->idle_.clear();
+                       p->mutex_.unlock();
+                     });
+      return made.release();  // never destroyed, see above
+    }();
+    return *pool;
+  }
+  // Runs `job` (which must not throw) on an idle thread, or a new one.
+  void run(std::function<void()> job) {
+    std::shared_ptr<Slot> slot;
+    {
+      std::lock_guard lock(mutex_);
+      if (!idle_.empty()) {
+        slot = std::move(idle_.back());
+        idle_.pop_back();
+      }
+    }
+    if (!slot) {
+      slot = std::make_shared<Slot>();
+      std::thread([this, slot] {
+        pthread_setname_np(pthread_self(), "chiprt-call");  // as `top -H` shows it
+        serve(slot);
+      }).detach();
+    }
+    {
+      std::lock_guard lock(slot->mutex);
+      slot->job = std::move(job);
+    }
+    slot->wake.notify_one();
+  }
+
+ private:
+  struct Slot {
+    std::mutex mutex;
+    std::condition_variable wake;
+    std::function<void()> job;
+  };
+  static CallThreads* pool_for_fork() { return &get(); }
+  void serve(const std::shared_ptr<Slot>& slot) {
+    for (;;) {
+      std::function<void()> job;
+      {
+        std::unique_lock lock(slot->mutex);
+        slot->wake.wait(lock, [&] { return static_cast<bool>(slot->job); });
+        job = std::move(slot->job);
+        slot->job = nullptr;
+      }
+      job();
+      job = nullptr;
+      std::lock_guard lock(mutex_);
+      idle_.push_back(slot);
+    }
+  }
+  std::mutex mutex_;
+  std::vector<std::shared_ptr<Slot>> idle_;
+};
+
+// Runs `fn` (a call that waits on the device) on a CallThreads thread while this thread waits for
 // it without the GIL, in slices of at most 100 ms, taking the GIL between slices to run Python's
 // signal handlers: Ctrl-C reaches the caller while the device works. When a handler raises
 // (KeyboardInterrupt), `stop` (if any) is requested, which cancels the call's run (RunArgs::
@@ -101,7 +174,7 @@ auto interruptible(Fn&& fn, std::stop_source* stop, Undo&& on_interrupted) {
     std::optional<R> out;
     std::exception_ptr error;
   } shared;
-  std::thread call([&] {
+  CallThreads::get().run([&] {
     std::optional<R> out;
     std::exception_ptr error;
     try {
@@ -130,7 +203,6 @@ auto interruptible(Fn&& fn, std::stop_source* stop, Undo&& on_interrupted) {
       if (stop != nullptr) stop->request_stop();
     }
   }
-  call.join();
   // A signal that came as the call ended (a terminal's Ctrl-C also reaches the device process
   // when it shares the terminal's process group) is still the caller's interrupt.
   if (!interrupted && PyErr_CheckSignals() != 0) interrupted.emplace();
