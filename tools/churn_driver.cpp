@@ -9,6 +9,7 @@
 
 #include "cli_common.h"
 #include "example_images.h"
+#include "interrupt.h"
 #include "legacy_worker.h"
 #include "progress.h"
 
@@ -41,7 +42,9 @@ struct Target {
 class Churn {
  public:
   Churn(const ChurnConfig& config, std::vector<Bytes> images, WorkerPool& pool)
-      : config_(config), images_(std::move(images)), pool_(pool), args_(vector_run_args(32, 32)) {}
+      : config_(config), images_(std::move(images)), pool_(pool), args_(vector_run_args(32, 32)) {
+    args_.stop = interrupt_token();
+  }
 
   Status prepare() {
     const size_t count = config_.workers ? config_.workers : config_.devices;
@@ -101,6 +104,10 @@ class Churn {
     parallel([&](size_t thread) {
       for (;;) {
         if (config_.duration_s > 0 ? Clock::now() >= deadline : next_ >= config_.callables) return;
+        if (interrupt_token().stop_requested()) {
+          failures[thread] = Status(StatusCode::cancelled, "interrupted");
+          return;
+        }
         const uint64_t i = next_++;
         if (config_.duration_s <= 0 && i >= config_.callables) return;
         if (Status s = step(i, held[thread]); !s.ok()) {
@@ -192,7 +199,7 @@ class Churn {
   const ChurnConfig& config_;
   const std::vector<Bytes> images_;
   WorkerPool& pool_;
-  const RunArgs args_;
+  RunArgs args_;
   std::vector<std::unique_ptr<Target>> targets_;
   std::vector<uint64_t> baselines_;
   std::vector<uint64_t> alloc_bytes_;

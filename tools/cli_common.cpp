@@ -5,11 +5,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <utility>
+
+#include "interrupt.h"
 
 namespace chiprt::cli {
 namespace {
@@ -84,16 +87,35 @@ Status write_file(const std::filesystem::path& path, ByteSpan bytes) {
     return Status(StatusCode::io_error,
                   fmt::format("cannot write {}: {}", path.string(), std::strerror(err)));
   };
-  FileDescriptor fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
+  // A regular file is written under a temporary name in the same folder, then renamed: an
+  // interrupt or a failed write never leaves a partial file at `path`. Anything else that
+  // exists there (/dev/null, a FIFO) is written in place, never replaced.
+  struct stat existing {};
+  const bool in_place = ::stat(path.c_str(), &existing) == 0 && !S_ISREG(existing.st_mode);
+  static std::atomic<uint64_t> next{0};
+  std::filesystem::path temp = path;
+  if (!in_place) {
+    temp.replace_filename(fmt::format(".{}.{}.{}.tmp", path.filename().string(), getpid(), next++));
+  }
+  PendingFile pending(in_place ? std::filesystem::path() : temp);
+  FileDescriptor fd(::open(
+      temp.c_str(),
+      in_place ? (O_WRONLY | O_TRUNC | O_CLOEXEC) : (O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC),
+      0666));
   if (fd.get() < 0) return error(errno);
+  auto abandon = [&](int err) {
+    if (!in_place) unlink(temp.c_str());
+    return error(err);
+  };
   size_t done = 0;
   while (done < bytes.size()) {
     const ssize_t n = ::write(fd.get(), bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return error(errno);
+    if (n < 0) return abandon(errno);
     done += static_cast<size_t>(n);
   }
-  if (fd.close() != 0) return error(errno);
+  if (fd.close() != 0) return abandon(errno);
+  if (!in_place && ::rename(temp.c_str(), path.c_str()) != 0) return abandon(errno);
   return Status::Ok();
 }
 

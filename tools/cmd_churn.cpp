@@ -10,6 +10,7 @@
 #include "churn_driver.h"
 #include "churn_options.h"
 #include "cli_common.h"
+#include "json_report.h"
 #include "svg_plot.h"
 
 namespace chiprt::cli {
@@ -46,6 +47,7 @@ nlohmann::json result_json(const ChurnCliOptions& o, const ChurnResult& r) {
   out["loads"] = r.at_end.loads;
   out["unloads"] = r.at_end.unloads;
   out["deferred_releases"] = r.at_end.deferred_releases;
+  out["resident_memory"] = resident_memory_json(r.at_end);
   out["elapsed_s"] = r.elapsed_s;
   out["registrations_per_s"] = r.elapsed_s > 0 ? r.registrations / r.elapsed_s : 0.0;
   return out;

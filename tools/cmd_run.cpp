@@ -12,6 +12,7 @@
 
 #include "chiprt/worker.h"
 #include "cli_common.h"
+#include "interrupt.h"
 #include "json_report.h"
 #include "npy_io.h"
 
@@ -126,6 +127,7 @@ void run_command(const RunOptions& o) {
   const double register_us = elapsed_us(start);
   const uint64_t live_before = device->stats().live_bytes;
 
+  args.stop = interrupt_token();  // Ctrl-C or SIGTERM cancels the run (see interrupt.h)
   std::vector<double> run_us;
   RunReport last;
   uint64_t cache_hits = 0;

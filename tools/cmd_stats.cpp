@@ -26,6 +26,15 @@ void print_stats(const char* when, const WorkerPoolStats& stats) {
                  memory_tag_name(static_cast<MemoryTag>(t)), d.memory.tags[t].live_bytes,
                  d.memory.tags[t].peak_bytes, d.memory.tags[t].live_allocations);
     }
+    const DeviceStats::Process& process = d.memory.process;
+    if (process.pid > 0) {
+      const DeviceStats::ReplayCache& r = d.memory.replay_cache;
+      fmt::print(
+          "    process {}: resident {} bytes, peak {} bytes; replays: {} ({} bytes, peak {}), "
+          "{} evicted, {} dropped with their graph\n",
+          process.pid, process.resident_bytes, process.peak_resident_bytes, r.entries, r.bytes,
+          r.peak_bytes, r.evictions, r.drops);
+    }
     for (const WorkerStats& w : d.workers) {
       std::string histogram;
       for (auto [refcount, buffers] : w.refcount_histogram) {
@@ -52,7 +61,8 @@ void add_stats_command(CLI::App& app) {
     const ChurnResult result = take(run_churn(resolve_churn_options(*o)));
     if (o->json) {
       std::cout << nlohmann::json{{"at_peak", pool_stats_json(result.at_peak)},
-                                  {"at_end", pool_stats_json(result.at_end)}}
+                                  {"at_end", pool_stats_json(result.at_end)},
+                                  {"resident_memory", resident_memory_json(result.at_end)}}
                        .dump(2)
                 << "\n";
       return;

@@ -1,9 +1,11 @@
 #include "json_report.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <string>
 
+#include "base/resident_memory.h"
 #include "chiprt/abi/tensor.h"
 
 namespace chiprt::cli {
@@ -152,10 +154,37 @@ nlohmann::json device_memory_json(size_t device, const DeviceStats& memory) {
         {"peak_bytes", memory.tags[t].peak_bytes},
         {"live_allocations", memory.tags[t].live_allocations}};
   }
+  const DeviceStats::ReplayCache& r = memory.replay_cache;
   return {{"device", device},
           {"live_bytes", memory.live_bytes},
           {"peak_bytes", memory.peak_bytes},
-          {"tags", tags}};
+          {"tags", tags},
+          {"replay_cache",
+           {{"entries", r.entries},
+            {"bytes", r.bytes},
+            {"peak_bytes", r.peak_bytes},
+            {"evictions", r.evictions},
+            {"drops", r.drops}}},
+          {"process",
+           {{"pid", memory.process.pid},
+            {"resident_bytes", memory.process.resident_bytes},
+            {"peak_resident_bytes", memory.process.peak_resident_bytes}}}};
+}
+
+nlohmann::json resident_memory_json(const WorkerPoolStats& stats) {
+  const ResidentMemory host = resident_memory();
+  nlohmann::json devices = nlohmann::json::array();
+  for (const DeviceSummary& d : stats.devices) {
+    devices.push_back({{"device", d.device},
+                       {"pid", d.memory.process.pid},
+                       {"resident_bytes", d.memory.process.resident_bytes},
+                       {"peak_resident_bytes", d.memory.process.peak_resident_bytes}});
+  }
+  return {{"host",
+           {{"pid", getpid()},
+            {"resident_bytes", host.resident_bytes},
+            {"peak_resident_bytes", host.peak_resident_bytes}}},
+          {"devices", devices}};
 }
 
 nlohmann::json pool_stats_json(const WorkerPoolStats& stats) {

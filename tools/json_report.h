@@ -23,5 +23,8 @@ nlohmann::json worker_stats_json(const WorkerStats& stats);
 // A device's memory: live and peak bytes and per-tag figures (its entry without "workers").
 nlohmann::json device_memory_json(size_t device, const DeviceStats& memory);
 nlohmann::json pool_stats_json(const WorkerPoolStats& stats);
+// Resident memory (VmRSS now, VmHWM peak, from /proc) of this process and of each device's
+// process in `stats` (as DeviceStats::process read them).
+nlohmann::json resident_memory_json(const WorkerPoolStats& stats);
 
 }  // namespace chiprt::cli

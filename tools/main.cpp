@@ -6,10 +6,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "cli_common.h"
+#include "interrupt.h"
 
 namespace {
 
@@ -48,7 +50,16 @@ int usage_error(const std::string& message) {
 
 }  // namespace
 
+// 128 + the signal that interrupted the command (130 SIGINT, 143 SIGTERM), or `code`.
+static int exit_code(int code) {
+  const int sig = chiprt::cli::interrupt_signal();
+  if (sig == 0) return code;
+  fmt::print(stderr, "chiprt: interrupted by SIG{}\n", sigabbrev_np(sig));
+  return 128 + sig;
+}
+
 int main(int argc, char** argv) {
+  chiprt::cli::install_interrupt_handlers();
   CLI::App app{"chiprt: chip callables on a simulated AI accelerator"};
   app.require_subcommand(1);
   // Orchestration log lines are info; CHIPRT_LOG_LEVEL or --log-level (which wins) change it.
@@ -94,8 +105,8 @@ int main(int argc, char** argv) {
     }
     return usage_error(one_line(e));
   } catch (const chiprt::cli::CommandError& e) {
-    fmt::print(stderr, "chiprt: {}\n", e.message);
-    return e.exit_code;
+    if (chiprt::cli::interrupt_signal() == 0) fmt::print(stderr, "chiprt: {}\n", e.message);
+    return exit_code(e.exit_code);
   }
-  return 0;
+  return exit_code(0);
 }

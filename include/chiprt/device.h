@@ -65,6 +65,24 @@ struct DeviceStats {
   uint64_t losses = 0;  // times the device was lost (its process died or was killed)
   std::array<TagStats, kMemoryTagCount> tags{};
   const TagStats& tag(MemoryTag t) const { return tags[static_cast<size_t>(t)]; }
+  // What the device keeps for hbg graphs it replays (host memory of the device process):
+  // entries, bytes by container capacity, the most bytes it held, entries evicted to stay
+  // within WorkerOptions::replay_cache_bytes, entries dropped because the host dropped their
+  // graph. Since the device's last start (reset() starts from zero).
+  struct ReplayCache {
+    uint64_t entries = 0;
+    uint64_t bytes = 0;
+    uint64_t peak_bytes = 0;
+    uint64_t evictions = 0;
+    uint64_t drops = 0;
+  } replay_cache;
+  // The process executing the device's code, read from /proc when stats() is taken: its pid
+  // (0: none runs) and its resident memory now and at its peak (VmRSS, VmHWM).
+  struct Process {
+    int64_t pid = 0;
+    uint64_t resident_bytes = 0;
+    uint64_t peak_resident_bytes = 0;
+  } process;
 };
 
 // A chip's shape: how many cores of each type and AICPU threads, and runtime defaults.
@@ -138,6 +156,9 @@ class Device {
   // executes code.
   virtual Result<LaunchResult> launch(const OrchestrationLaunch& launch, const Deadlines& limits);
   virtual Result<LaunchResult> launch(const GraphLaunch& launch, const Deadlines& limits);
+  // The host dropped the graph with this id (GraphLaunch's): the device drops what it keeps for
+  // it. Graph ids are never reused.
+  virtual void forget_graph(uint32_t graph_id) noexcept { (void)graph_id; }
   // Starts execution if it has not started (idempotent): a failure to start is a value.
   virtual Status start() { return Status::Ok(); }
   // ok, or the sticky device_lost.

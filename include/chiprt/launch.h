@@ -9,6 +9,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <stop_token>
 #include <string>
 #include <utility>
 #include <vector>
@@ -40,10 +41,11 @@ struct LaunchTensor {
 
 // Limits of one launch. The run fails with deadline_exceeded (and the device is lost) when it
 // takes longer than `run`, or when neither a task completes nor the orchestration calls the
-// runtime for `stall`.
+// runtime for `stall`; with `cancelled` (the device lost the same way) once `stop` is requested.
 struct Deadlines {
   std::chrono::milliseconds run{std::chrono::seconds(300)};
   std::chrono::milliseconds stall{std::chrono::seconds(30)};
+  std::stop_token stop;
 };
 
 // tmr: the device runs the orchestration on an AICPU thread.
@@ -68,6 +70,9 @@ struct GraphLaunch {
   std::vector<LaunchKernel> kernels;
   std::vector<DeviceAddr> tensors;  // per graph tensor: the address of its element 0
   bool trace = false;
+  // Host bytes the device may keep for replays of cached graphs (their set-up); beyond it the
+  // oldest go. Each is dropped anyway when the host forgets its graph (Device::forget_graph).
+  uint64_t replay_cache_bytes = 64ull << 20;
 };
 
 struct LaunchResult {

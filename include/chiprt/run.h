@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,11 @@ struct RunArgs {
   std::map<std::string, DeviceTensorRef> device_outputs;
   std::map<std::string, double> scalars;
   bool trace = false;  // record one TaskTrace per executed task in RunReport::trace
+  // A stop request ends the waiting run() with `cancelled` within 100 ms. A run stopped before
+  // its launch reaches the device is withdrawn and the device stays healthy; once the device
+  // executes it (kernels, or a tmr orchestration, running), it is cancelled as a missed
+  // deadline is: the device process is killed and the device is lost until reset().
+  std::stop_token stop;
 };
 
 // One executed task: which core ran it and when (microseconds from the run's start).

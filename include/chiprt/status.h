@@ -58,6 +58,7 @@ enum class StatusCode : int {
   io_error,              // a host file could not be read or written
   device_lost,           // the device process died or was killed: sticky until reset()
   deadline_exceeded,     // a run missed its run or stall deadline (the device is then lost)
+  cancelled,             // the caller asked a run to stop (RunArgs::stop)
   // Image validation failures: one code per defect class.
   image_truncated,
   image_bad_magic,

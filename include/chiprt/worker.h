@@ -49,6 +49,7 @@ namespace chiprt {
 
 inline constexpr uint32_t kDefaultGraphCacheEntries = 16;
 inline constexpr uint64_t kDefaultGraphCacheBytes = 64ull << 20;
+inline constexpr uint64_t kDefaultReplayCacheBytes = 64ull << 20;
 
 struct WorkerOptions {
   RuntimeKind runtime = RuntimeKind::tmr;
@@ -70,6 +71,11 @@ struct WorkerOptions {
   // (kDefaultGraphCacheEntries: 16 graphs, kDefaultGraphCacheBytes: 64 MiB).
   uint32_t graph_cache_entries = 0;
   uint64_t graph_cache_bytes = 0;
+  // hbg: host bytes the device process may keep for replaying this worker's cached graphs
+  // (their validated nodes, edges and parameters; counted by container capacity, reported in
+  // DeviceStats::replay_cache); 0 takes kDefaultReplayCacheBytes (64 MiB). A replay is dropped
+  // when the worker drops its graph (unregister, eviction, reset, finalize), whatever the bound.
+  uint64_t replay_cache_bytes = 0;
   // A run that takes longer than run_timeout, or in which no task completes or starts and the
   // orchestration makes no call for stall_timeout, fails with deadline_exceeded; the device
   // is then lost (its process killed).

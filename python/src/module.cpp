@@ -1,18 +1,25 @@
 // _chiprt: the native half of the chiprt Python package. Images, workers (owning their chip or
 // borrowed from a pool), callable handles and device tensors over the C++ API; errors become
 // chiprt.ChiprtError subclasses. The GIL is released around every call that reaches the device.
+#include <pthread.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -43,6 +50,7 @@ const char* error_class_name(StatusCode code) {
     case StatusCode::not_found: return "NotFound";
     case StatusCode::device_lost: return "DeviceLost";
     case StatusCode::deadline_exceeded: return "DeadlineExceeded";
+    case StatusCode::cancelled: return "Cancelled";
     case StatusCode::invalid_argument: return "InvalidArgument";
     default: break;
   }
@@ -76,6 +84,147 @@ auto nogil(Fn&& fn) {
     out.emplace(fn());
   }
   return std::move(*out);
+}
+
+// Threads that run the calls `interruptible` waits for, kept for later calls: a thread made per
+// call would cost every run its start. One is made when none is idle; none ever ends, and the
+// pool is never destroyed (a parked thread may outlive the interpreter's teardown). A forked
+// child has none of the parent's threads: it forgets them.
+class CallThreads {
+ public:
+  static CallThreads& get() {
+    static CallThreads* const pool = [] {
+      auto made = std::make_unique<CallThreads>();
+      pthread_atfork([] { pool_for_fork()->mutex_.lock(); },
+                     [] { pool_for_fork()->mutex_.unlock(); },
+                     [] {
+                       // Their threads did not fork; each slot stays owned by its thread's
+                       // (now inert) state, so dropping these references frees nothing.
+                       CallThreads* p = pool_for_fork();
+                       p->idle_.clear();
+                       p->mutex_.unlock();
+                     });
+      return made.release();  // never destroyed, see above
+    }();
+    return *pool;
+  }
+  // Runs `job` (which must not throw) on an idle thread, or a new one.
+  void run(std::function<void()> job) {
+    std::shared_ptr<Slot> slot;
+    {
+      std::lock_guard lock(mutex_);
+      if (!idle_.empty()) {
+        slot = std::move(idle_.back());
+        idle_.pop_back();
+      }
+    }
+    if (!slot) {
+      slot = std::make_shared<Slot>();
+      std::thread([this, slot] {
+        pthread_setname_np(pthread_self(), "chiprt-call");  // as `top -H` shows it
+        serve(slot);
+      }).detach();
+    }
+    {
+      std::lock_guard lock(slot->mutex);
+      slot->job = std::move(job);
+    }
+    slot->wake.notify_one();
+  }
+
+ private:
+  struct Slot {
+    std::mutex mutex;
+    std::condition_variable wake;
+    std::function<void()> job;
+  };
+  static CallThreads* pool_for_fork() { return &get(); }
+  void serve(const std::shared_ptr<Slot>& slot) {
+    for (;;) {
+      std::function<void()> job;
+      {
+        std::unique_lock lock(slot->mutex);
+        slot->wake.wait(lock, [&] { return static_cast<bool>(slot->job); });
+        job = std::move(slot->job);
+        slot->job = nullptr;
+      }
+      job();
+      job = nullptr;
+      std::lock_guard lock(mutex_);
+      idle_.push_back(slot);
+    }
+  }
+  std::mutex mutex_;
+  std::vector<std::shared_ptr<Slot>> idle_;
+};
+
+// Runs `fn` (a call that waits on the device) on a CallThreads thread while this thread waits for
+// it without the GIL, in slices of at most 100 ms, taking the GIL between slices to run Python's
+// signal handlers: Ctrl-C reaches the caller while the device works. When a handler raises
+// (KeyboardInterrupt), `stop` (if any) is requested, which cancels the call's run (RunArgs::
+// stop, within 100 ms); the call is waited for and `on_interrupted` is given its result (to undo
+// what it did); then the handler's exception is raised.
+template <typename Fn, typename Undo>
+auto interruptible(Fn&& fn, std::stop_source* stop, Undo&& on_interrupted) {
+  using R = decltype(fn());
+  struct Shared {
+    std::mutex mutex;
+    std::condition_variable done_cv;
+    bool done = false;
+    std::optional<R> out;
+    std::exception_ptr error;
+  } shared;
+  CallThreads::get().run([&] {
+    std::optional<R> out;
+    std::exception_ptr error;
+    try {
+      out.emplace(fn());
+    } catch (...) {
+      error = std::current_exception();
+    }
+    std::lock_guard lock(shared.mutex);
+    shared.out = std::move(out);
+    shared.error = error;
+    shared.done = true;
+    shared.done_cv.notify_all();
+  });
+  std::optional<py::error_already_set> interrupted;
+  for (;;) {
+    bool finished;
+    {
+      py::gil_scoped_release release;
+      std::unique_lock lock(shared.mutex);
+      finished = shared.done_cv.wait_for(lock, std::chrono::milliseconds(100),
+                                         [&] { return shared.done; });
+    }
+    if (finished) break;
+    if (!interrupted && PyErr_CheckSignals() != 0) {
+      interrupted.emplace();  // takes the pending exception
+      if (stop != nullptr) stop->request_stop();
+    }
+  }
+  // A signal that came as the call ended (a terminal's Ctrl-C also reaches the device process
+  // when it shares the terminal's process group) is still the caller's interrupt.
+  if (!interrupted && PyErr_CheckSignals() != 0) interrupted.emplace();
+  if (interrupted) {
+    if (shared.out) on_interrupted(*shared.out);
+    throw std::move(*interrupted);
+  }
+  if (shared.error) std::rethrow_exception(shared.error);
+  return std::move(*shared.out);
+}
+template <typename Fn>
+auto interruptible(Fn&& fn, std::stop_source* stop = nullptr) {
+  return interruptible(std::forward<Fn>(fn), stop, [](const auto&) {});
+}
+
+// Seconds from Python as the milliseconds of a deadline; positive.
+std::chrono::milliseconds deadline_argument(double seconds, const char* name) {
+  if (!(seconds > 0) || seconds > 1e9) {
+    throw py::value_error(std::string("argument '") + name +
+                          "': must be a positive number of seconds");
+  }
+  return std::chrono::milliseconds(static_cast<int64_t>(std::ceil(seconds * 1000)));
 }
 
 py::object from_json(const nlohmann::json& j) {
@@ -291,7 +440,8 @@ struct OwnedChip {  // a ChipWorker that owns its chip
 };
 
 std::shared_ptr<PyWorker> new_worker(const std::string& runtime, const std::string& profile,
-                                     uint64_t device_memory) {
+                                     uint64_t device_memory, double run_timeout,
+                                     double stall_timeout) {
   const RuntimeKind kind = take(parse_runtime(runtime));
   const ChipProfile p = take(chip_profile(profile));
   auto owned = std::make_shared<OwnedChip>();
@@ -305,6 +455,8 @@ std::shared_ptr<PyWorker> new_worker(const std::string& runtime, const std::stri
   }
   WorkerOptions options;
   options.runtime = kind;
+  options.run_timeout = deadline_argument(run_timeout, "run_timeout");
+  options.stall_timeout = deadline_argument(stall_timeout, "stall_timeout");
   owned->worker = take(nogil([&] { return ChipWorker::create(owned->device, options); }));
   ChipWorker* raw = owned->worker.get();
   return make_worker(std::shared_ptr<ChipWorker>(std::move(owned), raw), 0);
@@ -312,8 +464,12 @@ std::shared_ptr<PyWorker> new_worker(const std::string& runtime, const std::stri
 
 PyCallable do_register(PyWorker& w, const py::object& image) {
   ImageBytes bytes = image_bytes(image);
-  const CallableId id =
-      take(nogil([&] { return w.worker->register_callable(bytes.span()); }));
+  // Interrupted after it registered: the caller never sees the handle, so it is released.
+  const CallableId id = take(interruptible(
+      [&] { return w.worker->register_callable(bytes.span()); }, nullptr,
+      [&](const Result<CallableId>& made) {
+        if (made.ok()) w.worker->unregister_callable(*made).ignore();
+      }));
   std::string name = bytes.name();
   if (name.empty() && !bytes.image) {
     auto view = ImageView::parse(bytes.span(), false);
@@ -383,7 +539,9 @@ py::dict do_run(PyWorker& w, const py::object& handle, const py::object& out,
       args.device_outputs[name] = tensor_of(value, "out['" + name + "']").ref();
     }
   }
-  RunReport report = take(nogil([&] { return w.worker->run(id, args); }));
+  std::stop_source stop;
+  args.stop = stop.get_token();
+  RunReport report = take(interruptible([&] { return w.worker->run(id, args); }, &stop));
   py::dict result;
   for (auto& [name, host] : report.outputs) result[py::str(name)] = to_numpy(std::move(host));
   return result;
@@ -414,7 +572,7 @@ PYBIND11_MODULE(_chiprt, m) {
   m.attr("ChiprtError") = py::reinterpret_borrow<py::object>(e.base);
   m.attr("ChiprtError").attr("code") = py::none();
   for (const char* name : {"InvalidImage", "OutOfDeviceMemory", "NotFound", "DeviceLost",
-                           "DeadlineExceeded", "InvalidArgument"}) {
+                           "DeadlineExceeded", "InvalidArgument", "Cancelled"}) {
     PyObject* cls =
         PyErr_NewException((std::string("chiprt.") + name).c_str(), e.base, nullptr);
     e.by_name[name] = cls;
@@ -537,7 +695,10 @@ PYBIND11_MODULE(_chiprt, m) {
   py::class_<PyWorker, std::shared_ptr<PyWorker>>(m, "ChipWorker",
                                                   "One runtime on one device (thread-safe)")
       .def(py::init(&new_worker), py::arg("runtime") = "tmr", py::arg("profile") = "a2a3",
-           py::arg("device_memory") = uint64_t{1} << 30)
+           py::arg("device_memory") = uint64_t{1} << 30, py::arg("run_timeout") = 300.0,
+           py::arg("stall_timeout") = 30.0,
+           "run_timeout, stall_timeout: seconds; a run past either fails with DeadlineExceeded "
+           "and the device is lost until reset()")
       .def_property_readonly("runtime", [](const PyWorker& w) { return std::string(runtime_name(w.worker->runtime())); })
       .def_property_readonly("device", [](const PyWorker& w) { return w.device_index; })
       .def("register", &do_register, py::arg("image"),
@@ -575,14 +736,14 @@ PYBIND11_MODULE(_chiprt, m) {
         return py::str(s.to_string());
       }, "None while the device is healthy, else why it was lost")
       .def("reset", [](PyWorker& w) {
-        check(nogil([&] { return w.worker->reset(); }));
+        check(interruptible([&] { return w.worker->reset(); }));
         std::lock_guard lock(w.mutex);
         w.live.clear();
       }, "Starts a fresh device; every registration on it is gone")
-      .def("finalize", [](PyWorker& w) { nogil([&] { w.worker->finalize(); return 0; }); })
+      .def("finalize", [](PyWorker& w) { interruptible([&] { w.worker->finalize(); return 0; }); })
       .def("__enter__", [](py::object self) { return self; })
       .def("__exit__", [](PyWorker& w, py::args) {
-        nogil([&] { w.worker->finalize(); return 0; });
+        interruptible([&] { w.worker->finalize(); return 0; });
         return false;
       })
       .def("__repr__", [](const PyWorker& w) {
@@ -597,8 +758,11 @@ PYBIND11_MODULE(_chiprt, m) {
   };
   py::class_<PyPool, std::shared_ptr<PyPool>>(m, "WorkerPool", "One worker per (runtime, device)")
       .def(py::init([](size_t devices, const std::string& profile, uint64_t device_memory,
-                       const std::vector<std::string>& runtimes) {
+                       const std::vector<std::string>& runtimes, double run_timeout,
+                       double stall_timeout) {
              WorkerPoolOptions o;
+             o.worker.run_timeout = deadline_argument(run_timeout, "run_timeout");
+             o.worker.stall_timeout = deadline_argument(stall_timeout, "stall_timeout");
              o.devices = devices;
              o.profile = profile;
              o.device_memory_bytes = device_memory;
@@ -610,7 +774,8 @@ PYBIND11_MODULE(_chiprt, m) {
            }),
            py::arg("devices") = 1, py::arg("profile") = "a2a3",
            py::arg("device_memory") = uint64_t{1} << 30,
-           py::arg("runtimes") = std::vector<std::string>{"tmr", "hbg"})
+           py::arg("runtimes") = std::vector<std::string>{"tmr", "hbg"},
+           py::arg("run_timeout") = 300.0, py::arg("stall_timeout") = 30.0)
       .def_property_readonly("device_count", [](const PyPool& p) { return p.pool->device_count(); })
       .def("worker", [](PyPool& p, const std::string& runtime, size_t device) {
         const RuntimeKind kind = take(parse_runtime(runtime));

@@ -1,7 +1,14 @@
 """Fixtures of the package's own tests (the chiprt plugin gives chip_pool and chip_worker)."""
+import os
+
 import pytest
 
 import chiprt
+
+# pytester's subprocess sessions start in a folder of their own, where a relative PYTHONPATH
+# (PYTHONPATH=build/python) would no longer find the package: make it absolute.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 """Workers and pools: register, run, unregister, stats, finalize, errors as exceptions."""
 import json
+import os
 import subprocess
 
 import numpy as np
@@ -48,8 +49,13 @@ def test_stats_is_the_cli_worker_entry(worker):
     worker.unregister(h2)
     assert worker.stats()["registrations_live"] == before["registrations_live"]
     device = worker.device_stats()
-    assert set(device) == {"device", "live_bytes", "peak_bytes", "tags"}
+    assert set(device) == {"device", "live_bytes", "peak_bytes", "tags", "replay_cache", "process"}
     assert set(device["tags"]) == {"callable", "tensor", "runtime", "other"}
+    assert set(device["replay_cache"]) == {"entries", "bytes", "peak_bytes", "evictions", "drops"}
+    # The device process of this worker's chip, its resident memory read from /proc.
+    process = device["process"]
+    assert process["pid"] > 0 and os.path.exists("/proc/%d" % process["pid"])
+    assert 0 < process["resident_bytes"] <= process["peak_resident_bytes"]
 
 
 def test_stale_and_unknown_handles_are_not_found(worker):

@@ -21,6 +21,7 @@ std::string_view status_code_name(StatusCode code) noexcept {
     case StatusCode::io_error: return "io_error";
     case StatusCode::device_lost: return "device_lost";
     case StatusCode::deadline_exceeded: return "deadline_exceeded";
+    case StatusCode::cancelled: return "cancelled";
     case StatusCode::image_truncated: return "image_truncated";
     case StatusCode::image_bad_magic: return "image_bad_magic";
     case StatusCode::image_unsupported_version: return "image_unsupported_version";

@@ -6,12 +6,16 @@
 #include <pthread.h>
 
 #include <string>
+#include <utility>
 
 namespace chiprt {
 
-inline void name_this_thread(std::string name) {
+inline void name_thread(pthread_t thread, std::string name) {
   if (name.size() > 15) name.resize(15);
-  (void)pthread_setname_np(pthread_self(), name.c_str());
+  (void)pthread_setname_np(thread, name.c_str());
+}
+inline void name_this_thread(std::string name) {
+  name_thread(pthread_self(), std::move(name));
 }
 
 }  // namespace chiprt

@@ -506,6 +506,7 @@ void DeviceProcess::handle(const protocol::FrameHeader& header, std::vector<std:
 void DeviceProcess::check_deadlines() {
   uint64_t late_run = 0;
   std::string why;
+  StatusCode code = StatusCode::deadline_exceeded;
   {
     std::lock_guard lock(mutex_);
     const auto now = Clock::now();
@@ -516,7 +517,11 @@ void DeviceProcess::check_deadlines() {
         state->progress = progress;
         state->last_progress = now;
       }
-      if (now - state->started > state->deadlines.run) {
+      if (state->deadlines.stop.stop_requested()) {
+        late_run = id;
+        code = StatusCode::cancelled;
+        why = fmt::format("run {} was cancelled", id);
+      } else if (now - state->started > state->deadlines.run) {
         late_run = id;
         why = fmt::format("run {} exceeded its run deadline of {}", id,
                           seconds(state->deadlines.run));
@@ -528,7 +533,7 @@ void DeviceProcess::check_deadlines() {
       if (late_run != 0) break;
     }
   }
-  if (late_run != 0) lose("was killed by the host: " + why, late_run, why);
+  if (late_run != 0) lose("was killed by the host: " + why, late_run, why, code);
 }
 
 uint64_t DeviceProcess::activity(uint64_t run, uint32_t slot) const {
@@ -581,7 +586,8 @@ std::string DeviceProcess::describe_activity(uint64_t run) const {
   return out;
 }
 
-void DeviceProcess::lose(std::string cause, uint64_t late_run, std::string late_why) {
+void DeviceProcess::lose(std::string cause, uint64_t late_run, std::string late_why,
+                         StatusCode late_code) {
   // One loss at a time: the reader that sees the device end must not record a plain loss while
   // the supervisor that killed it for a deadline is still reaping it.
   std::lock_guard losing(lose_mutex_);
@@ -614,9 +620,8 @@ void DeviceProcess::lose(std::string cause, uint64_t late_run, std::string late_
     state->done = true;
     state->allocations.clear();
     if (id == late_run) {
-      state->status = Status(
-          StatusCode::deadline_exceeded,
-          fmt::format("{}{}; the device is lost until reset()", late_why, describe_activity(id)));
+      state->status = Status(late_code, fmt::format("{}{}; the device is lost until reset()",
+                                                    late_why, describe_activity(id)));
     } else {
       state->status = Status(StatusCode::device_lost,
                              fmt::format("device lost: {} {}{}", who, cause,

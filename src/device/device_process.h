@@ -6,7 +6,7 @@
 // read by the threads waiting for a reply, one at a time (the reader turn): the caller whose
 // reply arrives is woken by the kernel itself, not by a second thread it would then have to
 // wake. One supervisor thread per process watches the process through a pidfd and enforces
-// each run's deadlines (so does the reader, between messages).
+// each run's deadlines and stop requests (so does the reader, between messages).
 //
 // Loss is sticky: when the process dies (signal, any exit, killed from outside), breaks the
 // protocol, or a run misses a deadline (the supervisor then kills it), every pending call fails
@@ -61,6 +61,12 @@ class DeviceProcess {
   // Loads the shared object at [addr, addr + size) of device memory in the device process.
   Result<uint64_t> load(DeviceAddr addr, uint64_t size, const std::string& entry_symbol);
   void unload(uint64_t handle) noexcept;
+  // The device drops its replay of graph `graph_id` (protocol::Message::kForgetGraph).
+  void forget_graph(uint32_t graph_id) noexcept {
+    if (health().ok()) channel_->send(protocol::Message::kForgetGraph, graph_id);
+  }
+  // What the device publishes about itself (its replay cache, thread records).
+  const protocol::StatusPage& status_page() const { return *status_; }
   // Sends a launch (`encode` writes the payload after the progress slot) and waits for its
   // completion or the loss of the device.
   // `label` tags the run's orchestration log lines.
@@ -88,8 +94,10 @@ class DeviceProcess {
   // Loses the device for a message no honest device sends; returns the loss.
   Status violation(std::string what);
   void reject(std::string what);  // the same, where nobody waits for the loss
-  // Kills (if needed) and reaps the child, records why it is lost, fails every pending call.
-  void lose(std::string cause, uint64_t late_run = 0, std::string late_why = {});
+  // Kills (if needed) and reaps the child, records why it is lost, fails every pending call
+  // (run `late_run` with `late_code`: it missed a deadline or was cancelled).
+  void lose(std::string cause, uint64_t late_run = 0, std::string late_why = {},
+            StatusCode late_code = StatusCode::deadline_exceeded);
   std::string describe_activity(uint64_t run) const;
   // What changes whenever run `run` (in progress slot `slot`) makes progress: its completed
   // tasks (counted per batch of chains, see GraphRun) plus the kernels its threads are running

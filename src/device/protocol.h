@@ -1,4 +1,4 @@
-// The device protocol, version 3: how the host (DeviceProcess) and a simulated chip's device
+// The device protocol, version 4: how the host (DeviceProcess) and a simulated chip's device
 // process (chiprt-device) talk. Besides the C ABI headers this is the only header both sides
 // include.
 //
@@ -20,8 +20,12 @@
 //                        scalars, ring slots u32, heap bytes u64, heap addr u64, trace u8
 //                                                                            -> kRunDone
 //   kLaunchGraph [run]   progress slot u32, graph addr u64, graph bytes u64, kernels,
-//                        tensor addrs (count u32, u64 each), trace u8        -> kRunDone
+//                        tensor addrs (count u32, u64 each), trace u8, replay cache bound u64
+//                        (bytes the device may keep for replays of cached graphs) -> kRunDone
 //   kAllocReply [request] addr u64 (0: failed), status code i32, message str
+//   kForgetGraph [graph id] -  the host dropped that graph (its callable was unregistered, or its
+//                        cache evicted it, or the worker was reset or finalized): the device drops
+//                        what it keeps for it (its replay). Graph ids are never reused.
 //   kShutdown [0]        -
 // device -> host:
 //   kReady [0]           aicpu threads u32, execution threads u32
@@ -46,8 +50,9 @@
 
 namespace chiprt::device::protocol {
 
-// 2: the tmr launch lends its heap (heap addr); 3: thread records on cache lines of their own
-inline constexpr uint32_t kVersion = 3;
+// 2: the tmr launch lends its heap (heap addr); 3: thread records on cache lines of their own;
+// 4: kForgetGraph, the graph launch's replay cache bound, the replay cache on the status page
+inline constexpr uint32_t kVersion = 4;
 inline constexpr int kMemoryFd = 3;
 inline constexpr int kStatusFd = 4;
 inline constexpr int kControlFd = 5;
@@ -62,6 +67,7 @@ enum class Message : uint32_t {
   kLaunchGraph,
   kAllocReply,
   kShutdown,
+  kForgetGraph,
   kReady = 100,
   kLoaded,
   kAlloc,
@@ -114,6 +120,16 @@ struct StatusPage {
   // on every orchestration call of the run that the host gave this slot; the host watches it,
   // and the thread records, to tell a stalled run from a slow one.
   std::atomic<uint64_t> progress[kMaxRuns];
+  // The device's cache of graph replays, written by the device whenever it changes: its
+  // entries, the host memory they hold (container capacities), the most they ever held, and
+  // the entries dropped to stay within the bound / because the host dropped their graph.
+  struct ReplayCache {
+    std::atomic<uint64_t> entries;
+    std::atomic<uint64_t> bytes;
+    std::atomic<uint64_t> peak_bytes;
+    std::atomic<uint64_t> evictions;
+    std::atomic<uint64_t> drops;
+  } replays;
 };
 static_assert(std::atomic<uint64_t>::is_always_lock_free, "the status page must be lock-free");
 

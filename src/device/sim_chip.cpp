@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "base/resident_memory.h"
 #include "launch_codec.h"
 
 namespace chiprt::device {
@@ -119,8 +120,24 @@ Status SimChip::copy_from_device(MutableByteSpan dst, DeviceAddr src) const {
 
 DeviceStats SimChip::stats() const {
   DeviceStats out = arena_->stats();
-  std::lock_guard lock(mutex_);
-  out.losses = losses_ + (process_ && !process_->health().ok() ? 1 : 0);
+  std::shared_ptr<DeviceProcess> process;
+  {
+    std::lock_guard lock(mutex_);
+    out.losses = losses_ + (process_ && !process_->health().ok() ? 1 : 0);
+    process = process_;
+  }
+  if (process && process->health().ok()) {
+    const auto& replays = process->status_page().replays;
+    out.replay_cache.entries = replays.entries.load(std::memory_order_relaxed);
+    out.replay_cache.bytes = replays.bytes.load(std::memory_order_relaxed);
+    out.replay_cache.peak_bytes = replays.peak_bytes.load(std::memory_order_relaxed);
+    out.replay_cache.evictions = replays.evictions.load(std::memory_order_relaxed);
+    out.replay_cache.drops = replays.drops.load(std::memory_order_relaxed);
+    out.process.pid = process->pid();
+    const ResidentMemory memory = resident_memory(process->pid());
+    out.process.resident_bytes = memory.resident_bytes;
+    out.process.peak_resident_bytes = memory.peak_resident_bytes;
+  }
   return out;
 }
 
@@ -205,8 +222,19 @@ Result<LaunchResult> SimChip::launch(const GraphLaunch& launch, const Deadlines&
         put_kernels(w, launch.kernels);
         w.put_array(launch.tensors.data(), static_cast<uint32_t>(launch.tensors.size()));
         w.put(uint8_t{launch.trace});
+        w.put(launch.replay_cache_bytes);
       },
       limits);
+}
+
+void SimChip::forget_graph(uint32_t graph_id) noexcept {
+  std::shared_ptr<DeviceProcess> process;
+  {
+    std::lock_guard lock(mutex_);
+    process = process_;
+  }
+  // No process: nothing was replayed since the last reset, which took the replays with it.
+  if (process) process->forget_graph(graph_id);
 }
 
 }  // namespace chiprt::device

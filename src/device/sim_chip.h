@@ -34,6 +34,7 @@ class SimChip final : public Device, public std::enable_shared_from_this<SimChip
   std::shared_ptr<CodeLoader> code_loader() override;
   Result<LaunchResult> launch(const OrchestrationLaunch& launch, const Deadlines& limits) override;
   Result<LaunchResult> launch(const GraphLaunch& launch, const Deadlines& limits) override;
+  void forget_graph(uint32_t graph_id) noexcept override;
   Status start() override;
   Status health() const override;
   Status reset() override;

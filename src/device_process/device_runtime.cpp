@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "device/launch_codec.h"
 #include "run_memory.h"
 #include "runtime/hbg/graph.h"
@@ -72,6 +74,9 @@ void DeviceRuntime::serve() {
         break;
       case Message::kAllocReply:
         alloc_reply(header.id, in);
+        break;
+      case Message::kForgetGraph:
+        forget_replay(header.id);
         break;
       case Message::kShutdown:
         return;
@@ -244,9 +249,16 @@ struct DeviceRuntime::Replay {
   // by the launch that claimed it next.
   RunHistory history;
   static constexpr uint32_t kNoTensor = ~0u;
+  uint64_t cached_bytes = 0;  // bytes() when it was cached: what the cache counts for it
+  // Host bytes it holds, by capacity (elements are under half of it: the run's nodes are a
+  // cache line each), plus its map node and shared_ptr control block.
   uint64_t bytes() const {
-    return params.size() * (sizeof(chiprt_param_t) + sizeof(uint32_t) + sizeof(std::byte*)) +
-           successors.size() * sizeof(uint32_t);
+    constexpr uint64_t kOverhead = 96;
+    return sizeof(*this) - sizeof(graph) + graph.memory_bytes() + kOverhead +
+           params.capacity() * sizeof(chiprt_param_t) + ref_tensors.capacity() * sizeof(uint32_t) +
+           successors.capacity() * sizeof(uint32_t) + bases.capacity() * sizeof(std::byte*) +
+           tensor_addrs.capacity() * sizeof(uint64_t) +
+           kernel_handles.capacity() * sizeof(uint64_t);
   }
 };
 
@@ -258,6 +270,7 @@ void DeviceRuntime::launch_graph(uint64_t run, WireReader& in) {
   auto table = kernels(in, &kernel_handles);
   std::vector<uint64_t> tensor_addrs = in.get_array<uint64_t>();
   const bool trace = in.get<uint8_t>() != 0;
+  const uint64_t replay_limit = in.get<uint64_t>();
   if (!decoded(run, table, in.ok() && slot < device::protocol::kMaxRuns, "graph launch")) return;
   const std::byte* base = view(graph_addr, graph_bytes);
   const auto* header = reinterpret_cast<const runtime::DeviceGraphHeader*>(base);
@@ -266,18 +279,20 @@ void DeviceRuntime::launch_graph(uint64_t run, WireReader& in) {
     return send_done(run, Status(StatusCode::internal, "malformed device graph: header"));
   }
   std::shared_ptr<Replay> replay = cached_replay(header->graph_id, kernel_handles);
-  if (!replay) {
+  const bool made_now = !replay;
+  if (made_now) {
     auto made = prepare_replay(*header, graph_bytes, *table);
     if (!made.ok()) return send_done(run, made.status());
     replay = std::move(made).value();
     replay->kernel_handles = kernel_handles;
     replay->running.store(true);
-    cache_replay(header->graph_id, replay);
   }
   if (Status placed = place_tensors(*replay, std::move(tensor_addrs)); !placed.ok()) {
     replay->running.store(false);
     return send_done(run, placed);
   }
+  // Cached once complete, so that its bytes are counted whole.
+  if (made_now) cache_replay(header->graph_id, replay, replay_limit);
   runtime::GraphRun& graph = replay->graph;
   graph.rearm_fixed(trace);
   graph.observe(recorder_.get(), run, &status_.progress[slot]);
@@ -398,22 +413,49 @@ std::shared_ptr<DeviceRuntime::Replay> DeviceRuntime::cached_replay(
   return it->second;
 }
 
-void DeviceRuntime::cache_replay(uint32_t graph_id, const std::shared_ptr<Replay>& replay) {
+void DeviceRuntime::cache_replay(uint32_t graph_id, const std::shared_ptr<Replay>& replay,
+                                 uint64_t limit_bytes) {
   if (graph_id == 0) return;
   std::lock_guard lock(replays_mutex_);
   auto [it, added] = replays_.try_emplace(graph_id, replay);
   if (!added) {
     if (it->second->running.load(std::memory_order_acquire)) return;  // keep the running one
-    replay_bytes_ -= it->second->bytes();
+    replay_bytes_ -= it->second->cached_bytes;
     it->second = replay;
   }
-  replay_bytes_ += replay->bytes();
+  replay->cached_bytes = replay->bytes();
+  replay_bytes_ += replay->cached_bytes;
+  replay_peak_bytes_ = std::max(replay_peak_bytes_, replay_bytes_);
   // Bounded: the oldest uploads go first (ids only grow), never the one just added.
-  while (replay_bytes_ > kReplayBytesLimit && replays_.size() > 1) {
+  while (replay_bytes_ > limit_bytes && replays_.size() > 1) {
     auto oldest = replays_.begin();
-    replay_bytes_ -= oldest->second->bytes();
+    if (oldest->first == graph_id) oldest = std::next(oldest);
+    replay_bytes_ -= oldest->second->cached_bytes;
     replays_.erase(oldest);
+    ++replay_evictions_;
   }
+  publish_replays();
+}
+
+void DeviceRuntime::forget_replay(uint64_t graph_id) {
+  std::shared_ptr<Replay> doomed;  // a run still holding it keeps it until it finishes
+  std::lock_guard lock(replays_mutex_);
+  auto it = replays_.find(static_cast<uint32_t>(graph_id));
+  if (it == replays_.end() || it->first != graph_id) return;
+  replay_bytes_ -= it->second->cached_bytes;
+  doomed = std::move(it->second);
+  replays_.erase(it);
+  ++replay_drops_;
+  publish_replays();
+}
+
+void DeviceRuntime::publish_replays() {
+  auto& out = status_.replays;
+  out.entries.store(replays_.size(), std::memory_order_relaxed);
+  out.bytes.store(replay_bytes_, std::memory_order_relaxed);
+  out.peak_bytes.store(replay_peak_bytes_, std::memory_order_relaxed);
+  out.evictions.store(replay_evictions_, std::memory_order_relaxed);
+  out.drops.store(replay_drops_, std::memory_order_relaxed);
 }
 
 Result<DeviceAddr> DeviceRuntime::allocate(uint64_t run, uint64_t bytes, MemoryTag tag) {

@@ -79,7 +79,12 @@ class DeviceRuntime {
   // Graphs are immutable once uploaded and ids are never reused; graph id 0 is never cached.
   std::shared_ptr<Replay> cached_replay(uint32_t graph_id,
                                         const std::vector<uint64_t>& kernel_handles);
-  void cache_replay(uint32_t graph_id, const std::shared_ptr<Replay>& replay);
+  // Caches `replay` (its bytes counted now), then evicts the oldest beyond `limit_bytes`.
+  void cache_replay(uint32_t graph_id, const std::shared_ptr<Replay>& replay, uint64_t limit_bytes);
+  // The host dropped graph `graph_id`: so does the cache (kForgetGraph).
+  void forget_replay(uint64_t graph_id);
+  // Publishes the cache's figures on the status page; replays_mutex_ held.
+  void publish_replays();
 
   const ChipProfile profile_;
   device::Channel& channel_;
@@ -113,12 +118,16 @@ class DeviceRuntime {
   std::mutex tmr_runs_mutex_;
   std::unordered_map<uint64_t, RunHistory> tmr_runs_;
 
-  static constexpr uint64_t kReplayBytesLimit = 64ull << 20;
   // How long the channel thread helps the cores with a graph it launched (see launch_graph).
   static constexpr std::chrono::microseconds kHelpBudget{200};
   std::mutex replays_mutex_;
-  std::map<uint32_t, std::shared_ptr<Replay>> replays_;  // by graph id: oldest upload first
-  uint64_t replay_bytes_ = 0;
+  // By graph id: oldest upload first. An entry lives while the host keeps its graph (it sends
+  // kForgetGraph when it drops it) and the bound of the launches allows.
+  std::map<uint32_t, std::shared_ptr<Replay>> replays_;
+  uint64_t replay_bytes_ = 0;  // host bytes of the cached replays, by container capacity
+  uint64_t replay_peak_bytes_ = 0;
+  uint64_t replay_evictions_ = 0;
+  uint64_t replay_drops_ = 0;
 
   std::mutex alloc_mutex_;
   std::unordered_map<uint64_t, AllocWait*> alloc_waits_;

@@ -3,6 +3,7 @@
 // arguments: protocol version, profile name, AIC cores, AIV cores, AICPU threads, execution
 // threads (0: the machine's), the host's pid. It exits when the host says so or goes away (EOF),
 // and is killed when the host dies (parent_death.h).
+#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -48,6 +49,9 @@ int main(int argc, char** argv) {
     return fail("started with the wrong arguments or protocol version (it is started by chiprt)");
   }
   if (!process::tie_to_parent(argv[7])) return fail("its host is gone");
+  // A terminal's Ctrl-C reaches the whole foreground process group: it is the host's to handle
+  // (it cancels its runs, and ends this process if it must), not a reason to lose the device.
+  signal(SIGINT, SIG_IGN);
   ChipProfile profile{argv[2], number(argv[3]), number(argv[4]), number(argv[5]), 0, 0};
   auto memory = device::SharedMemory::adopt(protocol::kMemoryFd);
   if (!memory.ok()) return fail("mapping device memory", memory.status());

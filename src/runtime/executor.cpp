@@ -38,7 +38,16 @@ KernelTable kernel_table(const registry::ChipBuffer& buffer) {
 }
 
 Deadlines deadlines(const WorkerOptions& options) {
-  return Deadlines{options.run_timeout, options.stall_timeout};
+  return Deadlines{options.run_timeout, options.stall_timeout, {}};
+}
+
+Result<Deadlines> launch_limits(const Deadlines& base, const RunArgs& args) {
+  if (args.stop.stop_requested()) {
+    return Status(StatusCode::cancelled, "the run was cancelled before it reached the device");
+  }
+  Deadlines out = base;
+  out.stop = args.stop;
+  return out;
 }
 
 namespace {

@@ -35,6 +35,9 @@ std::unique_ptr<Executor> make_executor(Device& device, const WorkerOptions& opt
 KernelTable kernel_table(const registry::ChipBuffer& buffer);
 std::vector<LaunchKernel> launch_kernels(const registry::ChipBuffer& buffer);
 Deadlines deadlines(const WorkerOptions& options);
+// The limits of one launch of a run: `base` with the run's stop token; cancelled when a stop was
+// requested already (the run is withdrawn before it reaches the device, which stays healthy).
+Result<Deadlines> launch_limits(const Deadlines& base, const RunArgs& args);
 
 // Device tensor arguments (RunArgs::device_inputs / device_outputs).
 // Checks the names: a tensor argument is a host or a device input, never both, and an output

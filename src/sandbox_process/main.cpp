@@ -4,6 +4,8 @@
 // never device memory), runs one recording at a time against a GraphRecorder of its own, which
 // answers the orchestration, and reports every call to the host (call_log.h). It exits when the
 // host says so or goes away, and is killed when the host dies (parent_death.h).
+#include <signal.h>
+
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -178,6 +180,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!process::tie_to_parent(argv[2])) return 2;
+  // A terminal's Ctrl-C reaches the whole foreground process group: it is the host's to handle.
+  signal(SIGINT, SIG_IGN);
   device::Channel channel(runtime::sandbox::kChannelFd);
   if (!channel.send(frame_type(Message::kReady), 0)) return 0;
   Sandbox(channel).serve();

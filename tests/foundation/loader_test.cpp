@@ -1,7 +1,10 @@
 // The memfd loader (I6): code is loaded from bytes through an anonymous memfd, resolves its
 // entry, fails cleanly without it, and never creates a named file (TMPDIR stays empty, /dev/shm
 // is unchanged, no named file is held open).
+#include <chrono>
 #include <fstream>
+#include <sstream>
+#include <thread>
 
 #include "host_allocation_faults.h"
 #include "worker_fixture.h"
@@ -83,9 +86,25 @@ TEST_F(LoaderTest, EachLoadIsItsOwnCopy) {
   EXPECT_EQ(marker_of(*other), kKernelBMarker);
 }
 
-std::string self_maps() {
-  std::ifstream in("/proc/self/maps");
+std::string maps_of(const std::string& process) {
+  std::ifstream in("/proc/" + process + "/maps");
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+std::string self_maps() {
+  return maps_of("self");
+}
+
+// The files a process maps that live under `dir`.
+std::vector<std::string> mapped_under(const std::string& maps, const std::string& dir) {
+  std::vector<std::string> out;
+  std::istringstream lines(maps);
+  for (std::string line; std::getline(lines, line);) {
+    const size_t path = line.find(" /");
+    if (path != std::string::npos && line.compare(path + 1, dir.size(), dir) == 0) {
+      out.push_back(line.substr(path + 1));
+    }
+  }
+  return out;
 }
 
 TEST_F(LoaderTest, LoadsAndRegistrationsCreateNoFiles) {
@@ -98,6 +117,15 @@ TEST_F(LoaderTest, LoadsAndRegistrationsCreateNoFiles) {
     EXPECT_EQ(open_named_files(), named_before);
 
     auto device = make_device(Backend::a2a3);
+    ASSERT_TRUE(device->start().ok());
+    // The device process, where the code of both runtimes' kernels (and tmr orchestrations) is
+    // loaded: it too holds no named file (past the standard streams it inherits) and maps code
+    // only from memfds, never from TMPDIR or /dev/shm.
+    const std::string device_pid = std::to_string(device->stats().process.pid);
+    ASSERT_NE(device_pid, "0");
+    const std::set<std::string> device_named_before =
+        open_named_files(static_cast<pid_t>(device->stats().process.pid), 3);
+    EXPECT_EQ(maps_of(device_pid).find("/memfd:chiprt-code"), std::string::npos);
     for (RuntimeKind runtime : {RuntimeKind::tmr, RuntimeKind::hbg}) {
       WorkerOptions options;
       options.runtime = runtime;
@@ -107,7 +135,22 @@ TEST_F(LoaderTest, LoadsAndRegistrationsCreateNoFiles) {
       }
       EXPECT_EQ(open_named_files(), named_before);
       EXPECT_EQ(tmpdir_.created(), std::vector<std::string>{});
+      const std::string device_maps = maps_of(device_pid);
+      EXPECT_NE(device_maps.find("/memfd:chiprt-code"), std::string::npos)
+          << "the device maps its loaded code from an anonymous memfd";
+      EXPECT_EQ(mapped_under(device_maps, tmpdir_.path().string()), std::vector<std::string>{});
+      EXPECT_EQ(mapped_under(device_maps, "/dev/shm/"), std::vector<std::string>{});
+      EXPECT_EQ(open_named_files(static_cast<pid_t>(device->stats().process.pid), 3),
+                device_named_before);
     }
+    // Unloads travel without a reply: wait (bounded) until the device has served them.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (maps_of(device_pid).find("/memfd:chiprt-code") != std::string::npos &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
+    EXPECT_EQ(maps_of(device_pid).find("/memfd:chiprt-code"), std::string::npos)
+        << "the device unloaded everything";
   }
   EXPECT_EQ(shm_watch.created(), std::vector<std::string>{}) << "nothing created in /dev/shm";
   EXPECT_EQ(self_maps().find("/memfd:chiprt-code"), std::string::npos) << "everything unloaded";

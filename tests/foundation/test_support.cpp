@@ -353,9 +353,11 @@ ScopedEmptyTmpdir::~ScopedEmptyTmpdir() {
   }
 }
 
-std::set<std::string> open_named_files() {
+std::set<std::string> open_named_files(pid_t pid, int first_fd) {
   std::set<std::string> named;
-  for (const auto& entry : fs::directory_iterator("/proc/self/fd")) {
+  const std::string fds = pid == 0 ? "/proc/self/fd" : "/proc/" + std::to_string(pid) + "/fd";
+  for (const auto& entry : fs::directory_iterator(fds)) {
+    if (std::atoi(entry.path().filename().c_str()) < first_fd) continue;
     std::error_code ec;
     const std::string target = fs::read_symlink(entry.path(), ec).string();
     if (ec || target.empty() || target.front() != '/') continue;  // socket:, pipe:, anon_inode:

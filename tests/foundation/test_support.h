@@ -192,9 +192,10 @@ class ScopedEmptyTmpdir {
   CreationWatch watch_{dir_.path()};
   std::optional<std::string> previous_;
 };
-// Targets of this process's open file descriptors that are not memfds, sockets, pipes or
-// anonymous inodes, i.e. named files.
-std::set<std::string> open_named_files();
+// Targets of the open file descriptors of process `pid` (0: this one) that are not memfds,
+// sockets, pipes or anonymous inodes, i.e. named files; fds below `first_fd` are skipped (a
+// child's inherited standard streams).
+std::set<std::string> open_named_files(pid_t pid = 0, int first_fd = 0);
 
 // A test fixture base that runs every test with TMPDIR set to a fresh empty directory and
 // fails the test if anything was ever created in it.

@@ -1,12 +1,19 @@
 // `chiprt run` end to end: .npy in and out, JSON report keys, Chrome trace, exit codes.
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+#include <vector>
 #include <xtensor/xarray.hpp>
 #include <xtensor/xnpy.hpp>
 
@@ -259,6 +266,75 @@ TEST_P(CliRunTest, OrchestrationLogLinesAreShownTaggedWithTheCallable) {
             2);
   EXPECT_EQ(chiprt_env("CHIPRT_LOG_LEVEL=warn", run), 1);
   EXPECT_EQ((slurp("out") + slurp("err")).find(line), std::string::npos);
+}
+
+// The children of process `parent` (its device process).
+std::vector<pid_t> children_of(pid_t parent) {
+  std::vector<pid_t> out;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const pid_t pid = static_cast<pid_t>(std::atoi(entry.path().filename().c_str()));
+    if (pid <= 0) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    const size_t close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    char state = 0;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == parent) out.push_back(pid);
+  }
+  return out;
+}
+
+// SIGINT and SIGTERM while a kernel spins: the run is cancelled, the device process reaped, no
+// partial --out file is left (nor its temporary), and the exit code is 128 + the signal.
+TEST_P(CliRunTest, AnInterruptedRunExitsWithTheSignalsCodeAndLeavesNoOutput) {
+  const Bytes fault = test_image("orch_fault.so", {{1, CoreType::aiv, "kernel_fault.so"}}, "fault");
+  std::ofstream(path("fault.chipimg"), std::ios::binary)
+      .write(reinterpret_cast<const char*>(fault.data()),
+             static_cast<std::streamsize>(fault.size()));
+  xt::xarray<float> x = xt::xarray<float>::from_shape({256});
+  x.fill(1.0f);
+  xt::dump_npy(path("x.npy"), x);
+  for (int sig : {SIGINT, SIGTERM}) {
+    SCOPED_TRACE(sig);
+    const std::string cmd = "exec " + std::string(CHIPRT_CLI) + " run " + path("fault.chipimg") +
+                            " --runtime " + GetParam() + " --arg x=" + path("x.npy") +
+                            " --scalar fault=5 --out out=" + path("z.npy") +
+                            " --timeout 120 --stall-timeout 60 >/dev/null 2>" + path("err");
+    const pid_t cli = fork();
+    ASSERT_GE(cli, 0);
+    if (cli == 0) {
+      execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    // Waits for the event: the CLI's device process burning CPU (the kernel spins).
+    pid_t device = 0;
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < give_up) {
+      const std::vector<pid_t> kids = children_of(cli);
+      if (!kids.empty() && process_cpu_seconds(kids.front()) >= 0.3) {
+        device = kids.front();
+        break;
+      }
+      std::this_thread::yield();
+    }
+    ASSERT_GT(device, 0) << "the kernel never spun: " << slurp("err");
+    ASSERT_EQ(kill(cli, sig), 0);
+    int status = 0;
+    ASSERT_EQ(waitpid(cli, &status, 0), cli);
+    ASSERT_TRUE(WIFEXITED(status)) << status;
+    EXPECT_EQ(WEXITSTATUS(status), 128 + sig) << slurp("err");
+    EXPECT_NE(kill(device, 0), 0) << "the device process outlived the CLI";
+    std::vector<std::string> left;
+    for (const auto& entry : fs::directory_iterator(dir_)) {
+      left.push_back(entry.path().filename().string());
+    }
+    std::sort(left.begin(), left.end());
+    EXPECT_EQ(left, (std::vector<std::string>{"err", "fault.chipimg", "x.npy"}));
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Runtimes, CliRunTest, ::testing::Values("tmr", "hbg"));

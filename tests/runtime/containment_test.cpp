@@ -6,6 +6,9 @@
 // yields a forged output, never crashes the host; after reset() the device is back to its
 // baseline and runs exactly.
 #include <dirent.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -178,7 +181,12 @@ TEST(HbgSandboxTest, ACachedGraphReplaysWithoutTheSandbox) {
   expect_healthy(rig.worker->run(id, x_args({{"fault", 0}})));
   const std::vector<pid_t> sandbox = children("chiprt-sandbox");
   ASSERT_EQ(sandbox.size(), 1u);
+  const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, sandbox[0], 0));
+  ASSERT_GE(pidfd, 0);
   ASSERT_EQ(kill(sandbox[0], SIGKILL), 0);
+  pollfd ended{pidfd, POLLIN, 0};
+  ASSERT_EQ(poll(&ended, 1, 10'000), 1) << "the sandbox outlived SIGKILL";
+  close(pidfd);
   auto replay = rig.worker->run(id, x_args({{"fault", 0}}));
   expect_healthy(replay);
   EXPECT_TRUE(replay->graph_cache_hit);

@@ -8,10 +8,13 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <stop_token>
 #include <thread>
 
 #include "chiprt/worker_pool.h"
@@ -298,6 +301,76 @@ TEST_P(DeviceTest, RunDeadlineKillsALongRunEvenWhileItStallsLess) {
   EXPECT_NE(failed.status().message().find("run deadline of 1 s"), std::string::npos)
       << failed.status().message();
   EXPECT_LT(Clock::now() - start, std::chrono::seconds(3));
+}
+
+// A stop request (RunArgs::stop) ends a run whose kernel spins with `cancelled` within a bound
+// (100 ms is the promise; asserted with a wide margin) and loses the device as a missed deadline
+// does, until reset(); a stop requested before the run reaches the device withdraws it and the
+// device stays healthy. The spin shows in the device process's CPU time (process_cpu_seconds),
+// which is what LimitsTest.IdleCoresConsumeNoCpu reads there.
+TEST_P(DeviceTest, AStopRequestCancelsASpinningRunWithinItsBound) {
+  WorkerOptions options;
+  options.run_timeout = std::chrono::seconds(120);
+  options.stall_timeout = std::chrono::seconds(120);
+  Rig rig = make_rig("a2a3", GetParam(), options);
+  const pid_t pid = device_pid(*rig.device);
+  const Bytes image = fault_image();
+  const CallableId id = *rig.worker->register_callable(image);
+  {
+    std::stop_source early;
+    early.request_stop();
+    RunArgs args = fault_args(5);
+    args.stop = early.get_token();
+    auto withdrawn = rig.worker->run(id, args);
+    EXPECT_EQ(withdrawn.status().code(), StatusCode::cancelled) << withdrawn.status().to_string();
+    EXPECT_TRUE(rig.device->health().ok());
+    auto healthy = rig.worker->run(id, fault_args(0));
+    ASSERT_TRUE(healthy.ok()) << healthy.status().to_string();
+    expect_healthy_output(*healthy);
+  }
+
+  std::stop_source stop;
+  RunArgs args = fault_args(5);
+  args.stop = stop.get_token();
+  std::atomic<bool> returned{false};
+  Clock::time_point requested{};
+  double spun = 0;
+  // Waits for the event (the kernel spinning: the device process burns CPU), then stops.
+  std::thread canceller([&] {
+    const double before = process_cpu_seconds(pid);
+    const auto give_up = Clock::now() + std::chrono::seconds(30);
+    while (!returned.load() && Clock::now() < give_up) {
+      spun = process_cpu_seconds(pid) - before;
+      if (spun >= 0.3) break;
+      std::this_thread::yield();
+    }
+    requested = Clock::now();
+    stop.request_stop();
+  });
+  auto cancelled = rig.worker->run(id, args);
+  const auto returned_at = Clock::now();
+  returned = true;
+  canceller.join();
+  const auto took = returned_at - requested;
+
+  EXPECT_GE(spun, 0.3) << "the spinning kernel shows in the device process's CPU time";
+  ASSERT_EQ(cancelled.status().code(), StatusCode::cancelled) << cancelled.status().to_string();
+  const std::string message(cancelled.status().message());
+  EXPECT_NE(message.find("cancelled"), std::string::npos) << message;
+  EXPECT_NE(message.find("func_id 1 on aiv core"), std::string::npos) << message;
+  EXPECT_LT(took, std::chrono::seconds(1))
+      << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
+  std::printf("[ cancel   ] %s: returned %.1f ms after the stop request\n",
+              std::string(runtime_name(GetParam())).c_str(),
+              std::chrono::duration<double, std::milli>(took).count());
+  EXPECT_EQ(rig.device->health().code(), StatusCode::device_lost);
+  EXPECT_EQ(rig.worker->stats().device_losses, 1u);
+
+  ASSERT_TRUE(rig.worker->reset().ok());
+  const CallableId again = *rig.worker->register_callable(image);
+  auto healthy = rig.worker->run(again, fault_args(0));
+  ASSERT_TRUE(healthy.ok()) << healthy.status().to_string();
+  expect_healthy_output(*healthy);
 }
 
 // The stall deadline watches progress: a run whose tasks each finish well within it is never

@@ -4,10 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -77,6 +80,30 @@ inline Rig make_rig(const std::string& profile, RuntimeKind runtime, WorkerOptio
   EXPECT_TRUE(worker.ok()) << worker.status().to_string();
   rig.worker = std::move(worker).value();
   return rig;
+}
+
+// CPU time (user + system) of every thread of process `pid`, from /proc/PID/task/*/stat: the
+// device process's cores run there, where CLOCK_PROCESS_CPUTIME_ID of the host cannot see them.
+inline double process_cpu_seconds(pid_t pid) {
+  const std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
+  std::error_code ec;
+  uint64_t ticks = 0;
+  for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
+    std::ifstream in(task.path() / "stat");
+    std::string line;
+    std::getline(in, line);
+    const size_t close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    std::string field;
+    // Fields 3.. after the name: state is 3, utime 14, stime 15.
+    for (int i = 3; i <= 13 && rest >> field; ++i) {
+    }
+    uint64_t utime = 0, stime = 0;
+    rest >> utime >> stime;
+    ticks += utime + stime;
+  }
+  return static_cast<double>(ticks) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 inline HostTensor host_f32(std::vector<int64_t> shape, const std::vector<float>& values) {

@@ -92,6 +92,17 @@ TEST_P(ChurnTimeline, RollingIsFlatAtOneImage) {
   }
   ASSERT_EQ(max_callable.size(), 2u);
   for (auto [device, bytes] : max_callable) EXPECT_EQ(bytes, one_image_alloc(GetParam())) << device;
+  // The resident memory of the CLI and of each device's process, from /proc, at the end.
+  const auto resident = nlohmann::json::parse(r.out)["resident_memory"];
+  EXPECT_GT(resident["host"]["pid"].get<int64_t>(), 0);
+  EXPECT_GT(resident["host"]["resident_bytes"].get<uint64_t>(), 0u);
+  ASSERT_EQ(resident["devices"].size(), 2u);
+  for (const auto& d : resident["devices"]) {
+    EXPECT_GT(d["pid"].get<int64_t>(), 0);
+    EXPECT_NE(d["pid"], resident["host"]["pid"]);
+    EXPECT_GT(d["resident_bytes"].get<uint64_t>(), 0u);
+    EXPECT_LE(d["resident_bytes"].get<uint64_t>(), d["peak_resident_bytes"].get<uint64_t>());
+  }
 }
 
 TEST_P(ChurnTimeline, AllRisesToTheSumAndReturnsToZero) {

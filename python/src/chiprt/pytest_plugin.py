@@ -47,6 +47,9 @@ def pytest_addoption(parser):
                     help="write one JSON report per pytest process into DIR")
     group.addoption("--chiprt-leaks", default="fail", choices=("fail", "warn"),
                     help="a test that leaves registrations live fails (default) or warns")
+    group.addoption("--chiprt-stall-timeout", type=float, default=30.0, metavar="SECONDS",
+                    help="a run in which no task completes or starts for this long fails with "
+                         "DeadlineExceeded and the device is reset (default 30)")
 
 
 def _process_name(config):
@@ -70,7 +73,8 @@ class SessionPool:
         self.default_runtime = opt.chiprt_runtime
         self.pool = chiprt.WorkerPool(devices=1, profile=opt.chiprt_profile,
                                       device_memory=opt.chiprt_device_memory,
-                                      runtimes=self.runtimes)
+                                      runtimes=self.runtimes,
+                                      stall_timeout=opt.chiprt_stall_timeout)
         self.baseline_bytes = self.live_bytes()
 
     def worker(self, runtime=None, device=None):

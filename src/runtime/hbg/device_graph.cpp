@@ -23,6 +23,7 @@ Result<std::shared_ptr<const DeviceGraph>> upload_graph(Device& device, uint64_t
   out->edge_count = header.edge_count;
   CHIPRT_ASSIGN_OR_RETURN(out->memory, device.allocate(bytes.size(), MemoryTag::runtime));
   CHIPRT_RETURN_IF_ERROR(device.copy_to_device(out->memory.addr(), bytes));
+  out->on_device = GraphOnDevice(device, graph_id);
   return std::shared_ptr<const DeviceGraph>(std::move(out));
 }
 

@@ -5,12 +5,43 @@
 
 #include <memory>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "chiprt/device.h"
 #include "runtime/hbg/graph.h"
 
 namespace chiprt::runtime {
+
+// Tells the device to drop what it keeps for a graph (its replay) when the host drops the graph:
+// the last holder of a DeviceGraph (the cache, or a run still replaying it after eviction) lets
+// go on unregister, eviction, reset and finalize alike. Move-only.
+class GraphOnDevice {
+ public:
+  GraphOnDevice() = default;
+  GraphOnDevice(Device& device, uint32_t graph_id) : device_(&device), graph_id_(graph_id) {}
+  GraphOnDevice(GraphOnDevice&& other) noexcept
+      : device_(std::exchange(other.device_, nullptr)), graph_id_(other.graph_id_) {}
+  GraphOnDevice& operator=(GraphOnDevice&& other) noexcept {
+    if (this != &other) {
+      reset();
+      device_ = std::exchange(other.device_, nullptr);
+      graph_id_ = other.graph_id_;
+    }
+    return *this;
+  }
+  GraphOnDevice(const GraphOnDevice&) = delete;
+  GraphOnDevice& operator=(const GraphOnDevice&) = delete;
+  ~GraphOnDevice() { reset(); }
+  void reset() noexcept {
+    if (device_ != nullptr) std::exchange(device_, nullptr)->forget_graph(graph_id_);
+  }
+  uint32_t graph_id() const { return graph_id_; }
+
+ private:
+  Device* device_ = nullptr;  // borrowed: outlives every graph uploaded to it
+  uint32_t graph_id_ = 0;
+};
 
 struct DeviceGraph {
   uint64_t generation = 0;  // of the callable buffer it was recorded from
@@ -21,6 +52,7 @@ struct DeviceGraph {
   uint64_t serialized_bytes = 0;  // of the device copy (the allocation may be larger)
   uint64_t edge_count = 0;        // as the serialized header states it
   DeviceBuffer memory;
+  GraphOnDevice on_device;  // declared last: the device forgets the graph before its memory goes
 
   uint64_t device_bytes() const { return memory.size(); }
 };

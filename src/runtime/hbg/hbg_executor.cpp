@@ -32,6 +32,8 @@ HbgExecutor::HbgExecutor(Device& device, const WorkerOptions& options)
     : device_(device),
       heap_limit_(worker_heap_bytes(device, options)),
       deadlines_(deadlines(options)),
+      replay_cache_bytes_(options.replay_cache_bytes ? options.replay_cache_bytes
+                                                     : kDefaultReplayCacheBytes),
       cache_(options.graph_cache_entries ? options.graph_cache_entries : kDefaultGraphCacheEntries,
              options.graph_cache_bytes ? options.graph_cache_bytes : kDefaultGraphCacheBytes),
       heaps_(device, heap_limit_) {}
@@ -67,7 +69,9 @@ Result<RunReport> HbgExecutor::run(const registry::ChipBuffer& buffer, const Run
                            args.device_inputs.empty() ? args : sized, heap_limit_);
     const RecordRequest request{buffer.name, heap_limit_, &kernels, &keyed};
     CHIPRT_ASSIGN_OR_RETURN(RecordedGraph recorded, recorder.record([&](OrchBackend& sink) {
-      return record_orchestration(*buffer.orchestration, request, sink, deadlines_);
+      Deadlines limits = deadlines_;
+      limits.stop = args.stop;  // a stop request ends the recording (and its sandbox)
+      return record_orchestration(*buffer.orchestration, request, sink, limits);
     }));
     CHIPRT_ASSIGN_OR_RETURN(graph, upload_graph(device_, buffer.generation, std::move(recorded)));
     fixed_bytes += graph->device_bytes();
@@ -118,6 +122,7 @@ Result<RunReport> HbgExecutor::replay(const registry::ChipBuffer& buffer, const 
   launch.graph_bytes = graph.serialized_bytes;
   launch.kernels = launch_kernels(buffer);
   launch.trace = args.trace;
+  launch.replay_cache_bytes = replay_cache_bytes_;
   // Where each recorded tensor lives in this run.
   launch.tensors.reserve(graph.tensors.size());
   for (const GraphTensor& t : graph.tensors) {
@@ -145,7 +150,8 @@ Result<RunReport> HbgExecutor::replay(const registry::ChipBuffer& buffer, const 
     }
     launch.tensors.push_back(table.find(handle)->memory.addr());
   }
-  CHIPRT_ASSIGN_OR_RETURN(LaunchResult result, device_.launch(launch, deadlines_));
+  CHIPRT_ASSIGN_OR_RETURN(const Deadlines limits, launch_limits(deadlines_, args));
+  CHIPRT_ASSIGN_OR_RETURN(LaunchResult result, device_.launch(launch, limits));
   RunReport report;
   report.tasks = graph.task_count;
   report.peak_heap_bytes = graph.heap_bytes;

@@ -42,6 +42,7 @@ class HbgExecutor final : public Executor {
   Device& device_;
   const uint64_t heap_limit_;
   const Deadlines deadlines_;
+  const uint64_t replay_cache_bytes_;
   GraphCache cache_;
   HeapPool heaps_;
 };

@@ -280,6 +280,13 @@ Result<int32_t> OrchestrationSandbox::record(const Code& loaded, const RecordReq
   auto last_progress = started;
   for (;;) {
     const auto now = Clock::now();
+    if (deadlines.stop.stop_requested()) {
+      stop_locked();
+      return Status(StatusCode::cancelled,
+                    fmt::format("{} was cancelled while it ran; its sandbox process was killed "
+                                "(the device was not involved)",
+                                who));
+    }
     if (now - started > deadlines.run) {
       return fail_locked(fmt::format("{} ran longer than its run deadline of {}; its sandbox "
                                      "process was killed",

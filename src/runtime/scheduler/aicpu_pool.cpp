@@ -11,10 +11,10 @@ AicpuPool::AicpuPool(uint32_t threads) {
   threads_.reserve(threads);
   try {
     for (uint32_t i = 0; i < threads; ++i) {
-      threads_.emplace_back([this, i] {
-        name_this_thread("chiprt-aicpu" + std::to_string(i));
-        loop();
-      });
+      // Named here, not by the thread itself: the name is there before the device reports
+      // ready, even for a thread not yet scheduled.
+      threads_.emplace_back([this] { loop(); });
+      name_thread(threads_.back().native_handle(), "chiprt-aicpu" + std::to_string(i));
     }
   } catch (...) {
     stop();  // join what started, so the exception leaves no joinable thread behind

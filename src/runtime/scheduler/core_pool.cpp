@@ -29,10 +29,10 @@ Result<std::unique_ptr<CorePool>> CorePool::create(uint32_t aic, uint32_t aiv, u
   try {
     pool->threads_.reserve(threads);
     for (uint32_t t = 0; t < threads; ++t) {
-      pool->threads_.emplace_back([raw = pool.get(), t] {
-        name_this_thread("chiprt-core" + std::to_string(t));
-        raw->loop(t);
-      });
+      // Named here, not by the thread itself: the name is there before the device reports
+      // ready, even for a thread not yet scheduled.
+      pool->threads_.emplace_back([raw = pool.get(), t] { raw->loop(t); });
+      name_thread(pool->threads_.back().native_handle(), "chiprt-core" + std::to_string(t));
     }
   } catch (const std::system_error& e) {
     return Status(StatusCode::unavailable,

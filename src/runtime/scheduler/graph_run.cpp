@@ -241,4 +241,16 @@ std::vector<TaskTrace> GraphRun::take_trace() {
   return std::move(slices_);
 }
 
+uint64_t GraphRun::memory_bytes() const {
+  uint64_t bytes =
+      sizeof(*this) + uint64_t{node_count_} * sizeof(Node) + roots_.capacity() * sizeof(uint32_t);
+  if (edges_) {
+    bytes += uint64_t{node_count_} * sizeof(Edges);
+    for (uint32_t i = 0; i < node_count_; ++i) {
+      bytes += edges_[i].successors.capacity() * sizeof(uint32_t);
+    }
+  }
+  return bytes;
+}
+
 }  // namespace chiprt::runtime

@@ -132,6 +132,9 @@ class GraphRun {
   bool failed() const { return failed_.load(std::memory_order_acquire); }
   uint32_t node_count() const { return node_count_; }
   std::vector<TaskTrace> take_trace();
+  // Host bytes this run holds (itself, its nodes, edges and roots, by capacity), for caches
+  // that keep runs to replay them. Not while the run is being armed.
+  uint64_t memory_bytes() const;
 
  protected:
   // On a core thread, after `node` completed and released its successors and before the run

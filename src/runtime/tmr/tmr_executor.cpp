@@ -60,7 +60,8 @@ Result<RunReport> TmrExecutor::run(const registry::ChipBuffer& buffer, const Run
   launch.heap_addr = heap.addr();
   launch.trace = args.trace;
   launch.label = fmt::format("callable '{}'", buffer.name);
-  CHIPRT_ASSIGN_OR_RETURN(LaunchResult result, device_.launch(launch, deadlines_));
+  CHIPRT_ASSIGN_OR_RETURN(const Deadlines limits, launch_limits(deadlines_, args));
+  CHIPRT_ASSIGN_OR_RETURN(LaunchResult result, device_.launch(launch, limits));
   RunReport report;
   report.tasks = result.tasks;
   report.peak_ring_occupancy = result.peak_ring_occupancy;
