@@ -1,7 +1,16 @@
 """Fixtures of the package's own tests (the chiprt plugin gives chip_pool and chip_worker)."""
+import os
+
 import pytest
 
 import chiprt
+
+# Subprocesses (pytester sessions, the README snippet) run in other folders: relative paths in
+# the environment (PYTHONPATH=build/python from the repository root) must name the same folders.
+for _name in ("PYTHONPATH", "CHIPRT_EXAMPLES"):
+    if os.environ.get(_name):
+        os.environ[_name] = os.pathsep.join(os.path.abspath(p) if p else p
+                                            for p in os.environ[_name].split(os.pathsep))
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,15 @@ import pytest
 
 import chiprt
 
+class LeakWarning(UserWarning):
+    """A test left registrations live (``--chiprt-leaks=warn``); shown at the test's own line."""
+
+
+def _named(h):
+    """A registration as errors name a callable: runtime, image name and id."""
+    return "%s %r (id %d)" % (h.runtime, h.name, h.id)
+
+
 _SIZE = re.compile(r"^\s*(\d+)\s*([kKmMgG]?)i?[bB]?\s*$")
 
 
@@ -130,7 +139,7 @@ class _Session:
         if not leaked:
             return None
         self.leaked += len(leaked)
-        listing = ", ".join("%s handle %d (image %r)" % (h.runtime, h.id, h.name) for h in leaked)
+        listing = ", ".join(_named(h) for h in leaked)
         for h in leaked:
             try:
                 pool.worker(h.runtime).unregister(h)
@@ -169,8 +178,7 @@ class _Session:
             })
             if left:
                 self.problems.append("%s: %d registration(s) still live at session end: %s" % (
-                    self.name, len(left), ", ".join("%s handle %d (image %r)" % (h.runtime, h.id, h.name)
-                                                    for h in sorted(left, key=lambda h: h.id))))
+                    self.name, len(left), ", ".join(_named(h) for h in sorted(left, key=lambda h: h.id))))
             pool.pool.finalize()
             self.pool = None
         report["leaked_registrations"] = self.leaked
@@ -235,9 +243,19 @@ def pytest_runtest_call(item):
     if message is None:
         return
     if item.config.option.chiprt_leaks == "warn":
-        warnings.warn(message)
+        _warn_at_test(item, message)
     else:
         item._chiprt_leak = message
+
+
+def _warn_at_test(item, message):
+    """Warns as if from the test's definition, so the summary points at the test, not here."""
+    path, line, _ = item.location
+    code = getattr(getattr(item, "function", None), "__code__", None)
+    filename = code.co_filename if code is not None else str(item.config.rootpath / path)
+    lineno = code.co_firstlineno if code is not None else (line or 0) + 1
+    module = getattr(getattr(item, "module", None), "__name__", "chiprt")
+    warnings.warn_explicit(message, LeakWarning, filename, lineno, module=module)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -268,7 +286,8 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 def _is_controller(config):
-    return getattr(config.option, "dist", "no") != "no" and getattr(config.option, "numprocesses", None)
+    # xdist's controller runs a DSession, whether the processes came from -n or from --tx.
+    return config.pluginmanager.hasplugin("dsession")
 
 
 @pytest.hookimpl(optionalhook=True)
