@@ -4,6 +4,8 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include <cstring>
 #include <filesystem>
@@ -438,6 +440,9 @@ PyTensor do_to_device(PyWorker& w, const py::array& array) {
 
 PYBIND11_MODULE(_chiprt, m) {
   m.doc() = "chiprt: chip callables on simulated AI accelerators (native module)";
+  // Log lines (the orchestrations' among them) go to stderr, as the CLI's do: stdout belongs to
+  // the program.
+  if (!spdlog::get("chiprt")) spdlog::set_default_logger(spdlog::stderr_color_mt("chiprt"));
 
   // Exceptions: ChiprtError(Exception) with .code, and one subclass per error family.
   Errors& e = errors();

@@ -149,3 +149,15 @@ def _example(name):
 def _vector_kernels():
     return [(1, "aiv", _example("kernel_add.so")), (2, "aiv", _example("kernel_add_scalar.so")),
             (3, "aiv", _example("kernel_mul.so"))]
+
+
+def test_orchestration_log_lines_go_to_stderr(any_worker, capfd):
+    handle = any_worker.register(vector_image("logs"))  # unsigned: its orchestration checks
+    try:
+        with pytest.raises(chiprt.ChiprtError, match="orchestration entry returned 2"):
+            any_worker.run(handle, a=np.ones(4, np.float32), b=np.ones(5, np.float32))
+    finally:
+        any_worker.unregister(handle)
+    out, err = capfd.readouterr()
+    assert "a and b must be float32 tensors of the same shape" in err
+    assert "[callable 'logs'" in err and "[callable" not in out
