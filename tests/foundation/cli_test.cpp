@@ -292,6 +292,17 @@ TEST_F(CliTest, ATextFileGivenAsAnImageIsNamedAsNotAChiprtImage) {
                             "\"CIMG\")\n");
 }
 
+// From a build tree, the headers a callable needs are the source tree's.
+TEST_F(CliTest, ConfigPrintsTheIncludeFlagOfTheHeaders) {
+  const CliResult cflags = run_cli("config --cflags");
+  EXPECT_EQ(cflags.exit_code, 0) << cflags.err;
+  EXPECT_EQ(cflags.out, "-I" CHIPRT_SOURCE_DIR "/include\n");
+  const CliResult dir = run_cli("config --include-dir");
+  EXPECT_EQ(dir.out, CHIPRT_SOURCE_DIR "/include\n");
+  EXPECT_TRUE(fs::is_regular_file(fs::path(CHIPRT_SOURCE_DIR) / "include/chiprt/abi/kernel.h"));
+  expect_one_line_error(run_cli("config"), "--cflags");
+}
+
 // --compare-legacy shows both sets of figures, not only in the plot: in the table and in JSON.
 TEST_F(CliTest, CompareLegacyPrintsBothSetsOfFigures) {
   const std::string plot = (dir_.path() / "p.svg").string();
