@@ -6,8 +6,8 @@ worker per runtime on its device (device label K mod --chiprt-devices), through 
 fixtures ``chip_pool`` and ``chip_worker``.
 
 Around every test the plugin checks that the registrations the test made through the session's
-workers are gone: a leaked one fails the test with its handle and image name (or warns, with
-``--chiprt-leaks=warn``) and is unregistered. A test that loses the device (DeviceLost,
+workers are gone: a leaked one fails the test naming it as ``tmr 'name' (id N)`` (or warns,
+with ``--chiprt-leaks=warn``, a LeakWarning at the test's line) and is unregistered. A test that loses the device (DeviceLost,
 DeadlineExceeded) has it reset before the next test. At session end the device's live bytes must
 equal their baseline (measured when the pool was created), or the session fails with the
 figures. ``--chiprt-report DIR`` writes one JSON per process; the terminal summary prints one
