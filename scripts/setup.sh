@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages chiprt needs (only those missing), then configures and builds.
 # Usage: scripts/setup.sh [BUILD_DIR] [extra cmake args...]
+# CHIPRT_BUILD_TARGETS="t1 t2 ..." builds only those targets (and what they need); unset, all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,4 +23,6 @@ fi
 
 build=${1:-build}; shift || true
 cmake -S . -B "$build" -G Ninja "$@" >/dev/null
-cmake --build "$build" -j "$(nproc)"
+targets=()
+for t in ${CHIPRT_BUILD_TARGETS:-}; do targets+=(--target "$t"); done
+cmake --build "$build" -j "$(nproc)" "${targets[@]}"

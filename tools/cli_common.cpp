@@ -119,6 +119,12 @@ Status write_file(const std::filesystem::path& path, ByteSpan bytes) {
   return Status::Ok();
 }
 
+Result<ImageView> parse_image_file(ByteSpan bytes, const std::string& path) {
+  auto view = ImageView::parse(bytes);
+  if (!view.ok()) return std::move(view).status().annotate(path);
+  return view;
+}
+
 void require_writable(const std::string& path) {
   namespace fs = std::filesystem;
   auto refuse = [&](std::string_view why) {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "chiprt/bytes.h"
+#include "chiprt/image.h"
 #include "chiprt/status.h"
 
 namespace chiprt::cli {
@@ -37,6 +38,8 @@ inline void check(const Status& status, int exit_code = kExitFailure) {
 inline constexpr uint64_t kMaxInputBytes = uint64_t{4} << 30;
 Result<Bytes> read_file(const std::filesystem::path& path);
 Status write_file(const std::filesystem::path& path, ByteSpan bytes);
+// The validated view of `bytes`, read from `path`: an error names the file.
+Result<ImageView> parse_image_file(ByteSpan bytes, const std::string& path);
 // Usage check before any work: `path` names a file that can be created or overwritten (its
 // directory exists and is writable, and it is not a directory). Else exits 2.
 void require_writable(const std::string& path);
@@ -57,5 +60,6 @@ void add_churn_command(CLI::App& app);
 void add_run_command(CLI::App& app);
 void add_stats_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_config_command(CLI::App& app);
 
 }  // namespace chiprt::cli

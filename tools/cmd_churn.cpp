@@ -6,6 +6,7 @@
 
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "churn_driver.h"
 #include "churn_options.h"
@@ -53,14 +54,13 @@ nlohmann::json result_json(const ChurnCliOptions& o, const ChurnResult& r) {
   return out;
 }
 
-void print_table(const ChurnCliOptions& o, const ChurnResult& r) {
+void print_table(const ChurnCliOptions& o, const ChurnResult& r, bool legacy) {
   fmt::print(
       "churn: {} registrations ({} runs) of {} distinct images, {} {} on {} device(s), "
       "{} thread(s), {:.3f} s\n",
       r.registrations, r.runs, r.distinct_images, o.runtime, o.pattern, r.devices.size(),
       o.config.threads, r.elapsed_s);
-  if (o.config.legacy)
-    fmt::print("  (legacy accounting: double upload, no release until finalize)\n");
+  if (legacy) fmt::print("  (legacy accounting: double upload, no release until finalize)\n");
   fmt::print("  {:<34} {:>14}\n", "distinct image alloc bytes", r.distinct_image_alloc_bytes);
   for (size_t d = 0; d < r.devices.size(); ++d) {
     const DeviceFigures& f = r.devices[d];
@@ -102,6 +102,7 @@ void add_churn_command(CLI::App& app) {
     if (want_timeline) config.timeline = &timeline;
     config.progress = !o->json && isatty(STDERR_FILENO);
     const ChurnResult result = take(run_churn(config));
+    std::optional<ChurnResult> old;  // the same churn under legacy accounting, to compare
     if (!o->timeline_csv.empty()) check(timeline.write_csv(o->timeline_csv));
     if (!o->plot_svg.empty()) {
       std::vector<PlotSeries> series{
@@ -115,18 +116,28 @@ void add_churn_command(CLI::App& app) {
         legacy.legacy = true;
         legacy.timeline = &legacy_timeline;
         legacy.progress = false;
-        const ChurnResult old = take(run_churn(legacy));
+        old = take(run_churn(legacy));
         series.push_back({fmt::format("legacy accounting (double upload, freed only at finalize): "
                                       "{} registrations",
-                                      old.registrations),
+                                      old->registrations),
                           legacy_timeline.samples()});
       }
       check(write_memory_svg(o->plot_svg, series));
     }
     if (o->json) {
-      std::cout << result_json(*o, result).dump(2) << "\n";
+      nlohmann::json out = result_json(*o, result);
+      if (old) {
+        ChurnCliOptions as_legacy = *o;
+        as_legacy.config.legacy = true;
+        out["legacy"] = result_json(as_legacy, *old);
+      }
+      std::cout << out.dump(2) << "\n";
     } else {
-      print_table(*o, result);
+      print_table(*o, result, config.legacy);
+      if (old) {
+        fmt::print("\n");
+        print_table(*o, *old, true);
+      }
     }
     if (result.wrong_outputs > 0) {
       fail(kExitFailure, Status(StatusCode::internal, fmt::format("{} runs produced wrong outputs",

@@ -21,7 +21,7 @@ void add_inspect_command(CLI::App& app) {
   cmd->add_flag("--json", options->json, "print JSON");
   cmd->callback([options] {
     const Bytes bytes = take(read_file(options->path), kExitBadInput);
-    const ImageView view = take(ImageView::parse(bytes), kExitBadInput);
+    const ImageView view = take(parse_image_file(bytes, options->path), kExitBadInput);
     const nlohmann::json out = image_json(view);
     if (options->json) {
       std::cout << out.dump(2) << "\n";

@@ -3,6 +3,7 @@
 // with --trace, a Chrome trace of the last run (one track per core, one slice per task).
 // Exit 2 for bad input (image, .npy, options), 1 when the run fails.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <chrono>
@@ -41,6 +42,25 @@ std::pair<std::string, std::string> split_pair(const std::string& spec, const ch
                                fmt::format("{} expects NAME=VALUE, got '{}'", option, spec)));
   }
   return {spec.substr(0, eq), spec.substr(eq + 1)};
+}
+
+// A signed image says what it makes: an --out it does not make is refused before any work.
+Status outputs_in_signature(const Signature& signature,
+                            const std::vector<std::pair<std::string, std::string>>& outs) {
+  if (signature.empty()) return Status::Ok();
+  std::vector<std::string> made;
+  for (const SignatureEntry& entry : signature) {
+    if (entry.kind == SignatureKind::output) made.push_back(entry.name);
+  }
+  for (const auto& [name, file] : outs) {
+    if (std::find(made.begin(), made.end(), name) != made.end()) continue;
+    return Status(
+        StatusCode::invalid_argument,
+        fmt::format("--out {}: the image's signature makes no output '{}' (its "
+                    "outputs: {})",
+                    name, name, made.empty() ? "none" : fmt::format("{}", fmt::join(made, ", "))));
+  }
+  return Status::Ok();
 }
 
 double elapsed_us(std::chrono::steady_clock::time_point since) {
@@ -82,7 +102,7 @@ void run_command(const RunOptions& o) {
   const RuntimeKind runtime = take(parse_runtime(o.runtime), kExitBadInput);
   const ChipProfile profile = take(chip_profile(o.profile), kExitBadInput);
   const Bytes image = take(read_file(o.image), kExitBadInput);
-  take(ImageView::parse(image), kExitBadInput);
+  const ImageView view = take(parse_image_file(image, o.image), kExitBadInput);
   RunArgs args;
   for (const std::string& spec : o.args) {
     auto [name, file] = split_pair(spec, "--arg");
@@ -109,6 +129,7 @@ void run_command(const RunOptions& o) {
   std::vector<std::pair<std::string, std::string>> outs;
   for (const std::string& spec : o.outs) outs.push_back(split_pair(spec, "--out"));
   for (const auto& [name, file] : outs) require_writable(file);
+  check(outputs_in_signature(view.signature(), outs), kExitBadInput);
   if (!o.trace.empty()) require_writable(o.trace);
 
   auto device = create_sim_chip(profile, o.device_memory);

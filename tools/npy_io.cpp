@@ -63,7 +63,12 @@ Result<HostTensor> load_npy(const std::filesystem::path& path) {
   for (const DtypeName& d : kDtypes) {
     if (descr == d.descr) dtype = &d;
   }
-  if (dtype == nullptr) return bad(fmt::format("unsupported dtype '{}'", descr));
+  if (dtype == nullptr) {
+    return bad(
+        fmt::format("unsupported dtype '{}' (supported: float32 '<f4', float16 '<f2', "
+                    "int32 '<i4', int64 '<i8', uint8 '|u1')",
+                    descr));
+  }
   if (fortran) return bad("Fortran order is not supported");
   if (shape.size() > CHIPRT_MAX_DIMS) return bad("more than 4 dimensions");
   if (shape.empty()) {

@@ -5,6 +5,8 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cmath>
@@ -344,6 +346,40 @@ Bytes read_file(const std::string& path) {
   return out;
 }
 
+// Image.pack's signature: the CLI's text form ('a:f32[2],tile?:scalar -> f:f32[2]'), a path
+// ending in .json holding the "signature" object of `inspect --json`, or that object as a dict.
+Signature signature_argument(const py::object& spec) {
+  if (spec.is_none()) return {};
+  std::string json_text;
+  std::string origin = "signature";
+  if (py::isinstance<py::dict>(spec)) {
+    json_text = py::module_::import("json").attr("dumps")(spec).cast<std::string>();
+  } else if (py::isinstance<py::str>(spec) || py::hasattr(spec, "__fspath__")) {
+    const std::string text =
+        py::isinstance<py::str>(spec) ? spec.cast<std::string>() : fspath(spec);
+    if (!text.ends_with(".json")) {
+      auto parsed = parse_signature(text);
+      if (!parsed.ok()) raise_status(std::move(parsed).status().annotate("signature"));
+      return std::move(parsed).value();
+    }
+    const Bytes bytes = read_file(text);
+    json_text.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    origin = text;
+  } else {
+    throw py::type_error(
+        "argument 'signature': expected a str (the CLI's form or a .json path) "
+        "or a dict, not " +
+        py::str(spec.get_type().attr("__name__")).cast<std::string>());
+  }
+  const nlohmann::json json = nlohmann::json::parse(json_text, nullptr, false);
+  if (json.is_discarded()) {
+    raise_status(Status(StatusCode::invalid_argument, origin + " is not valid JSON"));
+  }
+  auto parsed = cli::signature_from_json(json);
+  if (!parsed.ok()) raise_status(std::move(parsed).status().annotate(origin));
+  return std::move(parsed).value();
+}
+
 // A validated image that owns its bytes.
 struct PyImage {
   explicit PyImage(Bytes b) : bytes(std::move(b)) { view.emplace(take(ImageView::parse(bytes))); }
@@ -562,6 +598,9 @@ PyTensor do_to_device(PyWorker& w, const py::array& array) {
 
 PYBIND11_MODULE(_chiprt, m) {
   m.doc() = "chiprt: chip callables on simulated AI accelerators (native module)";
+  // Log lines (the orchestrations' among them) go to stderr, as the CLI's do: stdout belongs to
+  // the program.
+  if (!spdlog::get("chiprt")) spdlog::set_default_logger(spdlog::stderr_color_mt("chiprt"));
 
   // Exceptions: ChiprtError(Exception) with .code, and one subclass per error family.
   Errors& e = errors();
@@ -589,7 +628,8 @@ PYBIND11_MODULE(_chiprt, m) {
            py::arg("data"))
       .def_static(
           "pack",
-          [](const py::object& orch, const py::iterable& kernels, const std::string& name) {
+          [](const py::object& orch, const py::iterable& kernels, const std::string& name,
+             const py::object& signature) {
             std::vector<std::pair<uint32_t, CoreType>> ids;
             std::vector<std::string> paths{fspath(orch)};
             for (py::handle k : kernels) {
@@ -610,6 +650,7 @@ PYBIND11_MODULE(_chiprt, m) {
             for (const std::string& path : paths) blobs.push_back(read_file(path));
             ImageSource source;
             source.name = name;
+            source.signature = signature_argument(signature);
             source.orchestration = blobs[0];
             for (size_t i = 0; i < ids.size(); ++i) {
               source.kernels.push_back({ids[i].first, ids[i].second, blobs[i + 1]});
@@ -617,17 +658,26 @@ PYBIND11_MODULE(_chiprt, m) {
             return std::make_shared<PyImage>(take(write_image(source)));
           },
           py::arg("orch"), py::arg("kernels") = py::list(), py::arg("name") = "",
-          "Packs an orchestration .so and kernels [(func_id, \"aic\"|\"aiv\", path), ...]")
-      .def_static("load", [](const py::object& path) { return std::make_shared<PyImage>(read_file(fspath(path))); },
-                  py::arg("path"))
-      .def("inspect", [](const PyImage& self) { return from_json(cli::image_json(*self.view)); },
-           "The dict `chiprt inspect --json` prints")
-      .def("__bytes__", [](const PyImage& self) {
-        return py::bytes(reinterpret_cast<const char*>(self.bytes.data()), self.bytes.size());
-      })
+          py::arg("signature") = py::none(),
+          "Packs an orchestration .so and kernels [(func_id, \"aic\"|\"aiv\", path), ...]; "
+          "signature as `chiprt pack --signature` takes it ('a:f32[*],tile?:scalar -> "
+          "f:f32[*]' or a .json file), or the dict of inspect()[\"signature\"]")
+      .def_static(
+          "load",
+          [](const py::object& path) { return std::make_shared<PyImage>(read_file(fspath(path))); },
+          py::arg("path"), "Reads and validates an image file (a .chipimg)")
+      .def(
+          "inspect", [](const PyImage& self) { return from_json(cli::image_json(*self.view)); },
+          "The dict `chiprt inspect --json` prints")
+      .def("__bytes__",
+           [](const PyImage& self) {
+             return py::bytes(reinterpret_cast<const char*>(self.bytes.data()), self.bytes.size());
+           })
       .def("__len__", [](const PyImage& self) { return self.bytes.size(); })
-      .def_property_readonly("name", [](const PyImage& self) { return std::string(self.view->name()); })
-      .def_property_readonly("hash", [](const PyImage& self) { return self.view->content_hash().hex(); })
+      .def_property_readonly("name",
+                             [](const PyImage& self) { return std::string(self.view->name()); })
+      .def_property_readonly("hash",
+                             [](const PyImage& self) { return self.view->content_hash().hex(); })
       .def_buffer([](PyImage& self) {
         return py::buffer_info(self.bytes.data(), 1, py::format_descriptor<uint8_t>::format(), 1,
                                {static_cast<py::ssize_t>(self.bytes.size())}, {1}, true);
@@ -755,6 +805,7 @@ PYBIND11_MODULE(_chiprt, m) {
     std::shared_ptr<WorkerPool> pool;
     std::map<std::pair<std::string, size_t>, std::shared_ptr<PyWorker>> workers;
     std::mutex mutex;
+    std::string repr;  // what it was made with, as a call that makes it again
   };
   py::class_<PyPool, std::shared_ptr<PyPool>>(m, "WorkerPool", "One worker per (runtime, device)")
       .def(py::init([](size_t devices, const std::string& profile, uint64_t device_memory,
@@ -770,6 +821,11 @@ PYBIND11_MODULE(_chiprt, m) {
              for (const std::string& r : runtimes) o.runtimes.push_back(take(parse_runtime(r)));
              auto out = std::make_shared<PyPool>();
              out->pool = std::shared_ptr<WorkerPool>(take(nogil([&] { return WorkerPool::create(o); })));
+             std::string names;
+             for (const std::string& r : runtimes) names += (names.empty() ? "'" : ", '") + r + "'";
+             out->repr = "chiprt.WorkerPool(devices=" + std::to_string(devices) + ", profile='" +
+                         profile + "', device_memory=" + std::to_string(device_memory) +
+                         ", runtimes=(" + names + (runtimes.size() == 1 ? ",))" : "))");
              return out;
            }),
            py::arg("devices") = 1, py::arg("profile") = "a2a3",
@@ -777,19 +833,30 @@ PYBIND11_MODULE(_chiprt, m) {
            py::arg("runtimes") = std::vector<std::string>{"tmr", "hbg"},
            py::arg("run_timeout") = 300.0, py::arg("stall_timeout") = 30.0)
       .def_property_readonly("device_count", [](const PyPool& p) { return p.pool->device_count(); })
-      .def("worker", [](PyPool& p, const std::string& runtime, size_t device) {
-        const RuntimeKind kind = take(parse_runtime(runtime));
-        std::lock_guard lock(p.mutex);
-        auto& slot = p.workers[{runtime, device}];
-        if (!slot) {
-          ChipWorker* raw = take(p.pool->worker(kind, device));
-          slot = make_worker(std::shared_ptr<ChipWorker>(p.pool, raw), device);
-        }
-        return slot;
-      }, py::arg("runtime") = "tmr", py::arg("device") = 0)
-      .def("stats", [](PyPool& p) { return from_json(cli::pool_stats_json(p.pool->stats())); },
-           "The dict of `chiprt stats --json` (at one moment)")
-      .def("finalize", [](PyPool& p) { nogil([&] { p.pool->finalize(); return 0; }); })
+      .def(
+          "worker",
+          [](PyPool& p, const std::string& runtime, size_t device) {
+            const RuntimeKind kind = take(parse_runtime(runtime));
+            std::lock_guard lock(p.mutex);
+            auto& slot = p.workers[{runtime, device}];
+            if (!slot) {
+              ChipWorker* raw = take(p.pool->worker(kind, device));
+              slot = make_worker(std::shared_ptr<ChipWorker>(p.pool, raw), device);
+            }
+            return slot;
+          },
+          py::arg("runtime") = "tmr", py::arg("device") = 0)
+      .def(
+          "stats", [](PyPool& p) { return from_json(cli::pool_stats_json(p.pool->stats())); },
+          "The dict of `chiprt stats --json` (at one moment)")
+      .def("finalize",
+           [](PyPool& p) {
+             nogil([&] {
+               p.pool->finalize();
+               return 0;
+             });
+           })
+      .def("__repr__", [](const PyPool& p) { return p.repr; })
       .def("__enter__", [](py::object self) { return self; })
       .def("__exit__", [](PyPool& p, py::args) {
         nogil([&] { p.pool->finalize(); return 0; });

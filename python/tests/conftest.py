@@ -5,10 +5,12 @@ import pytest
 
 import chiprt
 
-# pytester's subprocess sessions start in a folder of their own, where a relative PYTHONPATH
-# (PYTHONPATH=build/python) would no longer find the package: make it absolute.
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)
+# Subprocesses (pytester sessions, the README snippet) run in other folders: relative paths in
+# the environment (PYTHONPATH=build/python from the repository root) must name the same folders.
+for _name in ("PYTHONPATH", "CHIPRT_EXAMPLES"):
+    if os.environ.get(_name):
+        os.environ[_name] = os.pathsep.join(os.path.abspath(p) if p else p
+                                            for p in os.environ[_name].split(os.pathsep))
 
 
 @pytest.fixture(scope="module")

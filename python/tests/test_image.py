@@ -1,11 +1,12 @@
 """chiprt.Image: pack, load, construct from bytes, inspect (the CLI's JSON), bytes()."""
 import json
+import os
 import subprocess
 
 import pytest
 
 import chiprt
-from helpers import CLI, copy_image, vector_image
+from helpers import CLI, EXAMPLES_SO, copy_image, vector_image
 
 
 def test_pack_inspect_matches_the_cli(tmp_path):
@@ -48,3 +49,43 @@ def test_pack_errors(tmp_path):
     with pytest.raises(chiprt.ChiprtError) as e:
         chiprt.Image.pack(orch=tmp_path / "missing.so")
     assert e.value.code == "io_error"
+
+
+def test_pack_takes_a_signature_as_the_cli_does(tmp_path):
+    text = "a:f32[*],b:f32[*],tile?:scalar -> f:f32[*]"
+    signed = chiprt.Image.pack(orch=_so("orch_vector.so"),
+                               kernels=_vector_kernels(), name="v", signature=text)
+    assert signed.inspect()["signature"]["text"] == text
+    # The same image as `chiprt pack --signature` makes, byte for byte.
+    out = tmp_path / "cli.chipimg"
+    subprocess.run([CLI, "pack", "--orch", _so("orch_vector.so")] +
+                   sum([["--kernel", "%d:%s:%s" % k] for k in _vector_kernels()], []) +
+                   ["--name", "v", "--signature", text, "-o", str(out)],
+                   check=True, capture_output=True)
+    assert bytes(signed) == out.read_bytes()
+    # The .json form and the dict inspect() gives are the same signature.
+    sig = signed.inspect()["signature"]
+    (tmp_path / "sig.json").write_text(json.dumps(sig))
+    for spec in (str(tmp_path / "sig.json"), tmp_path / "sig.json", sig):
+        again = chiprt.Image.pack(orch=_so("orch_vector.so"), kernels=_vector_kernels(), name="v",
+                                  signature=spec)
+        assert bytes(again) == bytes(signed)
+    with pytest.raises(chiprt.InvalidArgument, match="signature"):
+        chiprt.Image.pack(orch=_so("orch_vector.so"), kernels=_vector_kernels(), signature="a:f99[1]")
+    with pytest.raises(TypeError, match="argument 'signature'"):
+        chiprt.Image.pack(orch=_so("orch_vector.so"), kernels=_vector_kernels(), signature=3)
+    assert vector_image().inspect()["signature"] is None
+
+
+def test_load_is_documented():
+    assert "validates" in chiprt.Image.load.__doc__
+    assert "signature" in chiprt.Image.pack.__doc__
+
+
+def _so(name):
+    return os.path.join(EXAMPLES_SO, name)
+
+
+def _vector_kernels():
+    return [(1, "aiv", _so("kernel_add.so")), (2, "aiv", _so("kernel_add_scalar.so")),
+            (3, "aiv", _so("kernel_mul.so"))]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import chiprt
-from helpers import CLI, copy_image, vector_image, vector_ref
+from helpers import CLI, EXAMPLES_SO, copy_image, vector_image, vector_ref
 
 
 def test_register_run_unregister(any_worker):
@@ -116,3 +116,53 @@ def test_pool_workers_and_stats():
             pool.worker("tmr", device=2)
     with pytest.raises(chiprt.InvalidArgument):
         chiprt.WorkerPool(runtimes=("tmr", "xyz"))
+
+
+def test_a_numpy_scalar_where_a_tensor_is_taken_says_so(any_worker):
+    # Signed image: refused before the run, naming the argument and what it was given as.
+    signed = any_worker.register(chiprt.Image.pack(
+        orch=_example("orch_vector.so"), kernels=_vector_kernels(), name="signed-vector",
+        signature="a:f32[*],b:f32[*],tile?:scalar -> f:f32[*]"))
+    unsigned = any_worker.register(copy_image("unsigned-copy"))
+    try:
+        with pytest.raises(chiprt.InvalidArgument) as e:
+            any_worker.run(signed, a=np.float32(2), b=np.ones(4, np.float32))
+        assert str(e.value) == (
+            "invalid_argument: running callable 'signed-vector' (id %d): tensor argument 'a' "
+            "(a:f32[*]) of the callable's signature was given as a scalar; a tensor argument is "
+            "an array of at least one dimension" % signed.id)
+        # Unsigned image: the orchestration's failed lookup says it.
+        with pytest.raises(chiprt.ChiprtError) as e:
+            any_worker.run(unsigned, x=np.float32(2))
+        assert ("running callable 'unsigned-copy' (id %d)" % unsigned.id) in str(e.value)
+        assert "no tensor argument 'x' (it was given as a scalar;" in str(e.value)
+    finally:
+        any_worker.unregister(signed)
+        any_worker.unregister(unsigned)
+
+
+def test_pool_repr_says_what_it_was_made_with():
+    with chiprt.WorkerPool(devices=2, device_memory=64 << 20, runtimes=("hbg",)) as pool:
+        assert repr(pool) == ("chiprt.WorkerPool(devices=2, profile='a2a3', "
+                              "device_memory=67108864, runtimes=('hbg',))")
+
+
+def _example(name):
+    return os.path.join(EXAMPLES_SO, name)
+
+
+def _vector_kernels():
+    return [(1, "aiv", _example("kernel_add.so")), (2, "aiv", _example("kernel_add_scalar.so")),
+            (3, "aiv", _example("kernel_mul.so"))]
+
+
+def test_orchestration_log_lines_go_to_stderr(any_worker, capfd):
+    handle = any_worker.register(vector_image("logs"))  # unsigned: its orchestration checks
+    try:
+        with pytest.raises(chiprt.ChiprtError, match="orchestration entry returned 2"):
+            any_worker.run(handle, a=np.ones(4, np.float32), b=np.ones(5, np.float32))
+    finally:
+        any_worker.unregister(handle)
+    out, err = capfd.readouterr()
+    assert "a and b must be float32 tensors of the same shape" in err
+    assert "[callable 'logs'" in err and "[callable" not in out

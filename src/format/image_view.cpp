@@ -84,8 +84,8 @@ Result<ImageView> ImageView::parse(ByteSpan bytes, bool verify_hash) {
   }
   if (header.magic != CHIPRT_IMAGE_MAGIC) {
     return Status(StatusCode::image_bad_magic,
-                  fmt::format("bad magic 0x{:08x} (expected 0x{:08x} \"CIMG\")", header.magic,
-                              CHIPRT_IMAGE_MAGIC));
+                  fmt::format("not a chiprt image: bad magic 0x{:08x} (expected 0x{:08x} \"CIMG\")",
+                              header.magic, CHIPRT_IMAGE_MAGIC));
   }
   if (bytes.size() < sizeof header) {
     return Status(StatusCode::image_truncated,

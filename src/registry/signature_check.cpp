@@ -64,6 +64,13 @@ Status check_run_args(const Signature& signature, const RunArgs& args) {
         entry.kind == SignatureKind::scalar
             ? args.scalars.contains(entry.name)
             : args.tensors.contains(entry.name) || args.device_inputs.contains(entry.name);
+    if (!given && entry.kind == SignatureKind::input && args.scalars.contains(entry.name)) {
+      return Status(StatusCode::invalid_argument,
+                    fmt::format("tensor argument '{}' ({}) of the callable's signature was given "
+                                "as a scalar; a tensor argument is an array of at least one "
+                                "dimension",
+                                entry.name, format_signature_entry(entry)));
+    }
     if (!given) {
       return Status(StatusCode::invalid_argument,
                     fmt::format("missing {} argument '{}' ({}) of the callable's signature",

@@ -11,6 +11,16 @@
 #include "runtime/hbg/orchestration_sandbox.h"
 
 namespace chiprt {
+namespace {
+
+// Errors name a callable as people know it, by its image's name, with the id to tell apart two
+// registrations of one name.
+std::string running_callable(std::string_view name, CallableId id) {
+  if (name.empty()) return fmt::format("running callable (id {})", id);
+  return fmt::format("running callable '{}' (id {})", name, id);
+}
+
+}  // namespace
 
 struct ChipWorker::Impl {
   Impl(std::shared_ptr<Device> dev, WorkerOptions opts)
@@ -96,12 +106,12 @@ Result<RunReport> ChipWorker::run(CallableId id, const RunArgs& args) {
   CHIPRT_ASSIGN_OR_RETURN(registry::Lease lease, impl_->registry.lease(id));
   // Before the orchestration starts, on either runtime: the arguments the image says it takes.
   if (Status fits = registry::check_run_args(lease->signature, args); !fits.ok()) {
-    return std::move(fits).annotate(fmt::format("running callable {}", id));
+    return std::move(fits).annotate(running_callable(lease->name, id));
   }
   ++impl_->runs;
   auto report = impl_->executor->run(lease.buffer(), args);
   if (!report.ok()) {
-    return std::move(report).status().annotate(fmt::format("running callable {}", id));
+    return std::move(report).status().annotate(running_callable(lease->name, id));
   }
   return report;
 }

@@ -255,6 +255,73 @@ TEST_F(CliTest, UsageErrorsAreOneChiprtLineWithExitTwo) {
   }
 }
 
+// A misspelled option or subcommand is answered with the name that was probably meant.
+TEST_F(CliTest, MisspelledOptionsAndSubcommandsGetASuggestion) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"run some.chipimg --runtme hbg",
+       "chiprt: unknown option '--runtme' for 'run'; did you mean '--runtime'?\n"},
+      {"churn --calables 4",
+       "chiprt: unknown option '--calables' for 'churn'; did you mean "
+       "'--callables'?\n"},
+      {"inspect x.chipimg --jsno",
+       "chiprt: unknown option '--jsno' for 'inspect'; did you mean "
+       "'--json'?\n"},
+      {"inspect x.chipimg --zzzzzzzz",
+       "chiprt: unknown option '--zzzzzzzz' for 'inspect'; see "
+       "chiprt inspect --help\n"},
+      {"rnu",
+       "chiprt: unknown subcommand 'rnu'; did you mean 'run'? the subcommands are pack, "
+       "inspect, churn, run, stats, bench, config\n"},
+  };
+  for (const auto& [args, message] : cases) {
+    SCOPED_TRACE(args);
+    const CliResult result = run_cli(args);
+    EXPECT_EQ(result.exit_code, 2);
+    EXPECT_EQ(result.err, message);
+  }
+}
+
+// A file that is not an image (a text file given by mistake) is named and called what it is.
+TEST_F(CliTest, ATextFileGivenAsAnImageIsNamedAsNotAChiprtImage) {
+  const std::string notes = (dir_.path() / "notes.txt").string();
+  std::ofstream(notes) << "hello, not an image\n";
+  const CliResult result = run_cli("inspect " + notes);
+  expect_one_line_error(result, "");
+  EXPECT_EQ(result.err, "chiprt: image_bad_magic: " + notes +
+                            ": not a chiprt image: bad magic 0x6c6c6568 (expected 0x474d4943 "
+                            "\"CIMG\")\n");
+}
+
+// From a build tree, the headers a callable needs are the source tree's.
+TEST_F(CliTest, ConfigPrintsTheIncludeFlagOfTheHeaders) {
+  const CliResult cflags = run_cli("config --cflags");
+  EXPECT_EQ(cflags.exit_code, 0) << cflags.err;
+  EXPECT_EQ(cflags.out, "-I" CHIPRT_SOURCE_DIR "/include\n");
+  const CliResult dir = run_cli("config --include-dir");
+  EXPECT_EQ(dir.out, CHIPRT_SOURCE_DIR "/include\n");
+  EXPECT_TRUE(fs::is_regular_file(fs::path(CHIPRT_SOURCE_DIR) / "include/chiprt/abi/kernel.h"));
+  expect_one_line_error(run_cli("config"), "--cflags");
+}
+
+// --compare-legacy shows both sets of figures, not only in the plot: in the table and in JSON.
+TEST_F(CliTest, CompareLegacyPrintsBothSetsOfFigures) {
+  const std::string plot = (dir_.path() / "p.svg").string();
+  const std::string churn =
+      "churn --callables 20 --distinct 5 --pattern rolling --plot " + plot + " --compare-legacy";
+  const CliResult text = run_cli(churn);
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_EQ(text.out.find("churn: 20 registrations"), 0u) << text.out;
+  EXPECT_NE(text.out.find("\nchurn: 20 registrations"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("(legacy accounting: double upload, no release until finalize)"),
+            std::string::npos)
+      << text.out;
+  const json both = parse_json(run_cli(churn + " --json"));
+  EXPECT_EQ(both["accounting"], "chiprt");
+  EXPECT_EQ(both["legacy"]["accounting"], "legacy");
+  EXPECT_EQ(both["device"]["live_bytes_after_unregister"], 0);
+  EXPECT_EQ(both["legacy"]["device"]["orch_uploads"], 5);
+}
+
 TEST_F(CliTest, VersionPrintsTheProjectVersion) {
   const CliResult result = run_cli("--version");
   EXPECT_EQ(result.exit_code, 0) << result.err;

@@ -76,6 +76,8 @@ class CliRunTest : public ::testing::TestWithParam<std::string> {
     return " --runtime " + GetParam() + " --arg a=" + path("a.npy") + " --arg b=" + path("b.npy");
   }
 
+  std::string pack_logged_double();
+
   fs::path dir_;
 };
 
@@ -335,6 +337,83 @@ TEST_P(CliRunTest, AnInterruptedRunExitsWithTheSignalsCodeAndLeavesNoOutput) {
     std::sort(left.begin(), left.end());
     EXPECT_EQ(left, (std::vector<std::string>{"err", "fault.chipimg", "x.npy"}));
   }
+}
+
+// The unsigned "double" callable (y = 2 * x) whose orchestration logs a line on success.
+std::string CliRunTest::pack_logged_double() {
+  const fs::path so(CHIPRT_TEST_SO_DIR);
+  const std::string image = path("double.chipimg");
+  EXPECT_EQ(chiprt("pack --orch " + (so / "orch_logged.so").string() + " --kernel 1:aiv:" +
+                   (so / "kernel_double.so").string() + " --name double -o " + image),
+            0)
+      << slurp("err");
+  xt::xarray<float> x = xt::xarray<float>::from_shape({3000});
+  x.fill(1.5f);
+  xt::dump_npy(path("x.npy"), x);
+  return image;
+}
+
+// stdout holds the results alone: with --json, one JSON document even though the orchestration
+// logs (its lines go to stderr).
+TEST_P(CliRunTest, JsonIsOneDocumentOnStdoutWhileTheOrchestrationLogs) {
+  const std::string image = pack_logged_double();
+  ASSERT_EQ(chiprt("run " + image + " --runtime " + GetParam() + " --arg x=" + path("x.npy") +
+                   " --out y=" + path("y.npy") + " --json"),
+            0)
+      << slurp("err");
+  const nlohmann::json report = nlohmann::json::parse(slurp("out"));  // throws on anything else
+  EXPECT_EQ(report["runtime"], GetParam());
+  EXPECT_EQ(report["tasks"], 3);
+  const std::string err = slurp("err");
+  EXPECT_NE(err.find(GetParam() == "tmr" ? "[callable 'double', device run "
+                                         : "[callable 'double', host] submitted\n"),
+            std::string::npos)
+      << err;
+  const xt::xarray<float> y = xt::load_npy<float>(path("y.npy"));
+  EXPECT_EQ(y.size(), 3000u);
+  EXPECT_TRUE(xt::all(xt::equal(y, 3.0f)));
+}
+
+// An unsigned image run without the argument its orchestration asks for: the same message on
+// both runtimes, naming the callable by its image name and the missing argument.
+TEST_P(CliRunTest, AMissingArgumentIsNamedWithTheCallableOnBothRuntimes) {
+  const std::string image = pack_logged_double();
+  EXPECT_EQ(chiprt("run " + image + " --runtime " + GetParam()), 1);
+  EXPECT_EQ(slurp("err"),
+            "chiprt: orchestration_failed: running callable 'double' (id 0): orchestration entry "
+            "returned 1; last error: not_found: no tensor argument 'x'\n");
+  // A scalar under the tensor's name is the usual slip: the message says so.
+  EXPECT_EQ(chiprt("run " + image + " --runtime " + GetParam() + " --scalar x=2"), 1);
+  EXPECT_EQ(slurp("err"),
+            "chiprt: orchestration_failed: running callable 'double' (id 0): orchestration entry "
+            "returned 1; last error: not_found: no tensor argument 'x' (it was given as a "
+            "scalar; a tensor argument is an array of at least one dimension)\n");
+}
+
+// A signed image says what it makes: an --out it does not make is refused before the run (the
+// missing 'b' would otherwise be the error).
+TEST_P(CliRunTest, AnOutputTheSignatureDoesNotMakeIsRefusedBeforeTheRun) {
+  xt::xarray<float> a = xt::xarray<float>::from_shape({4});
+  a.fill(2.0f);
+  xt::dump_npy(path("a.npy"), a);
+  EXPECT_EQ(chiprt("run " + image() + " --runtime " + GetParam() + " --arg a=" + path("a.npy") +
+                   " --out g=" + path("g.npy")),
+            2);
+  EXPECT_EQ(slurp("err"),
+            "chiprt: invalid_argument: --out g: the image's signature makes no output 'g' (its "
+            "outputs: f)\n");
+  EXPECT_FALSE(fs::exists(path("g.npy")));
+}
+
+// An .npy of a dtype chiprt does not take lists the ones it does.
+TEST_P(CliRunTest, AnUnsupportedNpyDtypeListsTheSupportedOnes) {
+  xt::xarray<double> a = xt::xarray<double>::from_shape({4});
+  a.fill(2.0);
+  xt::dump_npy(path("a64.npy"), a);
+  expect_usage_error("run " + image() + " --runtime " + GetParam() + " --arg a=" + path("a64.npy") +
+                         " --arg b=" + path("a64.npy"),
+                     "unsupported dtype '<f8' (supported: float32 '<f4', float16 '<f2', int32 "
+                     "'<i4', int64 '<i8', uint8 '|u1')");
 }
 
 INSTANTIATE_TEST_SUITE_P(Runtimes, CliRunTest, ::testing::Values("tmr", "hbg"));

@@ -6,8 +6,8 @@ worker per runtime on its device (device label K mod --chiprt-devices), through 
 fixtures ``chip_pool`` and ``chip_worker``.
 
 Around every test the plugin checks that the registrations the test made through the session's
-workers are gone: a leaked one fails the test with its handle and image name (or warns, with
-``--chiprt-leaks=warn``) and is unregistered. A test that loses the device (DeviceLost,
+workers are gone: a leaked one fails the test naming it as ``tmr 'name' (id N)`` (or warns,
+with ``--chiprt-leaks=warn``, a LeakWarning at the test's line) and is unregistered. A test that loses the device (DeviceLost,
 DeadlineExceeded) has it reset before the next test. At session end the device's live bytes must
 equal their baseline (measured when the pool was created), or the session fails with the
 figures. ``--chiprt-report DIR`` writes one JSON per process; the terminal summary prints one
@@ -23,6 +23,15 @@ import warnings
 import pytest
 
 import chiprt
+
+class LeakWarning(UserWarning):
+    """A test left registrations live (``--chiprt-leaks=warn``); shown at the test's own line."""
+
+
+def _named(h):
+    """A registration as errors name a callable: runtime, image name and id."""
+    return "%s %r (id %d)" % (h.runtime, h.name, h.id)
+
 
 _SIZE = re.compile(r"^\s*(\d+)\s*([kKmMgG]?)i?[bB]?\s*$")
 
@@ -134,7 +143,7 @@ class _Session:
         if not leaked:
             return None
         self.leaked += len(leaked)
-        listing = ", ".join("%s handle %d (image %r)" % (h.runtime, h.id, h.name) for h in leaked)
+        listing = ", ".join(_named(h) for h in leaked)
         for h in leaked:
             try:
                 pool.worker(h.runtime).unregister(h)
@@ -173,8 +182,7 @@ class _Session:
             })
             if left:
                 self.problems.append("%s: %d registration(s) still live at session end: %s" % (
-                    self.name, len(left), ", ".join("%s handle %d (image %r)" % (h.runtime, h.id, h.name)
-                                                    for h in sorted(left, key=lambda h: h.id))))
+                    self.name, len(left), ", ".join(_named(h) for h in sorted(left, key=lambda h: h.id))))
             pool.pool.finalize()
             self.pool = None
         report["leaked_registrations"] = self.leaked
@@ -239,9 +247,19 @@ def pytest_runtest_call(item):
     if message is None:
         return
     if item.config.option.chiprt_leaks == "warn":
-        warnings.warn(message)
+        _warn_at_test(item, message)
     else:
         item._chiprt_leak = message
+
+
+def _warn_at_test(item, message):
+    """Warns as if from the test's definition, so the summary points at the test, not here."""
+    path, line, _ = item.location
+    code = getattr(getattr(item, "function", None), "__code__", None)
+    filename = code.co_filename if code is not None else str(item.config.rootpath / path)
+    lineno = code.co_firstlineno if code is not None else (line or 0) + 1
+    module = getattr(getattr(item, "module", None), "__name__", "chiprt")
+    warnings.warn_explicit(message, LeakWarning, filename, lineno, module=module)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -272,7 +290,8 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 def _is_controller(config):
-    return getattr(config.option, "dist", "no") != "no" and getattr(config.option, "numprocesses", None)
+    # xdist's controller runs a DSession, whether the processes came from -n or from --tx.
+    return config.pluginmanager.hasplugin("dsession")
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "runtime/common/argument_messages.h"
 #include "runtime/common/heap.h"
 #include "runtime/common/task_check.h"
 
@@ -67,7 +68,8 @@ int32_t GraphRecorder::get_tensor_arg(const char* name, chiprt_tensor_t* out) {
   auto it = args_.tensors.find(name);
   if (it == args_.tensors.end()) {
     graph_.key.tensors.push_back({name, false, 0, {}});
-    return CHIPRT_ORCH_NOT_FOUND;
+    return reject(CHIPRT_ORCH_NOT_FOUND,
+                  missing_tensor_argument(name, args_.scalars.contains(name)));
   }
   const HostTensor& host = it->second;
   graph_.key.tensors.push_back({name, true, host.dtype, host.shape});

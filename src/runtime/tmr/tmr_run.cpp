@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "runtime/common/argument_messages.h"
 #include "runtime/common/task_check.h"
 
 namespace chiprt::runtime {
@@ -82,7 +83,7 @@ int32_t TmrRun::get_tensor_arg(const char* name, chiprt_tensor_t* out) {
   auto handle = tensors_.input(name);
   if (!handle) {
     return reject(CHIPRT_ORCH_NOT_FOUND,
-                  Status(StatusCode::not_found, fmt::format("no tensor argument '{}'", name)));
+                  missing_tensor_argument(name, launch_.scalars.contains(name)));
   }
   *out = tensors_.full_view(*handle);
   return CHIPRT_ORCH_OK;
