@@ -48,13 +48,20 @@ Errors& errors() {
 
 const char* error_class_name(StatusCode code) {
   switch (code) {
-    case StatusCode::out_of_device_memory: return "OutOfDeviceMemory";
-    case StatusCode::not_found: return "NotFound";
-    case StatusCode::device_lost: return "DeviceLost";
-    case StatusCode::deadline_exceeded: return "DeadlineExceeded";
-    case StatusCode::cancelled: return "Cancelled";
-    case StatusCode::invalid_argument: return "InvalidArgument";
-    default: break;
+    case StatusCode::out_of_device_memory:
+      return "OutOfDeviceMemory";
+    case StatusCode::not_found:
+      return "NotFound";
+    case StatusCode::device_lost:
+      return "DeviceLost";
+    case StatusCode::deadline_exceeded:
+      return "DeadlineExceeded";
+    case StatusCode::cancelled:
+      return "Cancelled";
+    case StatusCode::invalid_argument:
+      return "InvalidArgument";
+    default:
+      break;
   }
   if (status_code_name(code).starts_with("image_")) return "InvalidImage";
   return "ChiprtError";
@@ -249,12 +256,18 @@ std::optional<uint32_t> chiprt_dtype(const py::dtype& dt) {
 
 py::dtype numpy_dtype(uint32_t dtype) {
   switch (dtype) {
-    case CHIPRT_DTYPE_F32: return py::dtype("float32");
-    case CHIPRT_DTYPE_F16: return py::dtype("float16");
-    case CHIPRT_DTYPE_I32: return py::dtype("int32");
-    case CHIPRT_DTYPE_I64: return py::dtype("int64");
-    case CHIPRT_DTYPE_U8: return py::dtype("uint8");
-    default: throw std::runtime_error("unknown chiprt dtype " + std::to_string(dtype));
+    case CHIPRT_DTYPE_F32:
+      return py::dtype("float32");
+    case CHIPRT_DTYPE_F16:
+      return py::dtype("float16");
+    case CHIPRT_DTYPE_I32:
+      return py::dtype("int32");
+    case CHIPRT_DTYPE_I64:
+      return py::dtype("int64");
+    case CHIPRT_DTYPE_U8:
+      return py::dtype("uint8");
+    default:
+      throw std::runtime_error("unknown chiprt dtype " + std::to_string(dtype));
   }
 }
 
@@ -459,7 +472,8 @@ struct PyTensor {
   std::shared_ptr<ChipWorker> worker;  // copies through it; keeps the device alive
   DeviceTensor tensor;
   void check_live() const {
-    if (!tensor) raise_status(Status(StatusCode::failed_precondition, "the device tensor was freed"));
+    if (!tensor)
+      raise_status(Status(StatusCode::failed_precondition, "the device tensor was freed"));
   }
 };
 
@@ -501,11 +515,11 @@ std::shared_ptr<PyWorker> new_worker(const std::string& runtime, const std::stri
 PyCallable do_register(PyWorker& w, const py::object& image) {
   ImageBytes bytes = image_bytes(image);
   // Interrupted after it registered: the caller never sees the handle, so it is released.
-  const CallableId id = take(interruptible(
-      [&] { return w.worker->register_callable(bytes.span()); }, nullptr,
-      [&](const Result<CallableId>& made) {
-        if (made.ok()) w.worker->unregister_callable(*made).ignore();
-      }));
+  const CallableId id =
+      take(interruptible([&] { return w.worker->register_callable(bytes.span()); }, nullptr,
+                         [&](const Result<CallableId>& made) {
+                           if (made.ok()) w.worker->unregister_callable(*made).ignore();
+                         }));
   std::string name = bytes.name();
   if (name.empty() && !bytes.image) {
     auto view = ImageView::parse(bytes.span(), false);
@@ -569,8 +583,7 @@ py::dict do_run(PyWorker& w, const py::object& handle, const py::object& out,
     for (auto [key, value] : out.cast<py::dict>()) {
       const std::string name = py::str(key);
       if (!py::isinstance<PyTensor>(value)) {
-        throw py::type_error("argument 'out': output '" + name +
-                             "' must be a chiprt.DeviceTensor");
+        throw py::type_error("argument 'out': output '" + name + "' must be a chiprt.DeviceTensor");
       }
       args.device_outputs[name] = tensor_of(value, "out['" + name + "']").ref();
     }
@@ -612,8 +625,7 @@ PYBIND11_MODULE(_chiprt, m) {
   m.attr("ChiprtError").attr("code") = py::none();
   for (const char* name : {"InvalidImage", "OutOfDeviceMemory", "NotFound", "DeviceLost",
                            "DeadlineExceeded", "InvalidArgument", "Cancelled"}) {
-    PyObject* cls =
-        PyErr_NewException((std::string("chiprt.") + name).c_str(), e.base, nullptr);
+    PyObject* cls = PyErr_NewException((std::string("chiprt.") + name).c_str(), e.base, nullptr);
     e.by_name[name] = cls;
     m.attr(name) = py::reinterpret_borrow<py::object>(cls);
   }
@@ -693,47 +705,60 @@ PYBIND11_MODULE(_chiprt, m) {
       .def_readonly("runtime", &PyCallable::runtime)
       .def("__int__", [](const PyCallable& c) { return c.id; })
       .def("__index__", [](const PyCallable& c) { return c.id; })
-      .def("__eq__", [](const PyCallable& a, const py::object& b) {
-        return py::isinstance<PyCallable>(b) && b.cast<const PyCallable&>().id == a.id &&
-               b.cast<const PyCallable&>().runtime == a.runtime;
-      })
-      .def("__hash__", [](const PyCallable& c) { return py::hash(py::make_tuple(c.id, c.runtime)); })
+      .def("__eq__",
+           [](const PyCallable& a, const py::object& b) {
+             return py::isinstance<PyCallable>(b) && b.cast<const PyCallable&>().id == a.id &&
+                    b.cast<const PyCallable&>().runtime == a.runtime;
+           })
+      .def("__hash__",
+           [](const PyCallable& c) { return py::hash(py::make_tuple(c.id, c.runtime)); })
       .def("__repr__", [](const PyCallable& c) {
         return "chiprt.Callable(id=" + std::to_string(c.id) + ", name='" + c.name + "', runtime='" +
                c.runtime + "')";
       });
 
-  py::class_<PyTensor, std::shared_ptr<PyTensor>>(m, "DeviceTensor",
-                                                  "A tensor in device memory (freed with the object)")
-      .def_property_readonly("shape", [](const PyTensor& t) {
-        py::tuple out(t.tensor.shape().size());
-        for (size_t i = 0; i < t.tensor.shape().size(); ++i) out[i] = t.tensor.shape()[i];
-        return out;
-      })
-      .def_property_readonly("dtype", [](const PyTensor& t) {
-        t.check_live();
-        return numpy_dtype(t.tensor.dtype());
-      })
+  py::class_<PyTensor, std::shared_ptr<PyTensor>>(
+      m, "DeviceTensor", "A tensor in device memory (freed with the object)")
+      .def_property_readonly("shape",
+                             [](const PyTensor& t) {
+                               py::tuple out(t.tensor.shape().size());
+                               for (size_t i = 0; i < t.tensor.shape().size(); ++i)
+                                 out[i] = t.tensor.shape()[i];
+                               return out;
+                             })
+      .def_property_readonly("dtype",
+                             [](const PyTensor& t) {
+                               t.check_live();
+                               return numpy_dtype(t.tensor.dtype());
+                             })
       .def_property_readonly("nbytes", [](const PyTensor& t) { return t.tensor.bytes(); })
       .def_property_readonly("address", [](const PyTensor& t) { return t.tensor.addr(); })
       .def_property_readonly("freed", [](const PyTensor& t) { return !t.tensor; })
-      .def("numpy", [](PyTensor& t) {
-        t.check_live();
-        std::vector<py::ssize_t> shape(t.tensor.shape().begin(), t.tensor.shape().end());
-        py::array out(numpy_dtype(t.tensor.dtype()), shape);
-        MutableByteSpan dst(static_cast<std::byte*>(out.mutable_data()), t.tensor.bytes());
-        check(nogil([&] { return t.worker->copy_from_device(t.tensor, dst); }));
-        return out;
-      }, "A copy of the tensor as a new numpy array")
-      .def("copy_from", [](PyTensor& t, const py::array& array) {
-        t.check_live();
-        ArrayArg a = array_argument(array, "array");
-        if (a.dtype != t.tensor.dtype() || a.shape != t.tensor.shape()) {
-          throw py::value_error("argument 'array': its dtype or shape differs from the tensor's");
-        }
-        check(nogil([&] { return t.worker->copy_to_device(t.tensor, a.bytes()); }));
-      }, py::arg("array"), "Overwrites the tensor with an array of its dtype and shape")
-      .def("free", [](PyTensor& t) { t.tensor.reset(); }, "Frees the device memory now")
+      .def(
+          "numpy",
+          [](PyTensor& t) {
+            t.check_live();
+            std::vector<py::ssize_t> shape(t.tensor.shape().begin(), t.tensor.shape().end());
+            py::array out(numpy_dtype(t.tensor.dtype()), shape);
+            MutableByteSpan dst(static_cast<std::byte*>(out.mutable_data()), t.tensor.bytes());
+            check(nogil([&] { return t.worker->copy_from_device(t.tensor, dst); }));
+            return out;
+          },
+          "A copy of the tensor as a new numpy array")
+      .def(
+          "copy_from",
+          [](PyTensor& t, const py::array& array) {
+            t.check_live();
+            ArrayArg a = array_argument(array, "array");
+            if (a.dtype != t.tensor.dtype() || a.shape != t.tensor.shape()) {
+              throw py::value_error(
+                  "argument 'array': its dtype or shape differs from the tensor's");
+            }
+            check(nogil([&] { return t.worker->copy_to_device(t.tensor, a.bytes()); }));
+          },
+          py::arg("array"), "Overwrites the tensor with an array of its dtype and shape")
+      .def(
+          "free", [](PyTensor& t) { t.tensor.reset(); }, "Frees the device memory now")
       .def("__repr__", [](const PyTensor& t) {
         if (!t.tensor) return std::string("chiprt.DeviceTensor(freed)");
         std::string shape;
@@ -749,7 +774,9 @@ PYBIND11_MODULE(_chiprt, m) {
            py::arg("stall_timeout") = 30.0,
            "run_timeout, stall_timeout: seconds; a run past either fails with DeadlineExceeded "
            "and the device is lost until reset()")
-      .def_property_readonly("runtime", [](const PyWorker& w) { return std::string(runtime_name(w.worker->runtime())); })
+      .def_property_readonly(
+          "runtime",
+          [](const PyWorker& w) { return std::string(runtime_name(w.worker->runtime())); })
       .def_property_readonly("device", [](const PyWorker& w) { return w.device_index; })
       .def("register", &do_register, py::arg("image"),
            "Registers an Image or the bytes of one; returns its Callable handle")
@@ -757,45 +784,69 @@ PYBIND11_MODULE(_chiprt, m) {
       .def("run", &do_run, py::arg("handle"), py::kw_only(), py::arg("out") = py::none(),
            "Runs a callable: keywords are numpy arrays, device tensors or numbers; returns the "
            "outputs not written into `out` as numpy arrays")
-      .def("alloc", [](PyWorker& w, const py::object& shape, const py::object& dtype) {
-        const uint32_t code = dtype_argument(dtype, "argument 'dtype'");
-        std::vector<int64_t> dims = shape_argument(shape);
-        PyTensor out{w.worker, {}};
-        out.tensor = take(nogil([&] { return w.worker->alloc_tensor(code, dims); }));
-        return out;
-      }, py::arg("shape"), py::arg("dtype") = "float32")
+      .def(
+          "alloc",
+          [](PyWorker& w, const py::object& shape, const py::object& dtype) {
+            const uint32_t code = dtype_argument(dtype, "argument 'dtype'");
+            std::vector<int64_t> dims = shape_argument(shape);
+            PyTensor out{w.worker, {}};
+            out.tensor = take(nogil([&] { return w.worker->alloc_tensor(code, dims); }));
+            return out;
+          },
+          py::arg("shape"), py::arg("dtype") = "float32")
       .def("to_device", &do_to_device, py::arg("array"))
-      .def("stats", [](PyWorker& w) { return from_json(cli::worker_stats_json(w.worker->stats())); },
-           "The worker's entry of `chiprt stats --json`")
-      .def("device_stats", [](PyWorker& w) {
-        return from_json(cli::device_memory_json(w.device_index, w.worker->device().stats()));
-      }, "The device's memory: live and peak bytes, per tag")
-      .def("release_idle_memory",
-           [](PyWorker& w) {
-             nogil([&] {
-               w.worker->release_idle_memory();
-               return 0;
-             });
-           },
-           "Frees the intermediate heaps no run holds (the next run makes one again)")
+      .def(
+          "stats", [](PyWorker& w) { return from_json(cli::worker_stats_json(w.worker->stats())); },
+          "The worker's entry of `chiprt stats --json`")
+      .def(
+          "device_stats",
+          [](PyWorker& w) {
+            return from_json(cli::device_memory_json(w.device_index, w.worker->device().stats()));
+          },
+          "The device's memory: live and peak bytes, per tag")
+      .def(
+          "release_idle_memory",
+          [](PyWorker& w) {
+            nogil([&] {
+              w.worker->release_idle_memory();
+              return 0;
+            });
+          },
+          "Frees the intermediate heaps no run holds (the next run makes one again)")
       .def("live_handles", &PyWorker::live_handles,
            "Registrations made through this object and not yet unregistered")
-      .def("health", [](PyWorker& w) -> py::object {
-        const Status s = w.worker->device().health();
-        if (s.ok()) return py::none();
-        return py::str(s.to_string());
-      }, "None while the device is healthy, else why it was lost")
-      .def("reset", [](PyWorker& w) {
-        check(interruptible([&] { return w.worker->reset(); }));
-        std::lock_guard lock(w.mutex);
-        w.live.clear();
-      }, "Starts a fresh device; every registration on it is gone")
-      .def("finalize", [](PyWorker& w) { interruptible([&] { w.worker->finalize(); return 0; }); })
+      .def(
+          "health",
+          [](PyWorker& w) -> py::object {
+            const Status s = w.worker->device().health();
+            if (s.ok()) return py::none();
+            return py::str(s.to_string());
+          },
+          "None while the device is healthy, else why it was lost")
+      .def(
+          "reset",
+          [](PyWorker& w) {
+            check(interruptible([&] { return w.worker->reset(); }));
+            std::lock_guard lock(w.mutex);
+            w.live.clear();
+          },
+          "Starts a fresh device; every registration on it is gone")
+      .def("finalize",
+           [](PyWorker& w) {
+             interruptible([&] {
+               w.worker->finalize();
+               return 0;
+             });
+           })
       .def("__enter__", [](py::object self) { return self; })
-      .def("__exit__", [](PyWorker& w, py::args) {
-        interruptible([&] { w.worker->finalize(); return 0; });
-        return false;
-      })
+      .def("__exit__",
+           [](PyWorker& w, py::args) {
+             interruptible([&] {
+               w.worker->finalize();
+               return 0;
+             });
+             return false;
+           })
       .def("__repr__", [](const PyWorker& w) {
         return "chiprt.ChipWorker(runtime='" + std::string(runtime_name(w.worker->runtime())) +
                "', device=" + std::to_string(w.device_index) + ")";
@@ -820,7 +871,8 @@ PYBIND11_MODULE(_chiprt, m) {
              o.runtimes.clear();
              for (const std::string& r : runtimes) o.runtimes.push_back(take(parse_runtime(r)));
              auto out = std::make_shared<PyPool>();
-             out->pool = std::shared_ptr<WorkerPool>(take(nogil([&] { return WorkerPool::create(o); })));
+             out->pool =
+                 std::shared_ptr<WorkerPool>(take(nogil([&] { return WorkerPool::create(o); })));
              std::string names;
              for (const std::string& r : runtimes) names += (names.empty() ? "'" : ", '") + r + "'";
              out->repr = "chiprt.WorkerPool(devices=" + std::to_string(devices) + ", profile='" +
@@ -859,7 +911,10 @@ PYBIND11_MODULE(_chiprt, m) {
       .def("__repr__", [](const PyPool& p) { return p.repr; })
       .def("__enter__", [](py::object self) { return self; })
       .def("__exit__", [](PyPool& p, py::args) {
-        nogil([&] { p.pool->finalize(); return 0; });
+        nogil([&] {
+          p.pool->finalize();
+          return 0;
+        });
         return false;
       });
 }

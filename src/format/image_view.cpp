@@ -94,10 +94,10 @@ Result<ImageView> ImageView::parse(ByteSpan bytes, bool verify_hash) {
   }
   std::memcpy(&header, bytes.data(), sizeof header);
   if (header.version_major != CHIPRT_IMAGE_VERSION_MAJOR) {
-    return Status(StatusCode::image_unsupported_version,
-                  fmt::format("image version {}.{}; this reader supports major {}",
-                              header.version_major, header.version_minor,
-                              CHIPRT_IMAGE_VERSION_MAJOR));
+    return Status(
+        StatusCode::image_unsupported_version,
+        fmt::format("image version {}.{}; this reader supports major {}", header.version_major,
+                    header.version_minor, CHIPRT_IMAGE_VERSION_MAJOR));
   }
   if (header.total_size > bytes.size()) {
     return Status(StatusCode::image_truncated,
@@ -105,9 +105,9 @@ Result<ImageView> ImageView::parse(ByteSpan bytes, bool verify_hash) {
                               bytes.size()));
   }
   if (header.total_size != bytes.size()) {
-    return Status(StatusCode::image_size_mismatch,
-                  fmt::format("header says {} bytes but {} were given", header.total_size,
-                              bytes.size()));
+    return Status(
+        StatusCode::image_size_mismatch,
+        fmt::format("header says {} bytes but {} were given", header.total_size, bytes.size()));
   }
   if (header.child_count > CHIPRT_IMAGE_MAX_CHILDREN ||
       sizeof header + uint64_t{header.child_count} * sizeof(chiprt_image_child_t) > bytes.size()) {
@@ -154,9 +154,9 @@ Result<ImageView> ImageView::parse(ByteSpan bytes, bool verify_hash) {
   view.bytes_ = bytes;
   view.header_ = header;
   view.kernels_begin_ = bytes.size();
-  std::vector<Span> spans{{0, header.header_size, "header"},
-                          {header.orch_offset, header.orch_offset + header.orch_size,
-                           "orchestration"}};
+  std::vector<Span> spans{
+      {0, header.header_size, "header"},
+      {header.orch_offset, header.orch_offset + header.orch_size, "orchestration"}};
   std::set<uint32_t> func_ids;
   view.children_.reserve(header.child_count);
   for (uint32_t i = 0; i < header.child_count; ++i) {
@@ -191,7 +191,8 @@ Result<ImageView> ImageView::parse(ByteSpan bytes, bool verify_hash) {
   }
   const bool has_signature = header.signature_offset != 0 || header.signature_size != 0;
   if (has_signature) CHIPRT_RETURN_IF_ERROR(place_signature(bytes, header, spans));
-  const uint64_t table_end = sizeof header + uint64_t{header.child_count} * sizeof(chiprt_image_child_t);
+  const uint64_t table_end =
+      sizeof header + uint64_t{header.child_count} * sizeof(chiprt_image_child_t);
   spans.front().end = table_end;  // the header's own padding is checked like any other gap
   std::sort(spans.begin(), spans.end(),
             [](const Span& a, const Span& b) { return a.begin < b.begin; });

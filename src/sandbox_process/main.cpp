@@ -129,8 +129,7 @@ class Sandbox {
     int32_t get_scalar_arg(const char* n, double* o) override {
       return after([&] { return logger.get_scalar_arg(n, o); });
     }
-    int32_t alloc_tensor(uint32_t d, uint32_t nd, const int64_t* s,
-                         chiprt_tensor_t* o) override {
+    int32_t alloc_tensor(uint32_t d, uint32_t nd, const int64_t* s, chiprt_tensor_t* o) override {
       return after([&] { return logger.alloc_tensor(d, nd, s, o); });
     }
     int32_t alloc_output(const char* n, uint32_t d, uint32_t nd, const int64_t* s,
@@ -175,8 +174,9 @@ class Sandbox {
 
 int main(int argc, char** argv) {
   if (argc != 3 || std::strtoul(argv[1], nullptr, 10) != runtime::sandbox::kVersion) {
-    std::fprintf(stderr, "chiprt-sandbox: started with the wrong arguments or protocol version "
-                         "(it is started by chiprt)\n");
+    std::fprintf(stderr,
+                 "chiprt-sandbox: started with the wrong arguments or protocol version "
+                 "(it is started by chiprt)\n");
     return 2;
   }
   if (!process::tie_to_parent(argv[2])) return 2;

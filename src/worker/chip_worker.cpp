@@ -57,7 +57,7 @@ struct ChipWorker::Impl {
   std::shared_ptr<Device> device;
   WorkerOptions options;
   std::unique_ptr<runtime::Executor> executor;  // outlives the pool: releases notify it
-  std::shared_ptr<CodeLoader> own_sandbox;       // hbg: where its orchestrations run
+  std::shared_ptr<CodeLoader> own_sandbox;      // hbg: where its orchestrations run
   registry::ChipBufferPool pool;
   registry::CallableRegistry registry;
   // Calls hold it shared; finalize holds it exclusively, so it waits for calls in flight.

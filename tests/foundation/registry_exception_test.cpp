@@ -31,8 +31,7 @@ class RegistryExceptionTest : public NoFilesTestWithParam<WorkerCase> {
  protected:
   void SetUp() override {
     device_ = std::make_shared<FaultyDevice>(make_device(GetParam().backend));
-    faulty_loader_ =
-        std::make_shared<FaultyLoader>(worker_loader(*device_, GetParam().runtime));
+    faulty_loader_ = std::make_shared<FaultyLoader>(worker_loader(*device_, GetParam().runtime));
     loader_ = std::make_shared<CountingLoader>(faulty_loader_);
     WorkerOptions options;
     options.runtime = GetParam().runtime;

@@ -19,13 +19,12 @@ namespace {
 
 using namespace chiprt;
 
-#define FUZZ_CHECK(condition)                                              \
-  do {                                                                     \
-    if (!(condition)) {                                                    \
-      std::fprintf(stderr, "invariant violated: %s (%s:%d)\n", #condition, \
-                   __FILE__, __LINE__);                                    \
-      std::abort();                                                        \
-    }                                                                      \
+#define FUZZ_CHECK(condition)                                                                   \
+  do {                                                                                          \
+    if (!(condition)) {                                                                         \
+      std::fprintf(stderr, "invariant violated: %s (%s:%d)\n", #condition, __FILE__, __LINE__); \
+      std::abort();                                                                             \
+    }                                                                                           \
   } while (0)
 
 struct Chip {

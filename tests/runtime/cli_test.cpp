@@ -17,6 +17,7 @@
 #include <xtensor/xarray.hpp>
 #include <xtensor/xnpy.hpp>
 
+#include "process_probe.h"
 #include "runtime_test_util.h"
 
 namespace chiprt::testing {
@@ -268,26 +269,6 @@ TEST_P(CliRunTest, OrchestrationLogLinesAreShownTaggedWithTheCallable) {
             2);
   EXPECT_EQ(chiprt_env("CHIPRT_LOG_LEVEL=warn", run), 1);
   EXPECT_EQ((slurp("out") + slurp("err")).find(line), std::string::npos);
-}
-
-// The children of process `parent` (its device process).
-std::vector<pid_t> children_of(pid_t parent) {
-  std::vector<pid_t> out;
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    const pid_t pid = static_cast<pid_t>(std::atoi(entry.path().filename().c_str()));
-    if (pid <= 0) continue;
-    std::ifstream stat(entry.path() / "stat");
-    std::string line;
-    std::getline(stat, line);
-    const size_t close = line.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream rest(line.substr(close + 2));
-    char state = 0;
-    pid_t ppid = 0;
-    rest >> state >> ppid;
-    if (ppid == parent) out.push_back(pid);
-  }
-  return out;
 }
 
 // SIGINT and SIGTERM while a kernel spins: the run is cancelled, the device process reaped, no

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "device/sim_chip.h"
+#include "process_probe.h"
 #include "runtime_test_util.h"
 
 namespace chiprt::testing {
@@ -26,41 +27,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr auto kStall = std::chrono::seconds(1);
 constexpr size_t kElements = 256;
-
-size_t open_fds() {
-  size_t n = 0;
-  DIR* dir = opendir("/proc/self/fd");
-  while (dirent* e = readdir(dir)) n += e->d_name[0] != '.';
-  closedir(dir);
-  return n - 1;
-}
-
-std::string comm_of(pid_t pid) {
-  std::string comm;
-  std::getline(std::ifstream("/proc/" + std::to_string(pid) + "/comm"), comm);
-  return comm;
-}
-
-// Children of this process (zombies included) whose name is `comm`, or all when empty.
-std::vector<pid_t> children(const std::string& comm = {}) {
-  std::vector<pid_t> out;
-  DIR* dir = opendir("/proc");
-  while (dirent* e = readdir(dir)) {
-    const pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
-    if (pid <= 0) continue;
-    std::string line;
-    std::getline(std::ifstream(std::string("/proc/") + e->d_name + "/stat"), line);
-    const size_t close = line.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream rest(line.substr(close + 2));
-    char state = 0;
-    pid_t ppid = 0;
-    rest >> state >> ppid;
-    if (ppid == getpid() && (comm.empty() || comm_of(pid) == comm)) out.push_back(pid);
-  }
-  closedir(dir);
-  return out;
-}
 
 RunArgs x_args(std::map<std::string, double> scalars) {
   RunArgs args;
@@ -111,7 +77,8 @@ TEST_P(OrchestrationFaultTest, FailsTheRunAndTheNextRunIsExact) {
   {
     Rig rig = make_rig("a2a3", fault.runtime, fast_deadlines());
     const uint64_t baseline = rig.device->stats().live_bytes;
-    const Bytes image = test_image("orch_fault.so", {{1, CoreType::aiv, "kernel_fault.so"}}, "orch");
+    const Bytes image =
+        test_image("orch_fault.so", {{1, CoreType::aiv, "kernel_fault.so"}}, "orch");
     CallableId id = *rig.worker->register_callable(image);
     const std::vector<pid_t> sandboxes = children("chiprt-sandbox");
     EXPECT_EQ(sandboxes.size(), hbg ? 1u : 0u) << "hbg loads its orchestration in its sandbox";
@@ -213,13 +180,14 @@ std::vector<std::string> loaded_code_maps(pid_t pid) {
 }
 
 TEST(HostTrustTest, NoImageCodeIsMappedInTheHostOnEitherRuntime) {
-  const std::vector<std::string> examples = {"vector", "matmul", "softmax",
+  const std::vector<std::string> examples = {"vector",    "matmul",      "softmax",
                                              "attention", "layered_dag", "tiled_wavefront"};
   for (RuntimeKind rt : {RuntimeKind::tmr, RuntimeKind::hbg}) {
     SCOPED_TRACE(runtime_name(rt));
     Rig rig = make_rig("a2a3", rt);
     std::vector<CallableId> ids;
-    for (const std::string& name : examples) ids.push_back(*rig.worker->register_callable(example_image(name)));
+    for (const std::string& name : examples)
+      ids.push_back(*rig.worker->register_callable(example_image(name)));
     // Run one of them on each runtime (its orchestration runs where the runtime runs it).
     RunArgs args;
     args.tensors["a"] = host_f32({64, 64}, std::vector<float>(64 * 64, 2.0f));
@@ -258,8 +226,7 @@ class ForgedMessageTest : public ::testing::TestWithParam<Forgery> {};
 TEST_P(ForgedMessageTest, FailsTheRunAndResetRestoresTheBaseline) {
   Rig rig = make_rig("a2a3", GetParam().runtime, fast_deadlines());
   const uint64_t baseline = rig.device->stats().live_bytes;
-  const Bytes image =
-      test_image("orch_forge.so", {{1, CoreType::aiv, "kernel_forge.so"}}, "forge");
+  const Bytes image = test_image("orch_forge.so", {{1, CoreType::aiv, "kernel_forge.so"}}, "forge");
   // Another owner's live buffer: a callable registered by the same worker.
   const Bytes other = test_image("orch_fault.so", {{1, CoreType::aiv, "kernel_fault.so"}}, "other");
   const CallableId other_id = *rig.worker->register_callable(other);
@@ -280,8 +247,7 @@ TEST_P(ForgedMessageTest, FailsTheRunAndResetRestoresTheBaseline) {
   EXPECT_LT(message.size(), 4096u) << message;
 
   ASSERT_TRUE(rig.worker->reset().ok());
-  EXPECT_EQ(rig.device->stats().live_bytes,
-            baseline + rig.worker->stats().heap_bytes_reserved)
+  EXPECT_EQ(rig.device->stats().live_bytes, baseline + rig.worker->stats().heap_bytes_reserved)
       << "a reset device holds no registration and nothing a forgery made";
   const CallableId again = *rig.worker->register_callable(image);
   expect_healthy(rig.worker->run(again, x_args({{"mode", 0}})));
@@ -291,10 +257,15 @@ TEST_P(ForgedMessageTest, FailsTheRunAndResetRestoresTheBaseline) {
 }
 
 std::vector<Forgery> forgeries() {
-  const std::pair<int, const char*> modes[] = {
-      {1, "OversizedOutput"}, {2, "OutputOutsideTheRun"}, {3, "OutputInAnotherOwnersBuffer"},
-      {4, "CompletionForAnUnknownRun"}, {5, "OversizedFrame"}, {6, "RandomBytes"},
-      {7, "FreesOfBlocksNotLent"}, {8, "AllocationFlood"}, {9, "ScribbledStatusPageThenCrash"}};
+  const std::pair<int, const char*> modes[] = {{1, "OversizedOutput"},
+                                               {2, "OutputOutsideTheRun"},
+                                               {3, "OutputInAnotherOwnersBuffer"},
+                                               {4, "CompletionForAnUnknownRun"},
+                                               {5, "OversizedFrame"},
+                                               {6, "RandomBytes"},
+                                               {7, "FreesOfBlocksNotLent"},
+                                               {8, "AllocationFlood"},
+                                               {9, "ScribbledStatusPageThenCrash"}};
   std::vector<Forgery> out;
   for (RuntimeKind rt : {RuntimeKind::tmr, RuntimeKind::hbg}) {
     for (const auto& [mode, name] : modes) out.push_back({rt, mode, name});

@@ -20,6 +20,7 @@
 #include "chiprt/worker_pool.h"
 #include "device/sim_chip.h"
 #include "device_process/status_recorder.h"
+#include "process_probe.h"
 #include "runtime_test_util.h"
 
 namespace chiprt::testing {
@@ -28,36 +29,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr auto kStall = std::chrono::seconds(1);
 constexpr size_t kElements = 256;
-
-size_t open_fds() {
-  size_t n = 0;
-  DIR* dir = opendir("/proc/self/fd");
-  while (dirent* e = readdir(dir)) n += e->d_name[0] != '.';
-  closedir(dir);
-  return n - 1;  // the directory's own fd
-}
-
-// Processes whose parent is this one, zombies included.
-std::vector<pid_t> children() {
-  std::vector<pid_t> out;
-  DIR* dir = opendir("/proc");
-  while (dirent* e = readdir(dir)) {
-    const pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
-    if (pid <= 0) continue;
-    std::ifstream stat(std::string("/proc/") + e->d_name + "/stat");
-    std::string line;
-    std::getline(stat, line);
-    const size_t close = line.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream rest(line.substr(close + 2));
-    char state = 0;
-    pid_t ppid = 0;
-    rest >> state >> ppid;
-    if (ppid == getpid()) out.push_back(pid);
-  }
-  closedir(dir);
-  return out;
-}
 
 // The names of a process's threads, as `top -H` shows them.
 std::multiset<std::string> thread_names(pid_t pid) {
@@ -473,11 +444,7 @@ TEST(DeviceLifecycleTest, OneChipRunsOneProcessWithItsAicpuThreadsAndOneExecutio
     expect_healthy_output(*report);
   }
   std::multiset<std::string> kinds;
-  for (pid_t child : children()) {
-    std::string comm;
-    std::getline(std::ifstream("/proc/" + std::to_string(child) + "/comm"), comm);
-    kinds.insert(comm);
-  }
+  for (pid_t child : children()) kinds.insert(comm_of(child));
   ASSERT_EQ(kinds.count("chiprt-device"), 1u) << "both runtimes of a chip share one device process";
   ASSERT_EQ(kinds.count("chiprt-sandbox"), 1u) << "the hbg worker's orchestration sandbox";
   ASSERT_EQ(kinds.size(), 2u);

@@ -19,6 +19,7 @@
 #include <xtensor/xarray.hpp>
 #include <xtensor/xnpy.hpp>
 
+#include "process_probe.h"
 #include "runtime_test_util.h"
 
 extern char** environ;
@@ -28,45 +29,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-struct ProcStat {
-  pid_t ppid = 0;
-  uint64_t cpu_ticks = 0;
-  bool alive = false;
-};
-
-ProcStat proc_stat(pid_t pid) {
-  ProcStat out;
-  std::string line;
-  std::getline(std::ifstream("/proc/" + std::to_string(pid) + "/stat"), line);
-  const size_t close = line.rfind(')');
-  if (close == std::string::npos) return out;
-  std::istringstream rest(line.substr(close + 2));
-  std::string state;
-  rest >> state >> out.ppid;
-  std::string skip;
-  for (int field = 5; field < 14; ++field) rest >> skip;  // fields 5..13
-  uint64_t utime = 0, stime = 0;
-  rest >> utime >> stime;
-  out.cpu_ticks = utime + stime;
-  out.alive = state != "Z" && state != "X";
-  return out;
-}
-
-std::string comm_of(pid_t pid) {
-  std::string comm;
-  std::getline(std::ifstream("/proc/" + std::to_string(pid) + "/comm"), comm);
-  return comm;
-}
-
-std::vector<pid_t> children_of(pid_t parent) {
-  std::vector<pid_t> out;
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    const pid_t pid = static_cast<pid_t>(std::atoi(entry.path().filename().c_str()));
-    if (pid > 0 && proc_stat(pid).ppid == parent) out.push_back(pid);
-  }
-  return out;
-}
 
 struct HostDeath {
   RuntimeKind runtime;
@@ -89,17 +51,26 @@ TEST_P(HostDeathTest, EveryChildEndsWithinASecondOfItsHost) {
   fs::create_directories(dir);
   const Bytes image = test_image("orch_fault.so", {{1, CoreType::aiv, "kernel_fault.so"}}, "spin");
   std::ofstream(dir / "spin.chipimg", std::ios::binary)
-      .write(reinterpret_cast<const char*>(image.data()), static_cast<std::streamsize>(image.size()));
+      .write(reinterpret_cast<const char*>(image.data()),
+             static_cast<std::streamsize>(image.size()));
   xt::xarray<float> x = xt::zeros<float>({64});
   xt::dump_npy((dir / "x.npy").string(), x);
 
   // The host: `chiprt run` of a callable that spins (fault 5 in the kernel, 11 in the
   // orchestration), with deadlines far away.
-  std::vector<std::string> args = {CHIPRT_CLI, "run", (dir / "spin.chipimg").string(),
-                                   "--runtime", std::string(runtime_name(c.runtime)),
-                                   "--arg", "x=" + (dir / "x.npy").string(),
-                                   "--scalar", c.orchestration_spins ? "fault=11" : "fault=5",
-                                   "--timeout", "120", "--stall-timeout", "60"};
+  std::vector<std::string> args = {CHIPRT_CLI,
+                                   "run",
+                                   (dir / "spin.chipimg").string(),
+                                   "--runtime",
+                                   std::string(runtime_name(c.runtime)),
+                                   "--arg",
+                                   "x=" + (dir / "x.npy").string(),
+                                   "--scalar",
+                                   c.orchestration_spins ? "fault=11" : "fault=5",
+                                   "--timeout",
+                                   "120",
+                                   "--stall-timeout",
+                                   "60"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -122,7 +93,8 @@ TEST_P(HostDeathTest, EveryChildEndsWithinASecondOfItsHost) {
   while (!spinning && Clock::now() < give_up) {
     started = children_of(host);
     for (pid_t child : started) {
-      if (comm_of(child) == spinner && proc_stat(child).cpu_ticks * 4 >= static_cast<uint64_t>(ticks)) {
+      if (comm_of(child) == spinner &&
+          proc_stat(child).cpu_ticks * 4 >= static_cast<uint64_t>(ticks)) {
         spinning = true;
       }
     }

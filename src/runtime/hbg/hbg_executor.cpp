@@ -65,8 +65,8 @@ Result<RunReport> HbgExecutor::run(const registry::ChipBuffer& buffer, const Run
     RunArgs sized;
     if (!args.device_inputs.empty()) sized = shape_args(args, true);
     const KernelTable kernels = kernel_table(buffer);
-    GraphRecorder recorder(device_, kernels, buffer.name,
-                           args.device_inputs.empty() ? args : sized, heap_limit_);
+    GraphRecorder recorder(device_, kernels, buffer.name, args.device_inputs.empty() ? args : sized,
+                           heap_limit_);
     const RecordRequest request{buffer.name, heap_limit_, &kernels, &keyed};
     CHIPRT_ASSIGN_OR_RETURN(RecordedGraph recorded, recorder.record([&](OrchBackend& sink) {
       Deadlines limits = deadlines_;

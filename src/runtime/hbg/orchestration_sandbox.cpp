@@ -61,8 +61,7 @@ LiveCodes& live_codes() {
 // named (they live in the callable's buffer), so that a fresh process can load them again.
 class OrchestrationSandbox::Code final : public LoadedCode {
  public:
-  Code(std::shared_ptr<OrchestrationSandbox> owner, ByteSpan bytes, uint64_t handle,
-       uint64_t epoch)
+  Code(std::shared_ptr<OrchestrationSandbox> owner, ByteSpan bytes, uint64_t handle, uint64_t epoch)
       : owner_(std::move(owner)), bytes_(bytes), handle_(handle), epoch_(epoch) {
     std::lock_guard lock(live_codes().mutex);
     live_codes().codes.insert(this);
@@ -106,14 +105,14 @@ Status OrchestrationSandbox::start_locked() {
     return Status(StatusCode::unavailable, fmt::format("socketpair: {}", std::strerror(errno)));
   }
   auto channel = std::make_unique<device::Channel>(sockets[0], sandbox::kMaxSandboxFrame);
-  auto child = process::ChildProcess::spawn(
-      {sandbox_executable(), std::to_string(sandbox::kVersion)}, {sockets[1]},
-      "the orchestration sandbox");
+  auto child =
+      process::ChildProcess::spawn({sandbox_executable(), std::to_string(sandbox::kVersion)},
+                                   {sockets[1]}, "the orchestration sandbox");
   close(sockets[1]);
   if (!child.ok()) {
-    return Status(StatusCode::unavailable,
-                  fmt::format("{} (set CHIPRT_SANDBOX_EXECUTABLE to its path)",
-                              child.status().message()));
+    return Status(
+        StatusCode::unavailable,
+        fmt::format("{} (set CHIPRT_SANDBOX_EXECUTABLE to its path)", child.status().message()));
   }
   child_ = std::move(child).value();
   channel_ = std::move(channel);
@@ -163,8 +162,8 @@ bool OrchestrationSandbox::receive_locked(int timeout_ms, device::protocol::Fram
     }
     if (const uint64_t length = channel_->oversized_length(); length != 0) {
       status = fail_locked(fmt::format(
-          "broke the protocol: a frame of {} bytes, over the {}-byte limit, and was killed",
-          length, sandbox::kMaxSandboxFrame));
+          "broke the protocol: a frame of {} bytes, over the {}-byte limit, and was killed", length,
+          sandbox::kMaxSandboxFrame));
       return false;
     }
   }
@@ -288,14 +287,16 @@ Result<int32_t> OrchestrationSandbox::record(const Code& loaded, const RecordReq
                                 who));
     }
     if (now - started > deadlines.run) {
-      return fail_locked(fmt::format("{} ran longer than its run deadline of {}; its sandbox "
-                                     "process was killed",
-                                     who, seconds_text(deadlines.run)));
+      return fail_locked(
+          fmt::format("{} ran longer than its run deadline of {}; its sandbox "
+                      "process was killed",
+                      who, seconds_text(deadlines.run)));
     }
     if (now - last_progress > deadlines.stall) {
-      return fail_locked(fmt::format("{} stalled for {} (no call to the orchestration table); "
-                                     "its sandbox process was killed",
-                                     who, seconds_text(deadlines.stall)));
+      return fail_locked(
+          fmt::format("{} stalled for {} (no call to the orchestration table); "
+                      "its sandbox process was killed",
+                      who, seconds_text(deadlines.stall)));
     }
     device::protocol::FrameHeader header{};
     std::vector<std::byte> payload;
@@ -321,9 +322,10 @@ Result<int32_t> OrchestrationSandbox::record(const Code& loaded, const RecordReq
       bad = Status(StatusCode::internal, "a malformed end of recording");
     }
     if (!bad.ok()) {
-      return fail_locked(fmt::format("{} failed: its sandbox process broke the protocol ({}) "
-                                     "and was killed",
-                                     who, bad.message()));
+      return fail_locked(
+          fmt::format("{} failed: its sandbox process broke the protocol ({}) "
+                      "and was killed",
+                      who, bad.message()));
     }
   }
 }

@@ -6,7 +6,8 @@
 //
 // - load() sends an orchestration's bytes (host-private: never device memory, so I7 holds) and
 //   returns code that names it there; destroying that code unloads it.
-// - record_orchestration() runs a loaded orchestration in the sandbox that loaded it and drives `sink` (the host's GraphRecorder) with
+// - record_orchestration() runs a loaded orchestration in the sandbox that loaded it and drives
+// `sink` (the host's GraphRecorder) with
 //   every call the orchestration made, as they come. It returns the entry's return code, or
 //   orchestration_failed when the orchestration crashed, aborted, exited, broke the protocol
 //   or missed a deadline (no call for `stall`, or longer than `run`): the process is then
@@ -73,8 +74,8 @@ class OrchestrationSandbox : public std::enable_shared_from_this<OrchestrationSa
   void stop_locked() noexcept;
   // Kills the process and returns why it is gone, for the request that saw it go.
   Status fail_locked(std::string what);
-  friend Result<int32_t> record_orchestration(const LoadedCode&, const RecordRequest&,
-                                              OrchBackend&, const Deadlines&);
+  friend Result<int32_t> record_orchestration(const LoadedCode&, const RecordRequest&, OrchBackend&,
+                                              const Deadlines&);
   Result<int32_t> record(const Code& code, const RecordRequest& request, OrchBackend& sink,
                          const Deadlines& deadlines);
   Result<uint64_t> load_locked(ByteSpan bytes);

@@ -74,8 +74,8 @@ extern "C" int32_t chiprt_kernel_entry(const chiprt_kernel_args_t* a) {
       break;
     case 2:
       for (uint64_t id = 1; id <= 64; ++id) {
-        frame(protocol::Message::kRunDone, id, completion(protocol::kDeviceBase + (1ull << 39),
-                                                          1024, 256));
+        frame(protocol::Message::kRunDone, id,
+              completion(protocol::kDeviceBase + (1ull << 39), 1024, 256));
       }
       break;
     case 3:
