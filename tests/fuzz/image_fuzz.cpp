@@ -72,6 +72,7 @@ struct Harness {
     WorkerOptions options;
     options.runtime = runtime;
     options.loader = loader;
+    options.orchestration_loader = loader;  // hbg's too: this target checks bytes, not code
     auto created = ChipWorker::create(device, options);
     FUZZ_CHECK(created.ok());
     worker = std::move(created).value();
