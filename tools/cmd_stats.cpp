@@ -14,10 +14,12 @@ namespace chiprt::cli {
 namespace {
 
 void print_stats(const char* when, const WorkerPoolStats& stats) {
-  fmt::print("{}: {} registrations live in {} distinct buffers; {} loads, {} unloads, {} runs, "
-             "{} deferred releases\n",
-             when, stats.registrations_live, stats.distinct_buffers_live, stats.loads,
-             stats.unloads, stats.runs, stats.deferred_releases);
+  // Loads and unloads: counted by the device process and the sandbox where each happens.
+  fmt::print(
+      "{}: {} registrations live in {} distinct buffers; {} code loads, {} unloads, {} "
+      "runs, {} deferred releases\n",
+      when, stats.registrations_live, stats.distinct_buffers_live, stats.loads, stats.unloads,
+      stats.runs, stats.deferred_releases);
   for (const DeviceSummary& d : stats.devices) {
     fmt::print("  device {}: live {} bytes, peak {} bytes\n", d.device, d.memory.live_bytes,
                d.memory.peak_bytes);

@@ -19,9 +19,9 @@
 #include <set>
 
 #include "base/thread_name.h"
-#include "process/child_process.h"
 #include "chiprt/abi/tensor.h"
 #include "launch_codec.h"
+#include "process/child_process.h"
 
 namespace chiprt::device {
 namespace {
@@ -57,8 +57,7 @@ std::string check_outputs(const std::vector<LaunchTensor>& outputs,
     const std::string name = bounded(t.name).substr(0, 64);
     auto it = lent.find(t.addr);
     if (it == lent.end()) {
-      return fmt::format("output '{}' at 0x{:x} is no allocation the run asked for", name,
-                         t.addr);
+      return fmt::format("output '{}' at 0x{:x} is no allocation the run asked for", name, t.addr);
     }
     if (t.name.empty() || !names.insert(t.name).second || !used.insert(t.addr).second) {
       return fmt::format("output '{}' is unnamed or named twice, or shares its allocation", name);
@@ -71,9 +70,10 @@ std::string check_outputs(const std::vector<LaunchTensor>& outputs,
              !__builtin_mul_overflow(bytes, static_cast<uint64_t>(t.shape[d]), &bytes);
     }
     if (!fits || bytes != t.bytes || bytes > it->second.size()) {
-      return fmt::format("output '{}' claims {} bytes that its dtype and shape or its {}-byte "
-                         "allocation do not hold",
-                         name, t.bytes, it->second.size());
+      return fmt::format(
+          "output '{}' claims {} bytes that its dtype and shape or its {}-byte "
+          "allocation do not hold",
+          name, t.bytes, it->second.size());
     }
   }
   return {};
@@ -145,9 +145,9 @@ Result<std::unique_ptr<DeviceProcess>> DeviceProcess::start(const Config& config
       {config.memory_fd, process->status_memory_->fd(), sockets[1]}, "the device process");
   close(sockets[1]);
   if (!child.ok()) {
-    return Status(StatusCode::unavailable,
-                  fmt::format("{} (set CHIPRT_DEVICE_EXECUTABLE to its path)",
-                              child.status().message()));
+    return Status(
+        StatusCode::unavailable,
+        fmt::format("{} (set CHIPRT_DEVICE_EXECUTABLE to its path)", child.status().message()));
   }
   process->child_ = std::move(child).value();
   process->pid_ = process->child_->pid();
@@ -244,7 +244,14 @@ Result<uint64_t> DeviceProcess::load(DeviceAddr addr, uint64_t size,
 }
 
 void DeviceProcess::unload(uint64_t handle) noexcept {
-  if (health().ok()) channel_->send(Message::kUnload, handle);
+  if (!health().ok()) return;
+  try {
+    // Answered: once this returns the device has unloaded the code and counted it (or is lost).
+    protocol::WireWriter w;
+    w.put(handle);
+    (void)call(Message::kUnload, std::move(w.bytes()), std::make_shared<Call>());
+  } catch (const std::exception&) {  // host memory: the code stays loaded until the device ends
+  }
 }
 
 Result<LaunchResult> DeviceProcess::launch(Message type,
@@ -326,7 +333,7 @@ void DeviceProcess::read_device(int timeout_ms) {
     }
     if (const uint64_t length = channel_->oversized_length(); length != 0) {
       reject(fmt::format("a frame of {} bytes, over the {}-byte limit", length,
-                            protocol::kMaxPayload));
+                         protocol::kMaxPayload));
       return;
     }
     ended = true;
@@ -403,6 +410,7 @@ void DeviceProcess::handle(const protocol::FrameHeader& header, std::vector<std:
   };
   switch (header.type) {
     case Message::kLoaded:
+    case Message::kUnloaded:
     case Message::kRunDone: {
       const bool run = header.type == Message::kRunDone;
       {
@@ -415,8 +423,8 @@ void DeviceProcess::handle(const protocol::FrameHeader& header, std::vector<std:
         }
       }
       reject(fmt::format("a {} for call {}, which is no {} in flight",
-                            run ? "run completion" : "load reply", header.id,
-                            run ? "run" : "load"));
+                         run ? "run completion" : "load or unload reply", header.id,
+                         run ? "run" : "load or unload"));
       return;
     }
     case Message::kAlloc: {
@@ -429,9 +437,10 @@ void DeviceProcess::handle(const protocol::FrameHeader& header, std::vector<std:
         known = pending(run, true) != nullptr;
       }
       if (!r.ok() || tag >= kMemoryTagCount || !known) {
-        reject(fmt::format("an allocation request for run {} that is malformed or names no "
-                              "run in flight",
-                              run));
+        reject(
+            fmt::format("an allocation request for run {} that is malformed or names no "
+                        "run in flight",
+                        run));
         return;
       }
       // The device waits for this reply: host memory running out fails the allocation (the
@@ -607,13 +616,13 @@ void DeviceProcess::lose(std::string cause, uint64_t late_run, std::string late_
   if (!lost_.ok()) return;
   const std::string who = fmt::format("the device process (pid {})", pid_);
   if (cause.empty()) {
-    cause = !reaped_now ? "ended"
+    cause = !reaped_now    ? "ended"
             : killed_alive ? "was killed by the host: its control channel ended"
                            : process::describe_exit(status);
   }
   lost_ = Status(StatusCode::device_lost,
-                 fmt::format("device lost: {} {}{}; reset() the device to use it again", who,
-                             cause, describe_activity(0)));
+                 fmt::format("device lost: {} {}{}; reset() the device to use it again", who, cause,
+                             describe_activity(0)));
   if (!stopping_) spdlog::debug("{}", lost_.message());
   for (auto& [id, state] : calls_) {
     if (state->done) continue;
