@@ -77,7 +77,9 @@ void print_table(const ChurnCliOptions& o, const ChurnResult& r, bool legacy) {
         {"separate orchestration uploads", f.orch_uploads}};
     for (const auto& [label, value] : rows) fmt::print("    {:<32} {:>14}\n", label, value);
   }
-  fmt::print("  {:<34} {:>14}\n", "code loads", r.at_end.loads);
+  // Counted by the device process and the orchestration sandbox at each load and unload.
+  fmt::print("  {:<34} {:>14}\n", "code loads (device, sandbox)", r.at_end.loads);
+  fmt::print("  {:<34} {:>14}\n", "code unloads (device, sandbox)", r.at_end.unloads);
   if (r.wrong_outputs) fmt::print("  WRONG OUTPUTS: {}\n", r.wrong_outputs);
 }
 

@@ -152,6 +152,7 @@ void run_command(const RunOptions& o) {
   std::vector<double> run_us;
   RunReport last;
   uint64_t cache_hits = 0;
+  uint64_t orchestration_calls = 0;  // over every run: as the device or the sandbox counted them
   for (size_t i = 0; i < o.repeat; ++i) {
     args.trace = !o.trace.empty() && i + 1 == o.repeat;
     start = std::chrono::steady_clock::now();
@@ -163,6 +164,7 @@ void run_command(const RunOptions& o) {
     last = take(std::move(report));
     run_us.push_back(elapsed_us(start));
     cache_hits += last.graph_cache_hit ? 1 : 0;
+    orchestration_calls += last.orchestration_calls;
   }
   const DeviceStats after = device->stats();
   const WorkerStats worker_after = worker->stats();
@@ -192,6 +194,7 @@ void run_command(const RunOptions& o) {
   out["first_to_steady_ratio"] = run_us.front() / median;
   out["peak_ring_occupancy"] = last.peak_ring_occupancy;
   out["peak_heap_bytes"] = last.peak_heap_bytes;
+  out["orchestration_calls"] = orchestration_calls;
   if (runtime == RuntimeKind::hbg) {
     out["graph_cache_hits"] = cache_hits;
     out["graph_bytes"] = last.graph_bytes;

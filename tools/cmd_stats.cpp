@@ -14,9 +14,10 @@ namespace chiprt::cli {
 namespace {
 
 void print_stats(const char* when, const WorkerPoolStats& stats) {
+  // Loads and unloads: counted by the device process and the sandbox where each happens.
   fmt::print(
-      "{}: {} registrations live in {} distinct buffers; {} loads, {} unloads, {} runs, "
-      "{} deferred releases\n",
+      "{}: {} registrations live in {} distinct buffers; {} code loads, {} unloads, {} "
+      "runs, {} deferred releases\n",
       when, stats.registrations_live, stats.distinct_buffers_live, stats.loads, stats.unloads,
       stats.runs, stats.deferred_releases);
   for (const DeviceSummary& d : stats.devices) {

@@ -63,6 +63,15 @@ struct DeviceStats {
   uint64_t live_allocations = 0;
   uint64_t failed_allocations = 0;
   uint64_t losses = 0;  // times the device was lost (its process died or was killed)
+  // Releases of an address that is not a live allocation (never allocated, or already
+  // released): ignored, and counted here. 0 is the goal.
+  uint64_t bad_frees = 0;
+  // Code loaded (memfd + dlopen) and unloaded (dlclose), counted by the device process at the
+  // load and at the unload, device-wide (every worker of the device) since the device was made.
+  // A device process that ended (reset() after a loss) unloaded everything it held by ending:
+  // its loads count as unloads then.
+  uint64_t code_loads = 0;
+  uint64_t code_unloads = 0;
   std::array<TagStats, kMemoryTagCount> tags{};
   const TagStats& tag(MemoryTag t) const { return tags[static_cast<size_t>(t)]; }
   // What the device keeps for hbg graphs it replays (host memory of the device process):

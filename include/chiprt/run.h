@@ -70,11 +70,13 @@ struct RunReport {
   double elapsed_us = 0;
   uint64_t peak_ring_occupancy = 0;
   uint64_t peak_heap_bytes = 0;
-  bool graph_cache_hit = false;      // hbg: replayed a recorded graph
-  uint64_t graph_bytes = 0;          // hbg: device bytes of the graph run
-  uint64_t graph_edges = 0;          // hbg: dependency edges of the graph run (its header's)
-  uint64_t orchestration_calls = 0;  // times the orchestration entry ran for this run (0 or 1)
-  uint64_t graph_cache_bytes = 0;    // hbg: device bytes held by the worker's graph cache after
+  bool graph_cache_hit = false;  // hbg: replayed a recorded graph
+  uint64_t graph_bytes = 0;      // hbg: device bytes of the graph run
+  uint64_t graph_edges = 0;      // hbg: dependency edges of the graph run (its header's)
+  // Times the orchestration entry was called for this run, counted at the call (tmr: by the
+  // device; hbg: by the sandbox that records it): 1, or 0 for an hbg replay of a cached graph.
+  uint64_t orchestration_calls = 0;
+  uint64_t graph_cache_bytes = 0;  // hbg: device bytes held by the worker's graph cache after
   // Device bytes tagged runtime that the run used besides the worker's intermediate heap (the
   // fixed runtime structures), counted where they are allocated. hbg: the graph cache with this
   // run's graph in it (a recorded graph is uploaded before the LRU evicts); tmr: 0, its launch

@@ -88,6 +88,10 @@ struct WorkerStats {
   uint64_t registrations_total = 0;
   uint64_t distinct_buffers_live = 0;
   uint64_t buffers_created = 0;
+  // Code loads and unloads (memfd + dlopen, dlclose), counted where they happen: by the device
+  // process (DeviceStats::code_loads, device-wide: every worker of the device) plus by this
+  // worker's orchestration sandbox (hbg). A registration of a new image loads its orchestration
+  // and each kernel once; a duplicate loads nothing.
   uint64_t loads = 0;
   uint64_t unloads = 0;
   // Uploads into callable buffers after their single placement upload (device-wide, counted by

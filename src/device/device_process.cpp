@@ -244,7 +244,14 @@ Result<uint64_t> DeviceProcess::load(DeviceAddr addr, uint64_t size,
 }
 
 void DeviceProcess::unload(uint64_t handle) noexcept {
-  if (health().ok()) channel_->send(Message::kUnload, handle);
+  if (!health().ok()) return;
+  try {
+    // Answered: once this returns the device has unloaded the code and counted it (or is lost).
+    protocol::WireWriter w;
+    w.put(handle);
+    (void)call(Message::kUnload, std::move(w.bytes()), std::make_shared<Call>());
+  } catch (const std::exception&) {  // host memory: the code stays loaded until the device ends
+  }
 }
 
 Result<LaunchResult> DeviceProcess::launch(Message type,
@@ -403,6 +410,7 @@ void DeviceProcess::handle(const protocol::FrameHeader& header, std::vector<std:
   };
   switch (header.type) {
     case Message::kLoaded:
+    case Message::kUnloaded:
     case Message::kRunDone: {
       const bool run = header.type == Message::kRunDone;
       {
@@ -415,7 +423,8 @@ void DeviceProcess::handle(const protocol::FrameHeader& header, std::vector<std:
         }
       }
       reject(fmt::format("a {} for call {}, which is no {} in flight",
-                         run ? "run completion" : "load reply", header.id, run ? "run" : "load"));
+                         run ? "run completion" : "load or unload reply", header.id,
+                         run ? "run" : "load or unload"));
       return;
     }
     case Message::kAlloc: {

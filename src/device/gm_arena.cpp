@@ -65,7 +65,11 @@ Result<DeviceAddr> GmArena::allocate(uint64_t size, MemoryTag tag) {
 void GmArena::release(DeviceAddr addr) noexcept {
   std::lock_guard lock(mutex_);
   auto it = live_blocks_.find(addr - kDeviceBase);
-  if (it == live_blocks_.end()) return;  // DeviceBuffer guarantees a single release
+  if (it == live_blocks_.end()) {
+    // DeviceBuffer releases once; anything else is a bug to be seen, not a crash to risk.
+    ++stats_.bad_frees;
+    return;
+  }
   uint64_t offset = it->first;
   uint64_t size = it->second.size;
   TagStats& t = stats_.tags[static_cast<size_t>(it->second.tag)];

@@ -1,4 +1,4 @@
-// The device protocol, version 4: how the host (DeviceProcess) and a simulated chip's device
+// The device protocol, version 5: how the host (DeviceProcess) and a simulated chip's device
 // process (chiprt-device) talk. Besides the C ABI headers this is the only header both sides
 // include.
 //
@@ -11,11 +11,14 @@
 //   shared by both. Device address kDeviceBase + o is byte o of it. The host owns allocation
 //   bookkeeping; the device asks it for memory (kAlloc) and hands it back (kFree).
 // - Status page: one small memfd (fd 4) holding a StatusPage: what each device thread is
-//   running and each run's progress, so the host can name a crash and see a stall.
+//   running and each run's progress, so the host can name a crash and see a stall; and the
+//   device's own counts of code loads and unloads (I12).
 //
 // Messages (id meaning in brackets), host -> device:
 //   kLoad [request]      addr u64, size u64, entry symbol str     -> kLoaded
-//   kUnload [handle]     -
+//   kUnload [request]    handle u64                                  -> kUnloaded (answered, so
+//                        that the device's unload count is current when the host's unload
+//                        returns)
 //   kLaunchOrch [run]    progress slot u32, orchestration handle u64, kernels, tensors (inputs),
 //                        scalars, ring slots u32, heap bytes u64, heap addr u64, trace u8
 //                                                                            -> kRunDone
@@ -30,6 +33,7 @@
 // device -> host:
 //   kReady [0]           aicpu threads u32, execution threads u32
 //   kLoaded [request]    status code i32, message str, handle u64
+//   kUnloaded [request]  -
 //   kAlloc [request]     run u64, bytes u64, memory tag u32   -> kAllocReply
 //   kFree [run]          addr u64
 //   kLog [run]           text str
@@ -51,8 +55,9 @@
 namespace chiprt::device::protocol {
 
 // 2: the tmr launch lends its heap (heap addr); 3: thread records on cache lines of their own;
-// 4: kForgetGraph, the graph launch's replay cache bound, the replay cache on the status page
-inline constexpr uint32_t kVersion = 4;
+// 4: kForgetGraph, the graph launch's replay cache bound, the replay cache on the status page;
+// 5: code loads and unloads on the status page, kUnload answered by kUnloaded
+inline constexpr uint32_t kVersion = 5;
 inline constexpr int kMemoryFd = 3;
 inline constexpr int kStatusFd = 4;
 inline constexpr int kControlFd = 5;
@@ -74,6 +79,7 @@ enum class Message : uint32_t {
   kFree,
   kLog,
   kRunDone,
+  kUnloaded,
 };
 
 struct FrameHeader {
@@ -130,6 +136,12 @@ struct StatusPage {
     std::atomic<uint64_t> evictions;
     std::atomic<uint64_t> drops;
   } replays;
+  // Code loaded (memfd + dlopen) and unloaded (dlclose), counted by the device as it does each:
+  // the figure behind every "code loads" chiprt reports, never derived from what the host asked.
+  struct Code {
+    std::atomic<uint64_t> loads;
+    std::atomic<uint64_t> unloads;
+  } code;
 };
 static_assert(std::atomic<uint64_t>::is_always_lock_free, "the status page must be lock-free");
 

@@ -124,7 +124,13 @@ DeviceStats SimChip::stats() const {
   {
     std::lock_guard lock(mutex_);
     out.losses = losses_ + (process_ && !process_->health().ok() ? 1 : 0);
+    out.code_loads = out.code_unloads = ended_code_loads_;
     process = process_;
+  }
+  if (process) {  // the page outlives the process: a lost one's counts stay readable
+    const auto& code = process->status_page().code;
+    out.code_loads += code.loads.load(std::memory_order_relaxed);
+    out.code_unloads += code.unloads.load(std::memory_order_relaxed);
   }
   if (process && process->health().ok()) {
     const auto& replays = process->status_page().replays;
@@ -188,7 +194,13 @@ Status SimChip::reset() {
     old = std::move(process_);
     ++epoch_;
   }
-  if (old) old->shutdown();  // its pending calls fail; loaded code that still names it no-ops
+  if (old) {
+    old->shutdown();  // its pending calls fail; loaded code that still names it no-ops
+    // Its code went with it: the loads it counted are all unloaded now.
+    const uint64_t loads = old->status_page().code.loads.load(std::memory_order_relaxed);
+    std::lock_guard lock(mutex_);
+    ended_code_loads_ += loads;
+  }
   return start();
 }
 

@@ -61,6 +61,8 @@ class SimChip final : public Device, public std::enable_shared_from_this<SimChip
   std::shared_ptr<DeviceProcess> process_;  // shared: a call in flight keeps its process
   uint64_t epoch_ = 0;
   uint64_t losses_ = 0;  // lost processes replaced by reset()
+  // Code loads counted by device processes that have ended (each also unloaded them all).
+  uint64_t ended_code_loads_ = 0;
 };
 
 }  // namespace chiprt::device

@@ -55,17 +55,9 @@ void DeviceRuntime::serve() {
       case Message::kLoad:
         load(header.id, in);
         break;
-      case Message::kUnload: {
-        std::unique_ptr<LoadedCode> doomed;
-        std::lock_guard lock(code_mutex_);
-        if (auto it = code_.find(header.id); it != code_.end()) {
-          doomed = std::move(it->second);
-          code_.erase(it);
-        }
-        std::lock_guard runs_lock(tmr_runs_mutex_);
-        tmr_runs_.erase(header.id);
+      case Message::kUnload:
+        unload(header.id, in);
         break;
-      }
       case Message::kLaunchOrch:
         launch_orchestration(header.id, in);
         break;
@@ -103,6 +95,7 @@ void DeviceRuntime::load(uint64_t request, WireReader& in) {
       std::lock_guard lock(code_mutex_);
       handle = next_handle_++;
       code_.emplace(handle, std::move(code).value());
+      status_.code.loads.fetch_add(1, std::memory_order_relaxed);  // loaded: counted here
     } else {
       status = std::move(code).status();
     }
@@ -110,6 +103,25 @@ void DeviceRuntime::load(uint64_t request, WireReader& in) {
   WireWriter out;
   out.put(static_cast<int32_t>(status.code())).put_string(status.message()).put(handle);
   channel_.send(Message::kLoaded, request, out.bytes());
+}
+
+void DeviceRuntime::unload(uint64_t request, WireReader& in) {
+  const uint64_t handle = in.get<uint64_t>();
+  std::unique_ptr<LoadedCode> doomed;
+  {
+    std::lock_guard lock(code_mutex_);
+    if (auto it = code_.find(handle); in.ok() && it != code_.end()) {
+      doomed = std::move(it->second);
+      code_.erase(it);
+    }
+    std::lock_guard runs_lock(tmr_runs_mutex_);
+    tmr_runs_.erase(handle);
+  }
+  if (doomed) {
+    doomed.reset();  // dlclose: the unload happens here, and is counted once it has
+    status_.code.unloads.fetch_add(1, std::memory_order_relaxed);
+  }
+  channel_.send(Message::kUnloaded, request);
 }
 
 Result<runtime::KernelTable> DeviceRuntime::kernels(WireReader& in,

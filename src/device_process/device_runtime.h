@@ -57,6 +57,8 @@ class DeviceRuntime {
  private:
   struct AllocWait;
   void load(uint64_t request, device::protocol::WireReader& in);
+  // Unloads the code a kUnload names (if loaded) and answers it with kUnloaded.
+  void unload(uint64_t request, device::protocol::WireReader& in);
   void launch_orchestration(uint64_t run, device::protocol::WireReader& in);
   void launch_graph(uint64_t run, device::protocol::WireReader& in);
   void alloc_reply(uint64_t request, device::protocol::WireReader& in);

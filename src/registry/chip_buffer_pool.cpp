@@ -8,6 +8,7 @@
 #include "chiprt/abi/kernel.h"
 #include "chiprt/abi/orchestration.h"
 #include "chiprt/callable.h"
+#include "runtime/hbg/orchestration_sandbox.h"
 #include "thrown_status.h"
 
 namespace chiprt::registry {
@@ -142,7 +143,6 @@ ChipBuffer* ChipBufferPool::publish_locked(Staged staged) noexcept {
   index_.insert(std::move(staged.index_node));
   buffers_.insert(std::move(staged.owner_node));
   ++counters_.buffers_created;
-  counters_.loads += 1 + raw->kernels.size();
   return raw;
 }
 
@@ -214,6 +214,13 @@ Status ChipBufferPool::load_code(ChipBuffer& buffer, const ImageView& image) {
   auto orch = orchestration_loader_->load(orch_bytes, CHIPRT_ORCH_ENTRY_SYMBOL);
   if (!orch.ok()) return std::move(orch).status().annotate("loading the orchestration");
   buffer.orchestration = std::move(orch).value();
+  if (auto sandbox = runtime::sandbox_of(*buffer.orchestration)) {
+    // Its own counts of loads and unloads are this worker's orchestration loads.
+    std::lock_guard lock(mutex_);
+    if (std::find(sandboxes_.begin(), sandboxes_.end(), sandbox) == sandboxes_.end()) {
+      sandboxes_.push_back(std::move(sandbox));
+    }
+  }
 
   for (const ImageChild& child : image.children()) {
     const DeviceAddr addr = base + child.offset - buffer.kernel_shift;
@@ -242,7 +249,6 @@ std::unique_ptr<ChipBuffer> ChipBufferPool::unlink_locked(const ChipBuffer* buff
   auto it = buffers_.find(buffer);
   std::unique_ptr<ChipBuffer> owned = std::move(it->second);
   buffers_.erase(it);
-  counters_.unloads += 1 + owned->kernels.size();
   if (release_hook_) release_hook_(owned->generation);
   return owned;
 }
@@ -290,7 +296,6 @@ void ChipBufferPool::release_all() {
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [&] { return total_leases_ == 0 && creating_.empty(); });
     for (auto& [raw, owned] : buffers_) {
-      counters_.unloads += 1 + owned->kernels.size();
       if (release_hook_) release_hook_(owned->generation);
     }
     doomed.swap(buffers_);
@@ -306,6 +311,7 @@ uint32_t ChipBufferPool::refcount(const ChipBuffer* buffer) const {
 PoolStats ChipBufferPool::stats() const {
   std::lock_guard lock(mutex_);
   PoolStats out = counters_;
+  out.sandboxes = sandboxes_;
   out.buffers_live = buffers_.size();
   for (const auto& [raw, owned] : buffers_) {
     if (owned->leases > 0) ++out.leased_buffers;

@@ -22,16 +22,21 @@
 #include "chip_buffer.h"
 #include "lease.h"
 
+namespace chiprt::runtime {
+class OrchestrationSandbox;
+}
+
 namespace chiprt::registry {
 
 struct PoolStats {
   uint64_t buffers_live = 0;
   uint64_t buffers_created = 0;
-  uint64_t loads = 0;
-  uint64_t unloads = 0;
   uint64_t deferred_releases = 0;
   uint64_t leased_buffers = 0;  // leases include the pin of a dedup comparison under way
   std::map<uint32_t, uint64_t> refcount_histogram;
+  // The orchestration sandboxes that loaded this pool's orchestrations (hbg), which count
+  // their own loads and unloads.
+  std::vector<std::shared_ptr<runtime::OrchestrationSandbox>> sandboxes;
 };
 
 class ChipBufferPool {
@@ -109,6 +114,7 @@ class ChipBufferPool {
   std::set<Key> creating_;  // keys whose buffer is being created right now
   Owners buffers_;          // node-based, so a staged node goes in without allocating
   std::function<void(uint64_t)> release_hook_;
+  std::vector<std::shared_ptr<runtime::OrchestrationSandbox>> sandboxes_;
   uint64_t next_generation_ = 1;
   uint64_t total_leases_ = 0;
   PoolStats counters_;

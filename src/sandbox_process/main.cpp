@@ -45,7 +45,7 @@ class Sandbox {
           load(header.id, in);
           break;
         case Message::kUnload:
-          code_.erase(header.id);
+          unload(header.id, in);
           break;
         case Message::kRecord:
           record(header.id, in);
@@ -66,13 +66,28 @@ class Sandbox {
     } else if (auto code = memfd_loader()->load(bytes, CHIPRT_ORCH_ENTRY_SYMBOL); code.ok()) {
       handle = next_handle_++;
       code_.emplace(handle, std::move(code).value());
+      ++loads_;  // loaded: counted here
     } else {
       status = std::move(code).status();
     }
     WireWriter out;
     out.put(static_cast<int32_t>(status.code())).put_string(status.message()).put(handle);
+    put_counts(out);
     channel_.send(frame_type(Message::kLoaded), request, out.bytes());
   }
+
+  void unload(uint64_t request, WireReader& in) {
+    const uint64_t handle = in.get<uint64_t>();
+    if (auto it = code_.find(handle); in.ok() && it != code_.end()) {
+      code_.erase(it);  // dlclose: the unload happens here, and is counted once it has
+      ++unloads_;
+    }
+    WireWriter out;
+    put_counts(out);
+    channel_.send(frame_type(Message::kUnloaded), request, out.bytes());
+  }
+
+  void put_counts(WireWriter& out) const { out.put(loads_).put(unloads_); }
 
   void record(uint64_t request, WireReader& in) {
     const uint64_t handle = in.get<uint64_t>();
@@ -100,16 +115,19 @@ class Sandbox {
     }
     auto it = code_.find(handle);
     int32_t rc = CHIPRT_ORCH_FAILED;
+    uint64_t entry_calls = 0;
     if (in.ok() && it != code_.end()) {
       runtime::GraphRecorder recorder(*no_device_, runtime::KernelTable(std::move(kernels)), name,
                                       args, heap_limit, /*check_input_bytes=*/false);
       runtime::CallLogger logger(recorder);
       Drain drain{*this, logger, request};
+      ++entry_calls;  // counted at the call: the host reports it as the run's orchestration call
       rc = runtime::call_orchestration(it->second->entry(), drain);
       send_calls(request, logger);
     }
     WireWriter out;
-    out.put(rc);
+    out.put(rc).put(entry_calls);
+    put_counts(out);
     channel_.send(frame_type(Message::kRecorded), request, out.bytes());
   }
 
@@ -168,6 +186,8 @@ class Sandbox {
   std::shared_ptr<Device> no_device_ = create_null_device();  // recording places no memory
   std::map<uint64_t, std::unique_ptr<LoadedCode>> code_;
   uint64_t next_handle_ = 1;
+  uint64_t loads_ = 0;
+  uint64_t unloads_ = 0;
 };
 
 }  // namespace

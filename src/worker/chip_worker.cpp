@@ -229,8 +229,6 @@ WorkerStats ChipWorker::stats() const {
   out.registrations_total = impl_->registry.total();
   out.distinct_buffers_live = pool.buffers_live;
   out.buffers_created = pool.buffers_created;
-  out.loads = pool.loads;
-  out.unloads = pool.unloads;
   out.deferred_releases = pool.deferred_releases;
   out.leased_buffers = pool.leased_buffers;
   out.refcount_histogram = pool.refcount_histogram;
@@ -239,6 +237,13 @@ WorkerStats ChipWorker::stats() const {
   out.heap_bytes_reserved = impl_->executor->heap_bytes_reserved();
   out.graph_cache = impl_->executor->graph_cache();
   out.device = impl_->device->stats();
+  // Counted where the code is loaded: by the device process, and by the orchestration sandbox.
+  out.loads = out.device.code_loads;
+  out.unloads = out.device.code_unloads;
+  for (const auto& sandbox : pool.sandboxes) {
+    out.loads += sandbox->loads();
+    out.unloads += sandbox->unloads();
+  }
   // Measured by the device: uploads into callable buffers after their one placement upload.
   out.orch_uploads = out.device.tag(MemoryTag::callable).reuploads;
   out.device_losses = out.device.losses;

@@ -80,13 +80,19 @@ WorkerPoolStats WorkerPool::stats() const {
       WorkerStats w = workers_[d * runtimes_.size() + slot]->stats();
       out.registrations_live += w.registrations_live;
       out.distinct_buffers_live += w.distinct_buffers_live;
-      out.loads += w.loads;
-      out.unloads += w.unloads;
+      // A worker's figure is its device's (shared by the device's workers) plus its sandbox's:
+      // the device's part is added once per device, below.
+      out.loads += w.loads - w.device.code_loads;
+      out.unloads += w.unloads - w.device.code_unloads;
       out.runs += w.runs;
       out.deferred_releases += w.deferred_releases;
       out.leaked_registrations += w.leaked_registrations;
       summary.workers.push_back(std::move(w));
     }
+    // Read after the workers': the device's counts only grow, so the sum never comes out short.
+    const DeviceStats device = devices_[d]->stats();
+    out.loads += device.code_loads;
+    out.unloads += device.code_unloads;
     out.devices.push_back(std::move(summary));
   }
   return out;

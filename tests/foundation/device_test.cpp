@@ -3,6 +3,7 @@
 // call fails cleanly with unavailable).
 #include <thread>
 
+#include "device/gm_arena.h"
 #include "host_allocation_faults.h"
 #include "test_support.h"
 
@@ -203,6 +204,31 @@ TEST_P(SimChipTest, MovedBuffersFreeOnce) {
   moved.reset();
   EXPECT_EQ(device_->stats().live_bytes, 0u);
   EXPECT_EQ(device_->stats().live_allocations, 0u);
+  EXPECT_EQ(device_->stats().tag(MemoryTag::tensor).frees, 2u);
+  EXPECT_EQ(device_->stats().bad_frees, 0u);
+}
+
+// The arena ignores a release of an address it does not know (a double free, or an address it
+// never gave out), but counts it where the device's figures are read.
+TEST(GmArenaTest, ReleasesOfUnknownOrReleasedAddressesAreCounted) {
+  std::vector<std::byte> memory(4 * kGranule);
+  auto arena = device::GmArena::create(memory.data(), memory.size());
+  ASSERT_TRUE(arena.ok()) << arena.status().to_string();
+  const Result<DeviceAddr> addr = (*arena)->allocate(kGranule, MemoryTag::tensor);
+  ASSERT_TRUE(addr.ok());
+  (*arena)->release(*addr);
+  EXPECT_EQ((*arena)->stats().bad_frees, 0u);
+  EXPECT_EQ((*arena)->stats().tag(MemoryTag::tensor).frees, 1u);
+  (*arena)->release(*addr);  // released already
+  EXPECT_EQ((*arena)->stats().bad_frees, 1u);
+  (*arena)->release(device::GmArena::kDeviceBase + 3 * kGranule);  // never allocated
+  (*arena)->release(0);                                            // not a device address
+  const DeviceStats stats = (*arena)->stats();
+  EXPECT_EQ(stats.bad_frees, 3u);
+  EXPECT_EQ(stats.tag(MemoryTag::tensor).frees, 1u) << "only the real release freed";
+  EXPECT_EQ(stats.live_allocations, 0u);
+  // The arena is whole: its full capacity is one allocation again.
+  EXPECT_TRUE((*arena)->allocate(4 * kGranule, MemoryTag::tensor).ok());
 }
 
 TEST_P(SimChipTest, ConcurrentAllocationsBalance) {

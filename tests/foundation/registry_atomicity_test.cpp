@@ -12,14 +12,14 @@ class AtomicityTest : public WorkerTest {
   // Stats that a failed registration must leave exactly as they were.
   struct Trace {
     uint64_t device_live_bytes, device_live_allocations, registrations_live, registrations_total,
-        buffers_created, loads;
+        buffers_created, loaded;
     int64_t loaded_alive;
     friend bool operator==(const Trace&, const Trace&) = default;
   };
   Trace trace() const {
     const WorkerStats s = worker_->stats();
     return {s.device.live_bytes,   s.device.live_allocations, s.registrations_live,
-            s.registrations_total, s.buffers_created,         s.loads,
+            s.registrations_total, s.buffers_created,         s.loads - s.unloads,
             loader_->alive()};
   }
   void expect_fails_without_trace(const Bytes& image, StatusCode expected) {
@@ -79,6 +79,9 @@ TEST_P(AtomicityTest, KernelWithoutEntryUnloadsWhatWasLoaded) {
                                   {2, CoreType::aic, &fixture_so("fixture_no_entry.so")}});
   expect_fails_without_trace(image, StatusCode::symbol_not_found);
   EXPECT_EQ(loader_->successes(), 2u) << "orchestration and kernel 1 loaded, then unloaded";
+  // Counted where it happened: the device (and the sandbox, hbg) loaded and unloaded both.
+  EXPECT_EQ(worker_->stats().loads, 2u);
+  EXPECT_EQ(worker_->stats().unloads, 2u);
   EXPECT_EQ(loader_->calls(), 3u);
   EXPECT_EQ(register_ok(fixture_image_a()), 0u);
 }

@@ -21,6 +21,12 @@ TEST_P(WorkerLifecycleTest, FinalizeWithLiveRegistrationsFreesEverythingOnce) {
   const WorkerStats after_first = worker_->stats();
   EXPECT_EQ(after_first.leaked_registrations, 4u);
   EXPECT_EQ(after_first.unloads, 3u * 4u);
+  // Freed once each, as the device counted: one callable buffer per distinct image, and no
+  // release of an address that was not live.
+  const TagStats& callable = after_first.device.tag(MemoryTag::callable);
+  EXPECT_EQ(callable.total_allocations, 3u);
+  EXPECT_EQ(callable.frees, 3u);
+  EXPECT_EQ(after_first.device.bad_frees, 0u);
 
   worker_->finalize();
   const WorkerStats after_second = worker_->stats();
@@ -29,6 +35,8 @@ TEST_P(WorkerLifecycleTest, FinalizeWithLiveRegistrationsFreesEverythingOnce) {
   EXPECT_EQ(after_second.device.live_bytes, after_first.device.live_bytes);
   EXPECT_EQ(after_second.device.tag(MemoryTag::callable).total_allocations,
             after_first.device.tag(MemoryTag::callable).total_allocations);
+  EXPECT_EQ(after_second.device.tag(MemoryTag::callable).frees, 3u);
+  EXPECT_EQ(after_second.device.bad_frees, 0u);
 }
 
 TEST_P(WorkerLifecycleTest, CallsAfterFinalizeAreFailedPrecondition) {

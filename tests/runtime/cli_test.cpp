@@ -105,6 +105,9 @@ TEST_P(CliRunTest, VectorFromNpyGives47WithReportAndTrace) {
   for (const char* key : {"register_us", "first_run_us", "run_us_median"}) {
     EXPECT_GT(report[key].get<double>(), 0.0) << key;
   }
+  // Counted where the entry is called: each of the 3 tmr runs calls it on the device; hbg's
+  // sandbox calls it to record the graph once, which the 2 later runs replay.
+  EXPECT_EQ(report["orchestration_calls"].get<uint64_t>(), GetParam() == "hbg" ? 1u : 3u);
   const auto& device = report["device"];
   // Kept after the runs: hbg's graph and the worker's one intermediate heap (a2a3's default
   // limit, 64 MiB, a multiple of the device granularity).

@@ -165,8 +165,25 @@ TEST_P(DeviceFaultTest, FailsTheRunThenResetRunsExactlyAndNothingIsLeft) {
 
     std::thread killer;
     if (fault == Fault::killed) {
-      killer = std::thread([pid = pids.back()] {
-        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      auto process = dynamic_cast<device::SimChip&>(*rig.device).process();
+      ASSERT_TRUE(process.ok());
+      killer = std::thread([pid = pids.back(), process = *process] {
+        // Killed once the device's status page shows the kernel running, which the message
+        // must then name. The bound only ends a test that already failed.
+        const auto& page = process->status_page();
+        auto kernel_runs = [&] {
+          for (const auto& record : page.records) {
+            if (record.state.load() == device::protocol::ThreadRecord::kernel &&
+                record.func_id.load() == 1) {
+              return true;
+            }
+          }
+          return false;
+        };
+        for (const auto until = Clock::now() + std::chrono::seconds(60);
+             !kernel_runs() && Clock::now() < until;) {
+          std::this_thread::yield();
+        }
         kill(pid, SIGKILL);
       });
     }

@@ -83,6 +83,12 @@ TEST_P(RandomDagTest, MatchesSequentialExecutionBitForBit) {
     const Reference ref = sequential(seed, tasks, x0, y0);
     const HostTensor& x = report->outputs.at("x");
     const HostTensor& y = report->outputs.at("y");
+    // The outputs are the reference's size and shape, so the comparisons below cover them whole
+    // (an empty output would otherwise compare equal).
+    ASSERT_EQ(x.data.size(), ref.x.size() * sizeof(float)) << "x, seed " << seed;
+    ASSERT_EQ(y.data.size(), ref.y.size() * sizeof(float)) << "y, seed " << seed;
+    EXPECT_EQ(x.shape, (std::vector<int64_t>{DAG_SIDE, DAG_SIDE})) << "x, seed " << seed;
+    EXPECT_EQ(y.shape, (std::vector<int64_t>{DAG_SIDE, DAG_SIDE})) << "y, seed " << seed;
     EXPECT_EQ(std::memcmp(x.data.data(), ref.x.data(), x.data.size()), 0) << "x, seed " << seed;
     EXPECT_EQ(std::memcmp(y.data.data(), ref.y.data(), y.data.size()), 0) << "y, seed " << seed;
     // Kept between runs: hbg's graph and the worker's intermediate heap (tmr: always made).

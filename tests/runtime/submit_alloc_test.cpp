@@ -10,10 +10,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <mutex>
 #include <new>
 #include <thread>
 
@@ -174,19 +176,24 @@ class InProcessTmr : public ::testing::Test {
     TmrRun tmr(*device_, *cores_, std::move(launch));
     EXPECT_TRUE(tmr.prepare().ok());
     // A run that hangs (a ring slot no task retires) ends the test binary with a message.
-    std::atomic<bool> finished{false};
-    std::thread watchdog([&finished] {
-      for (int i = 0; i < 300 && !finished; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
-      if (!finished) {
+    std::mutex mutex;
+    std::condition_variable done;
+    bool finished = false;
+    std::thread watchdog([&] {
+      // Woken by the run's end; the 30 s bound is the deadline of a run that hung.
+      std::unique_lock lock(mutex);
+      if (!done.wait_for(lock, std::chrono::seconds(30), [&] { return finished; })) {
         std::fprintf(stderr, "FAILED: the tmr run hung for 30 s\n");
         std::_Exit(1);
       }
     });
     tmr.orchestrate();
     (void)tmr.wait();
-    finished = true;
+    {
+      std::lock_guard lock(mutex);
+      finished = true;
+    }
+    done.notify_one();
     watchdog.join();
     auto result = tmr.result();
     if (result.ok()) {

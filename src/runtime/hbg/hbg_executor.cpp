@@ -61,13 +61,14 @@ Result<RunReport> HbgExecutor::run(const registry::ChipBuffer& buffer, const Run
   const bool hit = graph != nullptr;
   // Graph memory this run saw: the cache, plus the new graph before the LRU evicts for it.
   uint64_t fixed_bytes = cache_.device_bytes();
+  uint64_t entry_calls = 0;  // counted by the sandbox at each call of the entry it records
   if (!hit) {
     RunArgs sized;
     if (!args.device_inputs.empty()) sized = shape_args(args, true);
     const KernelTable kernels = kernel_table(buffer);
     GraphRecorder recorder(device_, kernels, buffer.name, args.device_inputs.empty() ? args : sized,
                            heap_limit_);
-    const RecordRequest request{buffer.name, heap_limit_, &kernels, &keyed};
+    const RecordRequest request{buffer.name, heap_limit_, &kernels, &keyed, &entry_calls};
     CHIPRT_ASSIGN_OR_RETURN(RecordedGraph recorded, recorder.record([&](OrchBackend& sink) {
       Deadlines limits = deadlines_;
       limits.stop = args.stop;  // a stop request ends the recording (and its sandbox)
@@ -80,7 +81,7 @@ Result<RunReport> HbgExecutor::run(const registry::ChipBuffer& buffer, const Run
   auto report = replay(buffer, *graph, args);
   if (!report.ok()) return report;
   report->graph_cache_hit = hit;
-  report->orchestration_calls = hit ? 0 : 1;
+  report->orchestration_calls = entry_calls;
   report->graph_bytes = graph->device_bytes();
   report->graph_edges = graph->edge_count;
   graph.reset();  // an evicted graph is freed before the cache is measured

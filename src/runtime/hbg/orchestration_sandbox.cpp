@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <unordered_set>
+#include <utility>
 
 #include "device/device_process.h"
 #include "runtime/hbg/call_log.h"
@@ -134,6 +135,8 @@ Status OrchestrationSandbox::start_locked() {
 
 void OrchestrationSandbox::stop_locked() noexcept {
   if (!child_) return;
+  ended_loads_ += std::exchange(reported_loads_, 0);
+  reported_unloads_ = 0;
   channel_->send(frame_type(Message::kShutdown), 0);
   channel_->shutdown();
   child_.reset();  // kills and reaps what did not exit at once
@@ -193,13 +196,13 @@ Result<uint64_t> OrchestrationSandbox::load_locked(ByteSpan bytes) {
                   fmt::format("loading the orchestration: its sandbox process {}",
                               status.ok() ? "did not answer, and was killed" : status.message()));
   }
-  ++loads_;
   WireReader r(payload.data(), payload.size());
   const auto code = static_cast<StatusCode>(r.get<int32_t>());
   std::string message = r.get_string();
   const uint64_t handle = r.get<uint64_t>();
-  if (static_cast<Message>(header.type) != Message::kLoaded || header.id != request || !r.ok() ||
-      status_code_name(code) == "unknown" || (code == StatusCode::ok && handle == 0)) {
+  if (static_cast<Message>(header.type) != Message::kLoaded || header.id != request ||
+      !take_counts_locked(r) || status_code_name(code) == "unknown" ||
+      (code == StatusCode::ok && handle == 0)) {
     stop_locked();
     return Status(StatusCode::load_failed,
                   "the orchestration sandbox broke the protocol answering a load; it was killed");
@@ -227,9 +230,43 @@ Status OrchestrationSandbox::ensure_loaded_locked(const Code& code) {
   return Status::Ok();
 }
 
+bool OrchestrationSandbox::take_counts_locked(WireReader& r) {
+  const uint64_t loads = r.get<uint64_t>();
+  const uint64_t unloads = r.get<uint64_t>();
+  // Counts only grow, and nothing is unloaded that was not loaded: anything else is a lie.
+  if (!r.ok() || loads < reported_loads_ || unloads < reported_unloads_ || unloads > loads) {
+    return false;
+  }
+  reported_loads_ = loads;
+  reported_unloads_ = unloads;
+  return true;
+}
+
 void OrchestrationSandbox::unload(uint64_t handle, uint64_t epoch) noexcept {
   std::lock_guard lock(mutex_);
-  if (child_ && epoch == epoch_) channel_->send(frame_type(Message::kUnload), handle);
+  if (!child_ || epoch != epoch_) return;  // an ended process unloaded it by ending
+  try {
+    // Answered, so that the sandbox's unload count is current when the code's owner is gone.
+    WireWriter w;
+    w.put(handle);
+    const uint64_t request = next_request_++;
+    channel_->send(frame_type(Message::kUnload), request, w.bytes());
+    device::protocol::FrameHeader header{};
+    std::vector<std::byte> payload;
+    Status status;
+    const int wait_ms = static_cast<int>(std::chrono::milliseconds(kLoadTimeout).count());
+    if (!receive_locked(wait_ms, header, payload, status)) {
+      if (status.ok()) stop_locked();  // no answer: the process is killed, its code with it
+      return;
+    }
+    WireReader r(payload.data(), payload.size());
+    if (static_cast<Message>(header.type) != Message::kUnloaded || header.id != request ||
+        !take_counts_locked(r)) {
+      stop_locked();
+    }
+  } catch (const std::exception&) {  // host memory: the process goes, and its code with it
+    stop_locked();
+  }
 }
 
 Result<int32_t> record_orchestration(const LoadedCode& loaded, const RecordRequest& request,
@@ -318,7 +355,11 @@ Result<int32_t> OrchestrationSandbox::record(const Code& loaded, const RecordReq
     } else {
       WireReader r(payload.data(), payload.size());
       const auto rc = r.get<int32_t>();
-      if (r.ok()) return rc;
+      const auto calls = r.get<uint64_t>();
+      if (r.ok() && take_counts_locked(r)) {
+        if (request.entry_calls != nullptr) *request.entry_calls += calls;
+        return rc;
+      }
       bad = Status(StatusCode::internal, "a malformed end of recording");
     }
     if (!bad.ok()) {
@@ -357,9 +398,21 @@ std::shared_ptr<OrchestrationSandbox> sandbox_of(const CodeLoader& loader) {
   return sandbox ? sandbox->sandbox() : nullptr;
 }
 
+std::shared_ptr<OrchestrationSandbox> sandbox_of(const LoadedCode& loaded) {
+  LiveCodes& live = live_codes();
+  std::lock_guard lock(live.mutex);
+  if (!live.codes.contains(loaded.entry())) return nullptr;
+  return static_cast<const OrchestrationSandbox::Code*>(loaded.entry())->owner_;
+}
+
 uint64_t OrchestrationSandbox::loads() const {
   std::lock_guard lock(mutex_);
-  return loads_;
+  return ended_loads_ + reported_loads_;
+}
+
+uint64_t OrchestrationSandbox::unloads() const {
+  std::lock_guard lock(mutex_);
+  return ended_loads_ + reported_unloads_;
 }
 
 uint64_t OrchestrationSandbox::starts() const {

@@ -5,7 +5,8 @@
 // serves one request at a time.
 //
 // - load() sends an orchestration's bytes (host-private: never device memory, so I7 holds) and
-//   returns code that names it there; destroying that code unloads it.
+//   returns code that names it there; destroying that code unloads it (and waits for the
+//   sandbox to answer, so that its unload count is current).
 // - record_orchestration() runs a loaded orchestration in the sandbox that loaded it and drives
 // `sink` (the host's GraphRecorder) with
 //   every call the orchestration made, as they come. It returns the entry's return code, or
@@ -43,6 +44,9 @@ struct RecordRequest {
   uint64_t heap_limit = 0;
   const KernelTable* kernels = nullptr;
   const RunArgs* args = nullptr;  // host tensors: dtype and shape are sent, never data
+  // If set, gets the number of times the sandbox called the entry for this request, as the
+  // sandbox counted them (added to what it holds).
+  uint64_t* entry_calls = nullptr;
 };
 
 class SandboxLoader;
@@ -60,9 +64,11 @@ class OrchestrationSandbox : public std::enable_shared_from_this<OrchestrationSa
   // used.
   void stop();
 
-  // Counted here: loads done in the sandbox (a reload after a restart counts), processes
-  // started.
+  // Code loads and unloads counted by the sandbox processes themselves (a reload after a
+  // restart counts), as their replies reported them; a process that ended unloaded everything
+  // it held by ending, so its loads count as unloads then. Processes started: counted here.
   uint64_t loads() const;
+  uint64_t unloads() const;
   uint64_t starts() const;
   // The running process's pid, or -1 (for tests).
   pid_t pid() const;
@@ -74,6 +80,7 @@ class OrchestrationSandbox : public std::enable_shared_from_this<OrchestrationSa
   void stop_locked() noexcept;
   // Kills the process and returns why it is gone, for the request that saw it go.
   Status fail_locked(std::string what);
+  friend std::shared_ptr<OrchestrationSandbox> sandbox_of(const LoadedCode&);
   friend Result<int32_t> record_orchestration(const LoadedCode&, const RecordRequest&, OrchBackend&,
                                               const Deadlines&);
   Result<int32_t> record(const Code& code, const RecordRequest& request, OrchBackend& sink,
@@ -85,13 +92,17 @@ class OrchestrationSandbox : public std::enable_shared_from_this<OrchestrationSa
   // broke the protocol; false with status ok on a timeout.
   bool receive_locked(int timeout_ms, device::protocol::FrameHeader& header,
                       std::vector<std::byte>& payload, Status& status);
+  // Takes the counts a reply ends with; false when they are malformed or go backwards.
+  bool take_counts_locked(device::protocol::WireReader& r);
 
   mutable std::mutex mutex_;
   std::unique_ptr<process::ChildProcess> child_;
   std::unique_ptr<device::Channel> channel_;
   uint64_t epoch_ = 0;  // advances with every process started
   uint64_t next_request_ = 1;
-  uint64_t loads_ = 0;
+  uint64_t reported_loads_ = 0;    // by the running process, in its last reply
+  uint64_t reported_unloads_ = 0;  // likewise
+  uint64_t ended_loads_ = 0;       // by processes that have ended
   uint64_t starts_ = 0;
 };
 
@@ -102,5 +113,7 @@ Result<int32_t> record_orchestration(const LoadedCode& code, const RecordRequest
 
 // The sandbox behind a loader made by orchestration_sandbox_loader(), or nullptr.
 std::shared_ptr<OrchestrationSandbox> sandbox_of(const CodeLoader& loader);
+// The sandbox that loaded `code` (through any wrapping loader), or nullptr.
+std::shared_ptr<OrchestrationSandbox> sandbox_of(const LoadedCode& code);
 
 }  // namespace chiprt::runtime

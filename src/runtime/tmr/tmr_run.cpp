@@ -46,6 +46,7 @@ void TmrRun::orchestrate() {
     alone_until_ = std::chrono::steady_clock::now() + launch_.alone_for;
     CorePool::publish_quietly(true);
   }
+  ++orchestration_calls_;  // counted at the call, so the report says what happened
   orch_rc_ = call_orchestration(const_cast<void*>(launch_.orchestration), *this);
   // What the orchestration submitted last is still queued: run it here while the time lasts.
   while (alone_ && std::chrono::steady_clock::now() < alone_until_ && help_cores(kHelpChain)) {
@@ -71,7 +72,7 @@ Result<LaunchResult> TmrRun::result() {
   report.tasks = next_task_;
   report.peak_ring_occupancy = ring_.peak();
   report.peak_heap_bytes = intermediates_.peak();
-  report.orchestration_calls = 1;
+  report.orchestration_calls = orchestration_calls_;
   report.trace = take_trace();
   report.outputs = tensors_.disown_outputs();
   return report;

@@ -131,6 +131,7 @@ class TmrRun final : public GraphRun, public OrchBackend {
   std::vector<uint64_t> deps_;
   std::vector<Dependency> edges_;
   int32_t orch_rc_ = 0;
+  uint64_t orchestration_calls_ = 0;  // entry calls, made by orchestrate()
   std::string last_error_;
 };
 
