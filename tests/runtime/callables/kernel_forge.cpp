@@ -2,9 +2,11 @@
 // it computes out = x + 1 as asked, then writes forged frames into the device process's
 // control channel, as any code running on the device could. Scalar 0 says what to forge
 // (0: nothing), scalar 1 is a device address some forgeries name:
-//   1 run completions (call ids 1..64) claiming success with an output of 2^40 bytes
-//   2 run completions whose output lies outside every allocation of the run
-//   3 run completions whose output is the device address `target` (another owner's buffer)
+//   1 a run completion claiming success with an output of 2^40 bytes
+//   2 a run completion whose output lies outside every allocation of the run
+//   3 a run completion whose output is the device address `target` (another owner's buffer)
+// (each for this very run, read from the status page: the host must refuse the completion for
+// what it claims, not for naming another call)
 //   4 a run completion for a call that was never made
 //   5 a frame header whose length is over the protocol's limit
 //   6 random bytes
@@ -51,6 +53,24 @@ std::vector<std::byte> completion(uint64_t addr, uint64_t bytes, int64_t element
   return w.bytes();
 }
 
+// The run this kernel belongs to: its thread's record on the status page.
+uint64_t current_run() {
+  void* page = mmap(nullptr, sizeof(protocol::StatusPage), PROT_READ, MAP_SHARED,
+                    protocol::kStatusFd, 0);
+  if (page == MAP_FAILED) return 1;
+  const auto* status = static_cast<const protocol::StatusPage*>(page);
+  uint64_t run = 1;
+  for (uint32_t i = 0; i < protocol::kMaxThreadRecords; ++i) {
+    const protocol::ThreadRecord& t = status->records[i];
+    if (t.state.load() == protocol::ThreadRecord::kernel && t.func_id.load() == 1) {
+      run = t.run.load();
+      break;
+    }
+  }
+  munmap(page, sizeof(protocol::StatusPage));
+  return run;
+}
+
 uint64_t next_random(uint64_t& state) {
   state = state * 6364136223846793005ull + 1442695040888963407ull;
   return state >> 17;
@@ -67,21 +87,15 @@ extern "C" int32_t chiprt_kernel_entry(const chiprt_kernel_args_t* a) {
   uint64_t seed = 0x5eed;
   switch (mode) {
     case 1:
-      for (uint64_t id = 1; id <= 64; ++id) {
-        frame(protocol::Message::kRunDone, id,
-              completion(protocol::kDeviceBase, uint64_t{1} << 40, int64_t{1} << 38));
-      }
+      frame(protocol::Message::kRunDone, current_run(),
+            completion(protocol::kDeviceBase, uint64_t{1} << 40, int64_t{1} << 38));
       break;
     case 2:
-      for (uint64_t id = 1; id <= 64; ++id) {
-        frame(protocol::Message::kRunDone, id,
-              completion(protocol::kDeviceBase + (1ull << 39), 1024, 256));
-      }
+      frame(protocol::Message::kRunDone, current_run(),
+            completion(protocol::kDeviceBase + (1ull << 39), 1024, 256));
       break;
     case 3:
-      for (uint64_t id = 1; id <= 64; ++id) {
-        frame(protocol::Message::kRunDone, id, completion(target, 1024, 256));
-      }
+      frame(protocol::Message::kRunDone, current_run(), completion(target, 1024, 256));
       break;
     case 4:
       frame(protocol::Message::kRunDone, uint64_t{1} << 40, completion(target, 1024, 256));
