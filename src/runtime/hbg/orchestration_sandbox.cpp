@@ -118,7 +118,6 @@ Status OrchestrationSandbox::start_locked() {
   child_ = std::move(child).value();
   channel_ = std::move(channel);
   ++epoch_;
-  ++starts_;
   device::protocol::FrameHeader header{};
   std::vector<std::byte> payload;
   Status status;
@@ -413,16 +412,6 @@ uint64_t OrchestrationSandbox::loads() const {
 uint64_t OrchestrationSandbox::unloads() const {
   std::lock_guard lock(mutex_);
   return ended_loads_ + reported_unloads_;
-}
-
-uint64_t OrchestrationSandbox::starts() const {
-  std::lock_guard lock(mutex_);
-  return starts_;
-}
-
-pid_t OrchestrationSandbox::pid() const {
-  std::lock_guard lock(mutex_);
-  return child_ ? child_->pid() : -1;
 }
 
 }  // namespace chiprt::runtime

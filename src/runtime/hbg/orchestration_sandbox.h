@@ -66,12 +66,9 @@ class OrchestrationSandbox : public std::enable_shared_from_this<OrchestrationSa
 
   // Code loads and unloads counted by the sandbox processes themselves (a reload after a
   // restart counts), as their replies reported them; a process that ended unloaded everything
-  // it held by ending, so its loads count as unloads then. Processes started: counted here.
+  // it held by ending, so its loads count as unloads then.
   uint64_t loads() const;
   uint64_t unloads() const;
-  uint64_t starts() const;
-  // The running process's pid, or -1 (for tests).
-  pid_t pid() const;
 
  private:
   class Code;
@@ -103,7 +100,6 @@ class OrchestrationSandbox : public std::enable_shared_from_this<OrchestrationSa
   uint64_t reported_loads_ = 0;    // by the running process, in its last reply
   uint64_t reported_unloads_ = 0;  // likewise
   uint64_t ended_loads_ = 0;       // by processes that have ended
-  uint64_t starts_ = 0;
 };
 
 // Runs `code` (an orchestration an orchestration sandbox loaded, possibly through a wrapping
