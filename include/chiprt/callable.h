@@ -23,8 +23,8 @@ namespace chiprt {
 using CallableId = uint64_t;
 
 // Bytes of device memory that `image` occupies once registered on `runtime`, before the device
-// rounds it to its allocation granularity: the whole image on tmr, the image without its
-// orchestration (header + kernels) on hbg.
+// rounds it to its allocation granularity: the image up to its last code object on tmr, the same
+// without the orchestration (header + kernels) on hbg. The signature section stays on the host.
 uint64_t callable_device_bytes(const ImageView& image, RuntimeKind runtime);
 
 struct KernelInfo {

@@ -106,6 +106,10 @@ class ImageView {
   // Offset of the lowest kernel, or size() when there are none: [kernels_begin(), size())
   // is the kernel region that the host-graph runtime uploads without the orchestration.
   uint64_t kernels_begin() const { return kernels_begin_; }
+  // End of the last code object (the orchestration or a kernel). What follows, the signature
+  // section, is host metadata (the host checks arguments against it; nothing on the device reads
+  // it), so no device copy holds it.
+  uint64_t code_end() const { return code_end_; }
   // The signature section (version 1.1), empty when the image has none.
   const Signature& signature() const { return signature_; }
   uint64_t signature_offset() const { return header_.signature_offset; }
@@ -118,6 +122,7 @@ class ImageView {
   ImageHash content_hash_;
   std::vector<ImageChild> children_;
   uint64_t kernels_begin_ = 0;
+  uint64_t code_end_ = 0;
   Signature signature_;
 };
 

@@ -154,6 +154,7 @@ Result<ImageView> ImageView::parse(ByteSpan bytes, bool verify_hash) {
   view.bytes_ = bytes;
   view.header_ = header;
   view.kernels_begin_ = bytes.size();
+  view.code_end_ = header.orch_offset + header.orch_size;
   std::vector<Span> spans{
       {0, header.header_size, "header"},
       {header.orch_offset, header.orch_offset + header.orch_size, "orchestration"}};
@@ -188,6 +189,7 @@ Result<ImageView> ImageView::parse(ByteSpan bytes, bool verify_hash) {
     view.children_.push_back(
         {child.func_id, static_cast<CoreType>(child.core_type), child.offset, child.size});
     view.kernels_begin_ = std::min<uint64_t>(view.kernels_begin_, child.offset);
+    view.code_end_ = std::max<uint64_t>(view.code_end_, child.offset + child.size);
   }
   const bool has_signature = header.signature_offset != 0 || header.signature_size != 0;
   if (has_signature) CHIPRT_RETURN_IF_ERROR(place_signature(bytes, header, spans));

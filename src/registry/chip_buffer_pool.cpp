@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "callable_device_bytes.h"
 #include "chiprt/abi/kernel.h"
 #include "chiprt/abi/orchestration.h"
 #include "chiprt/callable.h"
@@ -153,14 +154,14 @@ bool ChipBufferPool::same_bytes(const ChipBuffer& buffer, const ImageView& image
     return false;
   }
   Bytes scratch;
-  const uint64_t device_from = image.header_size();
-  const uint64_t image_from = runtime_ == RuntimeKind::hbg ? image.kernels_begin() : device_from;
+  const uint64_t image_from = callable_storage_begin(image, runtime_);
   if (runtime_ == RuntimeKind::hbg && !equal(buffer.host_orchestration, image.orchestration())) {
     return false;
   }
+  const ByteSpan stored = image.bytes().subspan(image_from, image.code_end() - image_from);
   auto device_bytes =
-      read_device(device_, buffer.memory.addr() + device_from, image.size() - image_from, scratch);
-  return device_bytes.ok() && equal(*device_bytes, image.bytes().subspan(image_from));
+      read_device(device_, buffer.memory.addr() + image.header_size(), stored.size(), scratch);
+  return device_bytes.ok() && equal(*device_bytes, stored);
 }
 
 Result<std::unique_ptr<ChipBuffer>> ChipBufferPool::create(const ImageView& image,
@@ -178,7 +179,7 @@ Result<std::unique_ptr<ChipBuffer>> ChipBufferPool::create(const ImageView& imag
   // hbg leaves the orchestration (and the padding after it) out: kernels move down to follow
   // the header directly. Both ends are 64-aligned, so kernel alignment is kept.
   const bool elide = runtime_ == RuntimeKind::hbg;
-  const uint64_t storage_from = elide ? image.kernels_begin() : image.header_size();
+  const uint64_t storage_from = callable_storage_begin(image, runtime_);
   buffer->kernel_shift = storage_from - image.header_size();
   CHIPRT_ASSIGN_OR_RETURN(buffer->memory, device_.allocate(callable_device_bytes(image, runtime_),
                                                            MemoryTag::callable));
@@ -192,8 +193,10 @@ Result<std::unique_ptr<ChipBuffer>> ChipBufferPool::create(const ImageView& imag
   for (uint32_t i = 0; i < staged->child_count; ++i) {
     children[i].resolved_device_addr = base + children[i].offset - buffer->kernel_shift;
   }
-  // One upload: header, then storage straight from the caller's bytes (no second staging copy).
-  const ByteSpan placement[] = {header, image.bytes().subspan(storage_from)};
+  // One upload: header, then storage straight from the caller's bytes (no second staging copy),
+  // up to the last code object.
+  const ByteSpan placement[] = {
+      header, image.bytes().subspan(storage_from, image.code_end() - storage_from)};
   CHIPRT_RETURN_IF_ERROR(device_.upload(base, placement));
   if (elide) {
     buffer->host_orchestration.assign(image.orchestration().begin(), image.orchestration().end());

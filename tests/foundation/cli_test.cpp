@@ -412,6 +412,35 @@ TEST_P(ChurnTest, RollingPatternPeaksAtOneImage) {
   EXPECT_EQ(out["loads"], 500 * 4) << "each registration of a released image loads it again";
 }
 
+// The accounting check of I12: the images churn saves are read back from disk, and the device
+// figures churn reports equal the sums over those files (each one's bytes from its size and
+// header fields, rounded to the 512-byte granule), not anything churn computed.
+TEST_P(ChurnTest, SavedImagesAccountForEveryDeviceByteReported) {
+  const fs::path saved = dir_.path() / "saved";
+  const json out = parse_json(run_cli(fmt::format(
+      "churn --callables 120 --distinct 12 --pattern all --runtime {} --profile {} "
+      "--save-images '{}' --json",
+      runtime_name(GetParam().runtime), backend_name(GetParam().backend), saved.string())));
+  uint64_t uploaded = 0;
+  uint64_t allocated = 0;
+  size_t files = 0;
+  for (const fs::directory_entry& entry : fs::directory_iterator(saved)) {
+    const Bytes image = read_file_bytes(entry.path());
+    const uint64_t bytes = placed_bytes(image, GetParam().runtime);
+    ASSERT_LE(bytes, image.size()) << entry.path();
+    uploaded += bytes;
+    allocated += (bytes + 511) / 512 * 512;
+    ++files;
+  }
+  const json& device = out["device"];
+  EXPECT_EQ(files, 12u);
+  EXPECT_EQ(device["callable_allocations"], files);
+  EXPECT_EQ(device["callable_upload_bytes"], uploaded);
+  EXPECT_EQ(device["callable_bytes_peak"], allocated);
+  EXPECT_EQ(device["orch_uploads"], 0);
+  EXPECT_EQ(device["live_bytes_after_unregister"], device["baseline_bytes"]);
+}
+
 INSTANTIATE_TEST_SUITE_P(Chips, ChurnTest, testing::ValuesIn(sim_chip_cases()), worker_case_name);
 
 }  // namespace

@@ -49,6 +49,42 @@ TEST_P(RegistryAccountingTest, DeviceCountsOnePlacementUploadPerDistinctImage) {
   expect_back_to_baseline();
 }
 
+// The signature section is host metadata: the host checks a run's arguments against it and
+// nothing on the device reads it, so neither runtime places it. A signed image costs the device
+// exactly what the same parts unsigned cost (the signature is appended after the last kernel),
+// the device counts exactly those bytes uploaded, and the signature's bytes are nowhere in
+// device memory while the code's are.
+TEST_P(RegistryAccountingTest, SignedAndUnsignedImagesPlaceTheirCodeAndNotTheSignature) {
+  const Bytes unsigned_image = vector_image("same-parts");
+  const Bytes signed_image = signed_vector_image("same-parts");
+  const ImageView view = parse_ok(signed_image);
+  ASSERT_GT(view.signature_size(), 0u);
+  ASSERT_GE(view.signature_offset(), unsigned_image.size());  // appended, after any padding
+  const ByteSpan signature_bytes =
+      ByteSpan(signed_image).subspan(view.signature_offset(), view.signature_size());
+  ASSERT_EQ(count_in_live_device_memory(*device_, signature_bytes), 0u);
+
+  // tmr holds the whole unsigned file; hbg holds it less the orchestration.
+  const uint64_t unsigned_file = unsigned_image.size();
+  const uint64_t hbg_copy = unsigned_file - (view.kernels_begin() - view.header_size());
+  const uint64_t expected = runtime() == RuntimeKind::tmr ? unsigned_file : hbg_copy;
+  EXPECT_EQ(device_bytes(unsigned_image), expected);
+  EXPECT_EQ(device_bytes(signed_image), expected);
+
+  for (const Bytes* image : {&unsigned_image, &signed_image}) {
+    const TagStats before = device_->stats().tag(MemoryTag::callable);
+    const CallableId id = register_ok(*image);
+    const TagStats after = device_->stats().tag(MemoryTag::callable);
+    EXPECT_EQ(after.upload_bytes - before.upload_bytes, expected);
+    EXPECT_EQ(after.live_bytes - before.live_bytes, device_->allocation_size(expected));
+    EXPECT_EQ(count_in_live_device_memory(*device_, signature_bytes), 0u);
+    EXPECT_EQ(count_in_live_device_memory(*device_, example_so("kernel_mul.so")), 1u);
+    EXPECT_EQ(info(id).buffer_bytes, device_->allocation_size(expected));
+    unregister_ok(id);
+  }
+  expect_back_to_baseline();
+}
+
 TEST_P(RegistryAccountingTest, SameImageTwiceSharesOneBufferWithRefcountTwo) {
   const Bytes image = vector_image();
   const CallableId first = register_ok(image);

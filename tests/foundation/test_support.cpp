@@ -220,15 +220,20 @@ std::vector<LiveSegment> live_device_memory(Device& device) {
 }
 
 uint64_t placed_bytes(const Bytes& image, RuntimeKind runtime) {
+  // From the header's fields alone: the copy ends at the last code object (the signature section
+  // after it is host metadata), and hbg leaves out what lies between the header and the kernels.
   const auto* header = reinterpret_cast<const chiprt_image_header_t*>(image.data());
   const auto* children =
       reinterpret_cast<const chiprt_image_child_t*>(image.data() + sizeof *header);
-  if (runtime == RuntimeKind::tmr) return image.size();
-  uint64_t kernels_begin = image.size();
+  uint64_t code_end = header->orch_offset + header->orch_size;
+  uint64_t kernels_begin = code_end;
   for (uint32_t i = 0; i < header->child_count; ++i) {
-    kernels_begin = std::min<uint64_t>(kernels_begin, children[i].offset);
+    code_end = std::max<uint64_t>(code_end, children[i].offset + children[i].size);
+    kernels_begin =
+        i == 0 ? children[i].offset : std::min<uint64_t>(kernels_begin, children[i].offset);
   }
-  return header->orch_offset + (image.size() - kernels_begin);
+  if (runtime == RuntimeKind::tmr) return code_end;
+  return header->orch_offset + (code_end - kernels_begin);
 }
 
 uint64_t placed_allocation(const Bytes& image, RuntimeKind runtime) {
