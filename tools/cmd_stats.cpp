@@ -45,9 +45,12 @@ void print_stats(const char* when, const WorkerPoolStats& stats) {
       fmt::print("    worker: leased {} buffers; refcounts (buffers x refcount):{}\n",
                  w.leased_buffers, histogram.empty() ? " none" : histogram);
       if (w.graph_cache.capacity_entries > 0) {
-        fmt::print("    graph cache: {} of {} graphs, {} of {} bytes, {} evictions\n",
-                   w.graph_cache.entries, w.graph_cache.capacity_entries, w.graph_cache.bytes,
-                   w.graph_cache.capacity_bytes, w.graph_cache.evictions);
+        const WorkerStats::GraphCache& c = w.graph_cache;
+        fmt::print(
+            "    graph cache: {} of {} graphs (peak {}), device {} of {} bytes (peak {}), host {} "
+            "of {} bytes (peak {}), {} evictions\n",
+            c.entries, c.capacity_entries, c.peak_entries, c.bytes, c.capacity_bytes, c.peak_bytes,
+            c.host_bytes, c.capacity_host_bytes, c.peak_host_bytes, c.evictions);
       }
     }
   }

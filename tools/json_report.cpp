@@ -121,8 +121,13 @@ Result<Signature> signature_from_json(const nlohmann::json& json) {
 nlohmann::json graph_cache_json(const WorkerStats::GraphCache& c) {
   return {{"entries", c.entries},
           {"bytes", c.bytes},
+          {"host_bytes", c.host_bytes},
+          {"peak_entries", c.peak_entries},
+          {"peak_bytes", c.peak_bytes},
+          {"peak_host_bytes", c.peak_host_bytes},
           {"capacity_entries", c.capacity_entries},
           {"capacity_bytes", c.capacity_bytes},
+          {"capacity_host_bytes", c.capacity_host_bytes},
           {"evictions", c.evictions}};
 }
 

@@ -49,6 +49,7 @@ namespace chiprt {
 
 inline constexpr uint32_t kDefaultGraphCacheEntries = 16;
 inline constexpr uint64_t kDefaultGraphCacheBytes = 64ull << 20;
+inline constexpr uint64_t kDefaultGraphCacheHostBytes = 16ull << 20;
 inline constexpr uint64_t kDefaultReplayCacheBytes = 64ull << 20;
 
 struct WorkerOptions {
@@ -66,11 +67,14 @@ struct WorkerOptions {
   // The intermediate heap of both runtimes (device memory, one per run in flight); 0 takes the
   // chip profile's default, at most a quarter of the device's capacity.
   uint64_t heap_bytes = 0;
-  // hbg: recorded graphs kept per worker (LRU), bounded by count and by the device bytes of
-  // their allocations, whichever is reached first; 0 takes the defaults
-  // (kDefaultGraphCacheEntries: 16 graphs, kDefaultGraphCacheBytes: 64 MiB).
+  // hbg: recorded graphs kept per worker (LRU), bounded by count, by the device bytes of their
+  // allocations and by the host bytes they hold (tensor tables and argument keys, counted by
+  // container capacity), whichever is reached first; 0 takes the defaults
+  // (kDefaultGraphCacheEntries: 16 graphs, kDefaultGraphCacheBytes: 64 MiB,
+  // kDefaultGraphCacheHostBytes: 16 MiB).
   uint32_t graph_cache_entries = 0;
   uint64_t graph_cache_bytes = 0;
+  uint64_t graph_cache_host_bytes = 0;
   // hbg: host bytes the device process may keep for replaying this worker's cached graphs
   // (their validated nodes, edges and parameters; counted by container capacity, reported in
   // DeviceStats::replay_cache); 0 takes kDefaultReplayCacheBytes (64 MiB). A replay is dropped
@@ -109,12 +113,17 @@ struct WorkerStats {
   uint64_t heaps = 0;
   uint64_t heap_bytes_reserved = 0;
   std::map<uint32_t, uint64_t> refcount_histogram;  // refcount -> number of buffers
-  // hbg's graph cache: both bounds and current use (all 0 on tmr).
+  // hbg's graph cache: its bounds, current use and high-water marks (all 0 on tmr).
   struct GraphCache {
     uint64_t entries = 0;
-    uint64_t bytes = 0;  // device bytes of the cached graphs' allocations
+    uint64_t bytes = 0;       // device bytes of the cached graphs' allocations
+    uint64_t host_bytes = 0;  // host bytes the cached graphs hold (container capacities)
+    uint64_t peak_entries = 0;
+    uint64_t peak_bytes = 0;
+    uint64_t peak_host_bytes = 0;
     uint64_t capacity_entries = 0;
     uint64_t capacity_bytes = 0;
+    uint64_t capacity_host_bytes = 0;
     uint64_t evictions = 0;
   } graph_cache;
   DeviceStats device;

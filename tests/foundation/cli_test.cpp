@@ -357,6 +357,12 @@ TEST_F(CliTest, StatsJsonReportsTheGraphCacheBoundsAndUse) {
         EXPECT_EQ(cache["capacity_bytes"].get<uint64_t>(), hbg ? 64ull << 20 : 0u);
         EXPECT_LE(cache["entries"].get<uint64_t>(), cache["capacity_entries"].get<uint64_t>());
         EXPECT_LE(cache["bytes"].get<uint64_t>(), cache["capacity_bytes"].get<uint64_t>());
+        EXPECT_EQ(cache["capacity_host_bytes"].get<uint64_t>(), hbg ? 16ull << 20 : 0u);
+        EXPECT_LE(cache["host_bytes"].get<uint64_t>(), cache["peak_host_bytes"].get<uint64_t>());
+        EXPECT_LE(cache["peak_host_bytes"].get<uint64_t>(),
+                  cache["capacity_host_bytes"].get<uint64_t>());
+        EXPECT_LE(cache["peak_bytes"].get<uint64_t>(), cache["capacity_bytes"].get<uint64_t>());
+        EXPECT_LE(cache["peak_entries"].get<uint64_t>(), cache["capacity_entries"].get<uint64_t>());
       }
     }
   }

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "random_dag.h"
+#include "runtime/hbg/device_graph.h"
 #include "runtime_test_util.h"
 
 namespace chiprt::testing {
@@ -315,6 +316,46 @@ TEST(Hbg, GraphCacheIsBoundedByBytesAsWellAsEntries) {
   }
   ASSERT_TRUE(rig.worker->unregister_callable(*id).ok());
   EXPECT_EQ(rig.worker->stats().graph_cache.bytes, 0u);
+}
+
+TEST(Hbg, GraphCacheIsBoundedByTheHostBytesItsGraphsHold) {
+  // Measured once with the default bound: what one chain graph holds on the host.
+  uint64_t one_graph = 0;
+  {
+    Rig rig = make_rig("a2a3", RuntimeKind::hbg);
+    auto id = rig.worker->register_callable(chain_image());
+    ASSERT_TRUE(id.ok()) << id.status().to_string();
+    ASSERT_TRUE(rig.worker->run(*id, chain_args(100)).ok());
+    const WorkerStats::GraphCache cache = rig.worker->stats().graph_cache;
+    one_graph = cache.host_bytes;
+    EXPECT_EQ(cache.entries, 1u);
+    EXPECT_GT(one_graph, sizeof(runtime::DeviceGraph));
+    EXPECT_EQ(cache.peak_host_bytes, one_graph);
+    EXPECT_EQ(cache.capacity_host_bytes, kDefaultGraphCacheHostBytes);
+    ASSERT_TRUE(rig.worker->unregister_callable(*id).ok());
+    EXPECT_EQ(rig.worker->stats().graph_cache.host_bytes, 0u);
+    EXPECT_EQ(rig.worker->stats().graph_cache.peak_host_bytes, one_graph);
+  }
+  // Room for one graph: a second distinct graph evicts the first; below one, nothing is kept.
+  for (const uint64_t bound : {one_graph + one_graph / 2, one_graph - 1}) {
+    WorkerOptions options;
+    options.graph_cache_host_bytes = bound;
+    Rig rig = make_rig("a2a3", RuntimeKind::hbg, options);
+    auto id = rig.worker->register_callable(chain_image());
+    ASSERT_TRUE(id.ok()) << id.status().to_string();
+    const bool fits = bound >= one_graph;
+    for (uint64_t tasks : {100, 200, 200}) {
+      auto report = rig.worker->run(*id, chain_args(tasks));
+      ASSERT_TRUE(report.ok()) << report.status().to_string();
+      const WorkerStats::GraphCache cache = rig.worker->stats().graph_cache;
+      EXPECT_LE(cache.peak_host_bytes, bound);
+      EXPECT_EQ(cache.entries, fits ? 1u : 0u) << tasks;
+    }
+    const WorkerStats::GraphCache cache = rig.worker->stats().graph_cache;
+    EXPECT_EQ(cache.evictions, fits ? 1u : 3u);
+    EXPECT_EQ(cache.capacity_host_bytes, bound);
+    ASSERT_TRUE(rig.worker->unregister_callable(*id).ok());
+  }
 }
 
 TEST(Hbg, GraphCacheBoundsDefaultAndTmrReportsNone) {

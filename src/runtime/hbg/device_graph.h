@@ -51,11 +51,16 @@ struct DeviceGraph {
   uint64_t task_count = 0;
   uint64_t serialized_bytes = 0;  // of the device copy (the allocation may be larger)
   uint64_t edge_count = 0;        // as the serialized header states it
+  uint64_t host_bytes = 0;        // what it holds in host memory: see graph_host_bytes
   DeviceBuffer memory;
   GraphOnDevice on_device;  // declared last: the device forgets the graph before its memory goes
 
   uint64_t device_bytes() const { return memory.size(); }
 };
+
+// The host memory a DeviceGraph occupies, counted by what its containers and strings allocate
+// (capacities, not element counts) plus the object and its shared_ptr control block.
+uint64_t graph_host_bytes(const DeviceGraph& graph);
 
 // Serializes and uploads `graph`; out_of_device_memory or unavailable on failure.
 Result<std::shared_ptr<const DeviceGraph>> upload_graph(Device& device, uint64_t generation,

@@ -1,5 +1,7 @@
 #include "runtime/hbg/graph_cache.h"
 
+#include <algorithm>
+
 namespace chiprt::runtime {
 
 std::shared_ptr<const DeviceGraph> GraphCache::find_locked(uint64_t generation,
@@ -24,12 +26,19 @@ std::shared_ptr<const DeviceGraph> GraphCache::insert(std::shared_ptr<const Devi
   std::lock_guard lock(mutex_);
   if (auto existing = find_locked(graph->generation, args)) return existing;
   lru_.push_front(graph);
-  bytes_ += graph->device_bytes();
-  while (!lru_.empty() && (lru_.size() > capacity_ || bytes_ > capacity_bytes_)) {
-    bytes_ -= lru_.back()->device_bytes();
-    ++evictions_;
+  use_.device_bytes += graph->device_bytes();
+  use_.host_bytes += host_bytes_of(*graph);
+  while (!lru_.empty() && (lru_.size() > capacity_ || use_.device_bytes > capacity_bytes_ ||
+                           use_.host_bytes > capacity_host_bytes_)) {
+    use_.device_bytes -= lru_.back()->device_bytes();
+    use_.host_bytes -= host_bytes_of(*lru_.back());
+    ++use_.evictions;
     evicted.splice(evicted.begin(), lru_, std::prev(lru_.end()));
   }
+  use_.entries = lru_.size();
+  use_.peak_entries = std::max(use_.peak_entries, use_.entries);
+  use_.peak_device_bytes = std::max(use_.peak_device_bytes, use_.device_bytes);
+  use_.peak_host_bytes = std::max(use_.peak_host_bytes, use_.host_bytes);
   return graph;
 }
 
@@ -39,26 +48,23 @@ void GraphCache::forget(uint64_t generation) {
   for (auto it = lru_.begin(); it != lru_.end();) {
     auto next = std::next(it);
     if ((*it)->generation == generation) {
-      bytes_ -= (*it)->device_bytes();
+      use_.device_bytes -= (*it)->device_bytes();
+      use_.host_bytes -= host_bytes_of(**it);
       dropped.splice(dropped.begin(), lru_, it);
     }
     it = next;
   }
+  use_.entries = lru_.size();
 }
 
-size_t GraphCache::entries() const {
+GraphCache::Use GraphCache::use() const {
   std::lock_guard lock(mutex_);
-  return lru_.size();
+  return use_;
 }
 
 uint64_t GraphCache::device_bytes() const {
   std::lock_guard lock(mutex_);
-  return bytes_;
-}
-
-uint64_t GraphCache::evictions() const {
-  std::lock_guard lock(mutex_);
-  return evictions_;
+  return use_.device_bytes;
 }
 
 }  // namespace chiprt::runtime

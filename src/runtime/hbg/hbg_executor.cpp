@@ -35,16 +35,24 @@ HbgExecutor::HbgExecutor(Device& device, const WorkerOptions& options)
       replay_cache_bytes_(options.replay_cache_bytes ? options.replay_cache_bytes
                                                      : kDefaultReplayCacheBytes),
       cache_(options.graph_cache_entries ? options.graph_cache_entries : kDefaultGraphCacheEntries,
-             options.graph_cache_bytes ? options.graph_cache_bytes : kDefaultGraphCacheBytes),
+             options.graph_cache_bytes ? options.graph_cache_bytes : kDefaultGraphCacheBytes,
+             options.graph_cache_host_bytes ? options.graph_cache_host_bytes
+                                            : kDefaultGraphCacheHostBytes),
       heaps_(device, heap_limit_) {}
 
 WorkerStats::GraphCache HbgExecutor::graph_cache() const {
   WorkerStats::GraphCache out;
-  out.entries = cache_.entries();
-  out.bytes = cache_.device_bytes();
+  const GraphCache::Use use = cache_.use();
+  out.entries = use.entries;
+  out.bytes = use.device_bytes;
+  out.host_bytes = use.host_bytes;
+  out.peak_entries = use.peak_entries;
+  out.peak_bytes = use.peak_device_bytes;
+  out.peak_host_bytes = use.peak_host_bytes;
   out.capacity_entries = cache_.capacity();
   out.capacity_bytes = cache_.capacity_bytes();
-  out.evictions = cache_.evictions();
+  out.capacity_host_bytes = cache_.capacity_host_bytes();
+  out.evictions = use.evictions;
   return out;
 }
 
