@@ -93,8 +93,10 @@ void add_bench_command(CLI::App& app) {
     }
     // ratio: the median of per-pair ratios (measured and floor sampled in turns), with its
     // interquartile range.
-    fmt::print("{:<52} {:>10} {:>10} {:<12} {:>6} {:>5}  floor\n", "benchmark", "measured", "floor",
-               "unit", "ratio", "goal");
+    if (!results.empty()) {
+      fmt::print("{:<52} {:>10} {:>10} {:<12} {:>6} {:>5}  floor\n", "benchmark", "measured",
+                 "floor", "unit", "ratio", "goal");
+    }
     for (const BenchResult& r : results) {
       fmt::print(
           "{:<52} {:>10.1f} {:>10.1f} {:<12} {:>6.2f} {:>5.1f}  {} (IQR {:.2f}-{:.2f}, {} "
