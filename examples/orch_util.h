@@ -62,6 +62,31 @@ static inline int64_t int_arg(const chiprt_orch_api_t* api, void* ctx, const cha
   return (int64_t)v;
 }
 
+/* The optional `marks` argument of the dispatch benchmarks: an i32 tensor [tasks, 2] or more
+ * rows, one row per task in submission order, which the mark kernel fills. 0: absent; 1: given
+ * and fit for `tasks`; -1: given but unfit. */
+static inline int marks_arg(const chiprt_orch_api_t* api, void* ctx, int64_t tasks,
+                            chiprt_tensor_t* marks) {
+  if (api->get_tensor_arg(ctx, "marks", marks) != CHIPRT_ORCH_OK) return 0;
+  if (marks->dtype != CHIPRT_DTYPE_I32 || marks->ndim != 2 || marks->shape[0] < tasks ||
+      marks->shape[1] != 2) {
+    return -1;
+  }
+  return 1;
+}
+
+/* Row `task` of `marks` as a 1-D view of two elements, updated in place by its task. */
+static inline chiprt_param_t mark_p(const chiprt_tensor_t* marks, int64_t task) {
+  chiprt_tensor_t v = *marks;
+  v.offset = marks->offset + (uint64_t)(task * marks->strides[0]);
+  v.ndim = 1;
+  v.shape[0] = 2;
+  v.shape[1] = 0;
+  v.strides[0] = marks->strides[1];
+  v.strides[1] = 0;
+  return inout_p(v);
+}
+
 static inline int64_t min64(int64_t a, int64_t b) {
   return a < b ? a : b;
 }

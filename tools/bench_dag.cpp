@@ -1,5 +1,9 @@
 #include "bench_dag.h"
 
+#include <algorithm>
+#include <span>
+
+#include "bench_check.h"
 #include "bench_timer.h"
 #include "cli_common.h"
 
@@ -46,11 +50,16 @@ std::vector<std::vector<uint32_t>> dag_predecessors(DagShape shape) {
 
 std::vector<DagNode*> build_dag_flow_graph(tbb::flow::graph& g,
                                            std::vector<std::unique_ptr<DagNode>>& nodes,
-                                           const std::vector<std::vector<uint32_t>>& predecessors) {
+                                           const std::vector<std::vector<uint32_t>>& predecessors,
+                                           int32_t* marks) {
   nodes.clear();
   nodes.reserve(predecessors.size());
   for (size_t i = 0; i < predecessors.size(); ++i) {
-    nodes.push_back(std::make_unique<DagNode>(g, [](const tbb::flow::continue_msg&) {}));
+    nodes.push_back(std::make_unique<DagNode>(g, [marks, i](const tbb::flow::continue_msg&) {
+      if (marks == nullptr) return;
+      marks[2 * i] = static_cast<int32_t>(i);
+      marks[2 * i + 1] += 1;
+    }));
   }
   std::vector<DagNode*> roots;
   for (size_t i = 0; i < predecessors.size(); ++i) {
@@ -94,10 +103,37 @@ Result<DagRig> make_dag_rig(const std::filesystem::path& examples, RuntimeKind r
   options.ring_slots = ring_slots;
   CHIPRT_ASSIGN_OR_RETURN(rig.worker, ChipWorker::create(rig.device, options));
   CHIPRT_ASSIGN_OR_RETURN(rig.id, rig.worker->register_callable(image));
+  std::vector<int64_t> marks_shape = {dag_tasks(shape), 2};
+  CHIPRT_ASSIGN_OR_RETURN(rig.marks,
+                          rig.worker->alloc_tensor(CHIPRT_DTYPE_I32, std::move(marks_shape)));
+  CHIPRT_RETURN_IF_ERROR(rig.clear_marks());
   return rig;
 }
 
-TbbDag::TbbDag(DagShape shape) : predecessors_(dag_predecessors(shape)), arena_(kDagThreads) {}
+RunArgs DagRig::marked(RunArgs args) const {
+  args.device_inputs["marks"] = marks.ref();
+  return args;
+}
+
+Status DagRig::clear_marks() {
+  const std::vector<int32_t> zeros(marks.element_count(), 0);
+  return worker->copy_to_device(marks, std::as_bytes(std::span(zeros)));
+}
+
+Status DagRig::check_marks(uint64_t tasks) const {
+  std::vector<int32_t> got(marks.element_count());
+  CHIPRT_RETURN_IF_ERROR(worker->copy_from_device(marks, std::as_writable_bytes(std::span(got))));
+  return cli::check_marks(got, tasks);
+}
+
+TbbDag::TbbDag(DagShape shape)
+    : predecessors_(dag_predecessors(shape)),
+      marks_(2 * predecessors_.size(), 0),
+      arena_(kDagThreads) {}
+
+Status TbbDag::check_marks() const {
+  return cli::check_marks(marks_, predecessors_.size());
+}
 
 TbbDag::~TbbDag() {
   // The built graph's nodes belong to the arena's threads' work: tear down inside it.
@@ -110,11 +146,12 @@ TbbDag::~TbbDag() {
 
 double TbbDag::build_and_run_us() {
   double us = 0;
+  std::fill(marks_.begin(), marks_.end(), 0);
   arena_.execute([&] {
     us = timed_us([&] {
       tbb::flow::graph g;
       std::vector<std::unique_ptr<DagNode>> nodes;
-      for (DagNode* root : build_dag_flow_graph(g, nodes, predecessors_)) {
+      for (DagNode* root : build_dag_flow_graph(g, nodes, predecessors_, marks_.data())) {
         root->try_put(tbb::flow::continue_msg());
       }
       g.wait_for_all();
@@ -125,10 +162,11 @@ double TbbDag::build_and_run_us() {
 
 double TbbDag::rerun_us() {
   double us = 0;
+  std::fill(marks_.begin(), marks_.end(), 0);
   arena_.execute([&] {
     if (!built_) {
       built_.emplace();
-      built_roots_ = build_dag_flow_graph(*built_, built_nodes_, predecessors_);
+      built_roots_ = build_dag_flow_graph(*built_, built_nodes_, predecessors_, marks_.data());
     }
     us = timed_us([&] {
       for (DagNode* root : built_roots_) root->try_put(tbb::flow::continue_msg());

@@ -75,6 +75,13 @@ Result<std::vector<BenchResult>> bench_registration(const std::filesystem::path&
   // Floor of a new registration: one copy of the bytes and one XXH3-128 over them. No warm-up
   // pair: every sample must place an image the worker has not seen.
   Bytes scratch(images[0].size());
+  auto copy_and_hash = [&](size_t i) {
+    return timed_us([&] {
+      std::memcpy(scratch.data(), images[i].data(), images[i].size());
+      ImageHash h = hash_bytes(images[i]);
+      asm volatile("" : : "r"(&h), "r"(scratch.data()) : "memory");
+    });
+  };
   const PairedSamples placement = interleave(
       n,
       [&](size_t i) {
@@ -84,20 +91,22 @@ Result<std::vector<BenchResult>> bench_registration(const std::filesystem::path&
           if (id.ok()) keep(placer->unregister_callable(*id));
         });
       },
-      [&](size_t i) {
-        return timed_us([&] {
-          std::memcpy(scratch.data(), images[i].data(), images[i].size());
-          ImageHash h = hash_bytes(images[i]);
-          asm volatile("" : : "r"(&h), "r"(scratch.data()) : "memory");
-        });
-      },
-      0);
+      copy_and_hash, 0);
   results.push_back(BenchResult::from("register new 1 MiB image (placement)", "memcpy + XXH3-128",
-                                      "us", placement, 1.3));
+                                      "us", placement, 1.3)
+                        .with_floor_alone(sample_alone(n, copy_and_hash)));
 
   // Loads: registration with real loads minus placement (both of the same image, in the same
   // pair), against bare memfd+dlopen+dlsym.
   CHIPRT_ASSIGN_OR_RETURN(ImageView view, ImageView::parse(images[0]));
+  auto bare_loads = [&](size_t) {
+    return timed_us([&] {
+      bare_load(view.orchestration(), CHIPRT_ORCH_ENTRY_SYMBOL);
+      for (const ImageChild& child : view.children()) {
+        bare_load(view.child_bytes(child), CHIPRT_KERNEL_ENTRY_SYMBOL);
+      }
+    });
+  };
   const PairedSamples loads = interleave(
       n,
       [&](size_t i) {
@@ -113,22 +122,22 @@ Result<std::vector<BenchResult>> bench_registration(const std::filesystem::path&
         });
         return full_us - place_us;
       },
-      [&](size_t) {
-        return timed_us([&] {
-          bare_load(view.orchestration(), CHIPRT_ORCH_ENTRY_SYMBOL);
-          for (const ImageChild& child : view.children()) {
-            bare_load(view.child_bytes(child), CHIPRT_KERNEL_ENTRY_SYMBOL);
-          }
-        });
-      },
-      0);
+      bare_loads, 0);
   results.push_back(BenchResult::from("code loads of a new image", "bare memfd + dlopen + dlsym",
-                                      "us", loads, 1.2));
+                                      "us", loads, 1.2)
+                        .with_floor_alone(sample_alone(n, bare_loads)));
 
   // Duplicate: hash, find, confirm byte for byte; the floor is XXH3-128 + memcmp.
   auto held = loader->register_callable(images[0]);
   if (!held.ok()) return std::move(held).status();
   Bytes copy = images[0];
+  auto hash_and_compare = [&](size_t) {
+    return timed_us([&] {
+      ImageHash h = hash_bytes(copy);
+      int same = std::memcmp(copy.data(), images[0].data(), copy.size());
+      asm volatile("" : : "r"(&h), "r"(same) : "memory");
+    });
+  };
   const PairedSamples duplicate = interleave(
       n,
       [&](size_t) {
@@ -138,16 +147,11 @@ Result<std::vector<BenchResult>> bench_registration(const std::filesystem::path&
           if (id.ok()) keep(loader->unregister_callable(*id));
         });
       },
-      [&](size_t) {
-        return timed_us([&] {
-          ImageHash h = hash_bytes(copy);
-          int same = std::memcmp(copy.data(), images[0].data(), copy.size());
-          asm volatile("" : : "r"(&h), "r"(same) : "memory");
-        });
-      });
+      hash_and_compare);
   keep(loader->unregister_callable(*held));
   results.push_back(BenchResult::from("duplicate register of a 1 MiB image", "XXH3-128 + memcmp",
-                                      "us", duplicate, 1.3));
+                                      "us", duplicate, 1.3)
+                        .with_floor_alone(sample_alone(n, hash_and_compare)));
   if (!failure.ok()) return failure;
   return results;
 }

@@ -6,16 +6,19 @@
 #include <chrono>
 #include <cstring>
 
+#include "bench_check.h"
 #include "bench_dag.h"
 #include "chiprt/worker.h"
 #include "cli_common.h"
 #include "echo_peer.h"
 #include "example_images.h"
+#include "interval_union.h"
 
 namespace chiprt::cli {
 namespace {
 
-// Keeps the first failure of a sample (samples return numbers, not statuses).
+// Keeps the first failure of a sample (samples return numbers, not statuses): a failed run, or
+// a check of what a run produced. Either voids the record.
 struct FirstFailure {
   Status status;
   void keep(const Status& s) {
@@ -23,8 +26,16 @@ struct FirstFailure {
   }
 };
 
+// The vector example's output of a run checked against its golden value.
+Status check_vector(const Result<RunReport>& report, uint64_t elements) {
+  if (!report.ok()) return report.status();
+  if (is_vector_golden(*report, elements)) return Status::Ok();
+  return Status(StatusCode::internal, "the vector example's output f is not its golden 47");
+}
+
 // First run of a fresh registration vs the steady run after it (tmr, vector example).
-Result<BenchResult> first_vs_steady(const std::filesystem::path& examples, size_t iterations) {
+Result<BenchResult> first_vs_steady(const std::string& name, const std::filesystem::path& examples,
+                                    size_t iterations) {
   CHIPRT_ASSIGN_OR_RETURN(ExampleParts parts, load_vector_parts(examples));
   // One image per pair plus the warm-up pair.
   CHIPRT_ASSIGN_OR_RETURN(std::vector<Bytes> images,
@@ -32,10 +43,14 @@ Result<BenchResult> first_vs_steady(const std::filesystem::path& examples, size_
   CHIPRT_ASSIGN_OR_RETURN(ChipProfile profile, chip_profile("a2a3"));
   auto device = create_sim_chip(profile, 512ull << 20);
   CHIPRT_ASSIGN_OR_RETURN(auto worker, ChipWorker::create(device, WorkerOptions{}));
-  const RunArgs args = vector_run_args(128, 1024);
+  constexpr int64_t kRows = 128, kCols = 1024;
+  const RunArgs args = vector_run_args(kRows, kCols);
   FirstFailure failure;
   CallableId id = 0;
   size_t next_image = 0;
+  // Every run's output is checked after its timed part (the previous report is freed inside
+  // it, as a discarded report was).
+  Result<RunReport> report = Status(StatusCode::internal, "no run");
   const PairedSamples samples = interleave(
       iterations,
       [&](size_t) {
@@ -43,16 +58,18 @@ Result<BenchResult> first_vs_steady(const std::filesystem::path& examples, size_
         failure.keep(registered.status());
         if (!registered.ok()) return 0.0;
         id = *registered;
-        return timed_us([&] { failure.keep(worker->run(id, args).status()); });
+        const double us = timed_us([&] { report = worker->run(id, args); });
+        failure.keep(check_vector(report, kRows * kCols));
+        return us;
       },
       [&](size_t) {
-        const double us = timed_us([&] { failure.keep(worker->run(id, args).status()); });
+        const double us = timed_us([&] { report = worker->run(id, args); });
+        failure.keep(check_vector(report, kRows * kCols));
         failure.keep(worker->unregister_callable(id));
         return us;
       });
   CHIPRT_RETURN_IF_ERROR(failure.status);
-  return BenchResult::from("first run of a new registration (tmr, us)",
-                           "steady run of the same callable", "us", samples, 1.2);
+  return BenchResult::from(name, "steady run of the same callable", "us", samples, 1.2);
 }
 
 // The layered DAG cut down to one task: t [2, 1], one layer of width 1.
@@ -68,97 +85,94 @@ RunArgs one_task_args() {
   return args;
 }
 
+// One timed run of `args` (marked with rig's marks) on the rig's callable: the marks are cleared
+// before it and checked after it, outside the timed part.
+double marked_run_us(DagRig& rig, const RunArgs& args, uint64_t tasks, FirstFailure& failure) {
+  failure.keep(rig.clear_marks());
+  const double us = timed_us([&] { failure.keep(rig.worker->run(rig.id, args).status()); });
+  failure.keep(rig.check_marks(tasks));
+  return us;
+}
+
 // Launch latency: a one-task callable's steady run against a bare round trip between two
 // processes over a socketpair.
-Result<BenchResult> launch_latency(const std::filesystem::path& examples, RuntimeKind runtime,
-                                   size_t iterations) {
+Result<BenchResult> launch_latency(const std::string& name, const std::filesystem::path& examples,
+                                   RuntimeKind runtime, size_t iterations) {
   CHIPRT_ASSIGN_OR_RETURN(DagRig rig, make_dag_rig(examples, runtime));
   CHIPRT_ASSIGN_OR_RETURN(EchoPeer peer, EchoPeer::start());
-  const RunArgs args = one_task_args();
+  const RunArgs args = rig.marked(one_task_args());
   FirstFailure failure;
+  auto round_trip = [&](size_t) { return timed_us([&] { failure.keep(peer.round_trip()); }); };
   const PairedSamples samples = interleave(
-      iterations,
-      [&](size_t) {
-        return timed_us([&] { failure.keep(rig.worker->run(rig.id, args).status()); });
-      },
-      [&](size_t) { return timed_us([&] { failure.keep(peer.round_trip()); }); });
+      iterations, [&](size_t) { return marked_run_us(rig, args, 1, failure); }, round_trip);
+  const std::vector<double> alone = sample_alone(iterations, round_trip);
   CHIPRT_RETURN_IF_ERROR(failure.status);
-  return BenchResult::from(fmt::format("{} one-task launch, steady (us)", runtime_name(runtime)),
-                           "round trip to a second process", "us", samples, 3.0);
+  return BenchResult::from(name, "round trip to a second process", "us", samples, 3.0)
+      .with_floor_alone(alone);
 }
 
 // First run of a new registration of a one-task callable against its steady run. Each pair
 // registers the image anew (unregistered before, so its buffer and, on hbg, its graph are new).
-Result<BenchResult> first_vs_steady_one_task(const std::filesystem::path& examples,
+Result<BenchResult> first_vs_steady_one_task(const std::string& name,
+                                             const std::filesystem::path& examples,
                                              RuntimeKind runtime, size_t iterations) {
   CHIPRT_ASSIGN_OR_RETURN(DagRig rig, make_dag_rig(examples, runtime));
   CHIPRT_ASSIGN_OR_RETURN(Bytes image, dag_image(examples));
   CHIPRT_RETURN_IF_ERROR(rig.worker->unregister_callable(rig.id));
-  const RunArgs args = one_task_args();
+  const RunArgs args = rig.marked(one_task_args());
   FirstFailure failure;
-  CallableId id = 0;
   const PairedSamples samples = interleave(
       iterations,
       [&](size_t) {
         auto registered = rig.worker->register_callable(image);
         failure.keep(registered.status());
         if (!registered.ok()) return 0.0;
-        id = *registered;
-        return timed_us([&] { failure.keep(rig.worker->run(id, args).status()); });
+        rig.id = *registered;
+        return marked_run_us(rig, args, 1, failure);
       },
       [&](size_t) {
-        const double us = timed_us([&] { failure.keep(rig.worker->run(id, args).status()); });
-        failure.keep(rig.worker->unregister_callable(id));
+        const double us = marked_run_us(rig, args, 1, failure);
+        failure.keep(rig.worker->unregister_callable(rig.id));
         return us;
       });
   CHIPRT_RETURN_IF_ERROR(failure.status);
-  return BenchResult::from(fmt::format("{} one-task first run (us)", runtime_name(runtime)),
-                           "steady run of the same registration", "us", samples, 1.2);
+  return BenchResult::from(name, "steady run of the same registration", "us", samples, 1.2);
 }
 
 // Per-task dispatch: steady runs of `shape` on `runtime` (hbg: replays of the recorded graph)
 // against TBB: tmr builds its dependencies every run, as TBB's build + run does; an hbg replay
 // follows recorded edges, as TBB's re-run of a built graph does.
-Result<BenchResult> dispatch(const std::filesystem::path& examples, RuntimeKind runtime,
-                             DagShape shape, size_t iterations) {
+Result<BenchResult> dispatch(const std::string& name, const std::filesystem::path& examples,
+                             RuntimeKind runtime, DagShape shape, size_t iterations) {
+  const bool rebuilds = runtime == RuntimeKind::tmr;
   CHIPRT_ASSIGN_OR_RETURN(DagRig rig, make_dag_rig(examples, runtime, shape));
-  const RunArgs args = dag_args(shape);
+  const RunArgs args = rig.marked(dag_args(shape));
+  const uint64_t tasks = static_cast<uint64_t>(dag_tasks(shape));
   TbbDag tbb(shape);
   FirstFailure failure;
-  const bool rebuilds = runtime == RuntimeKind::tmr;
+  // Both sides leave a mark per task, checked after every sample outside its timed part: a
+  // runtime that skipped, repeated or misrouted a task fails the record.
+  auto floor_us = [&](size_t) {
+    const double us = rebuilds ? tbb.build_and_run_us() : tbb.rerun_us();
+    failure.keep(tbb.check_marks().annotate("oneTBB floor"));
+    return us;
+  };
   const PairedSamples us = interleave(
-      iterations,
-      [&](size_t) {
-        return timed_us([&] {
-          auto report = rig.worker->run(rig.id, args);
-          failure.keep(report.status());
-          if (report.ok() && report->tasks != static_cast<uint64_t>(dag_tasks(shape))) {
-            failure.keep(
-                Status(StatusCode::internal,
-                       fmt::format("{} tasks ran, not {}", report->tasks, dag_tasks(shape))));
-          }
-        });
-      },
-      [&](size_t) { return rebuilds ? tbb.build_and_run_us() : tbb.rerun_us(); }, 2);
+      iterations, [&](size_t) { return marked_run_us(rig, args, tasks, failure); }, floor_us, 2);
+  const std::vector<double> alone = sample_alone(iterations, floor_us);
   CHIPRT_RETURN_IF_ERROR(failure.status);
-  const double ns_per_task = 1000.0 / dag_tasks(shape);
-  // The names are what scripts select results by: keep "tmr" + "DAG" and "hbg" + "replay" for
-  // the layered DAG alone.
-  std::string name;
-  if (shape == DagShape::layered) {
-    name = rebuilds ? "tmr 1,000-task DAG (ns/task)" : "hbg replay of the DAG (ns/task)";
-  } else {
-    name = fmt::format("{} tiled wavefront, 1,000 tasks (ns/task)", runtime_name(runtime));
-  }
+  const double ns_per_task = 1000.0 / static_cast<double>(tasks);
   const std::string floor =
       fmt::format("oneTBB flow_graph {} ({})", rebuilds ? "build + run" : "re-run",
                   shape == DagShape::layered ? "same DAG" : "same wavefront");
-  return BenchResult::from(name, floor, "ns_per_task", us.scaled(ns_per_task, ns_per_task), 1.5);
+  return BenchResult::from(name, floor, "ns_per_task", us.scaled(ns_per_task, ns_per_task), 1.5)
+      .with_floor_alone(alone, ns_per_task);
 }
 
 RunArgs attention_args() {
   RunArgs args;
-  uint32_t seed = 12345;  // any fixed data: the kernels' time does not depend on it
+  uint32_t seed = 12345;  // any fixed data: the kernels' time does not depend on it, and the
+                          // output is checked against attention_reference
   for (const char* name : {"q", "k", "v"}) {
     HostTensor& t = args.tensors[name];
     t.shape = {kAttentionRows, kAttentionDim};
@@ -176,13 +190,17 @@ RunArgs attention_args() {
 // The runtime's share of the attention example's run time at small tiles (tmr).
 //
 // Method: the chip runs its cores on ONE execution thread, so a run's kernels execute one after
-// another and the run's wall time is their summed time plus everything else (host launch path,
-// input and output copies, orchestration, dependency tracking, dispatch, completion). Each
-// pair is a traced run, whose trace gives each kernel's own begin-end time on the device (the
-// sum is the floor: "kernel time"), then an untraced run, whose wall time on the host is the
-// measured "run time" (the trace's clock reads are not in it). ratio = run / kernel time and
-// runtime share = 1 - kernel time / run time = 1 - 1 / ratio, also reported with its IQR.
-Result<BenchResult> attention_share(const std::filesystem::path& examples, size_t iterations) {
+// another and the run's wall time is their time plus everything else (host launch path, input
+// and output copies, orchestration, dependency tracking, dispatch, completion). Each pair is an
+// untraced run, whose wall time on the host is the measured "run time" (the trace's clock reads
+// are not in it), then a traced run, whose trace gives each kernel's own begin-end interval on
+// the device; the floor, "kernel time", is the length of the union of those intervals (a sum
+// would count twice any stretch where kernels overlap, were there more execution threads).
+// ratio = run / kernel time and runtime share = 1 - kernel time / run time = 1 - 1 / ratio,
+// also reported with its IQR. Every run's output is checked against a double-precision
+// reference.
+Result<BenchResult> attention_share(const std::string& name, const std::filesystem::path& examples,
+                                    size_t iterations) {
   CHIPRT_ASSIGN_OR_RETURN(Bytes image, read_file(examples.parent_path() / "attention.chipimg"));
   CHIPRT_ASSIGN_OR_RETURN(ChipProfile profile, chip_profile("a2a3"));
   SimChipOptions serial;
@@ -193,25 +211,42 @@ Result<BenchResult> attention_share(const std::filesystem::path& examples, size_
   const RunArgs args = attention_args();
   RunArgs traced = args;
   traced.trace = true;
+  const std::vector<double> want =
+      attention_reference(args.tensors.at("q"), args.tensors.at("k"), args.tensors.at("v"));
   FirstFailure failure;
   uint64_t tasks = 0;
+  auto check = [&](const Result<RunReport>& report) {
+    if (!report.ok()) return report.status();
+    auto out = report->outputs.find("out");
+    if (out == report->outputs.end()) {
+      return Status(StatusCode::internal, "the attention run has no output out");
+    }
+    return check_close(out->second, want, 1e-4, "attention output out");
+  };
+  Result<RunReport> report = Status(StatusCode::internal, "no run");
   const PairedSamples samples = interleave(
       iterations,
-      [&](size_t) { return timed_us([&] { failure.keep(worker->run(id, args).status()); }); },
       [&](size_t) {
-        auto report = worker->run(id, traced);
-        failure.keep(report.status());
+        const double us = timed_us([&] { report = worker->run(id, args); });
+        failure.keep(check(report));
+        return us;
+      },
+      [&](size_t) {
+        report = worker->run(id, traced);
+        failure.keep(check(report));
         if (!report.ok()) return 0.0;
         tasks = report->tasks;
-        double kernels = 0;
-        for (const TaskTrace& slice : report->trace) kernels += slice.end_us - slice.start_us;
-        return kernels;
+        std::vector<Interval> kernels;
+        kernels.reserve(report->trace.size());
+        for (const TaskTrace& slice : report->trace) {
+          kernels.push_back({slice.start_us, slice.end_us});
+        }
+        return union_length(std::move(kernels));
       });
   CHIPRT_RETURN_IF_ERROR(failure.status);
   BenchResult result =
-      BenchResult::from(fmt::format("tmr attention {}x{}, tile {} ({} tasks, run us)",
-                                    kAttentionRows, kAttentionDim, kAttentionTile, tasks),
-                        "its kernels' own time (trace, 1 execution thread)", "us", samples, 2.0);
+      BenchResult::from(fmt::format("{} ({} tasks, run us)", name, tasks),
+                        "its kernels' busy time (trace, 1 execution thread)", "us", samples, 2.0);
   auto share = [](double ratio) { return ratio > 0 ? 1 - 1 / ratio : 0; };
   result.extra["runtime_share"] = share(result.ratio);
   result.extra["runtime_share_q1"] = share(result.ratio_q1);
@@ -221,27 +256,39 @@ Result<BenchResult> attention_share(const std::filesystem::path& examples, size_
 
 }  // namespace
 
-Result<std::vector<BenchResult>> bench_runtime(const std::filesystem::path& examples,
-                                               size_t iterations) {
-  std::vector<BenchResult> results;
-  CHIPRT_ASSIGN_OR_RETURN(BenchResult first, first_vs_steady(examples, iterations));
-  results.push_back(first);
+std::vector<BenchRecord> bench_runtime(const std::filesystem::path& examples, size_t iterations) {
+  // Every record runs, so one that fails does not hide how the others fare; a failure is named
+  // by its record.
+  std::vector<BenchRecord> records;
+  auto add = [&](const std::string& name, auto&& record, auto&&... args) {
+    Result<BenchResult> r = record(name, examples, args...);
+    if (!r.ok()) r = std::move(r).status().annotate(fmt::format("record '{}'", name));
+    records.push_back(std::move(r));
+  };
+  add("first run of a new registration (tmr, us)", first_vs_steady, iterations);
   for (RuntimeKind runtime : {RuntimeKind::tmr, RuntimeKind::hbg}) {
-    CHIPRT_ASSIGN_OR_RETURN(BenchResult launch, launch_latency(examples, runtime, iterations));
-    results.push_back(launch);
-    CHIPRT_ASSIGN_OR_RETURN(BenchResult first_one,
-                            first_vs_steady_one_task(examples, runtime, iterations));
-    results.push_back(first_one);
+    add(fmt::format("{} one-task launch, steady (us)", runtime_name(runtime)), launch_latency,
+        runtime, iterations);
+    add(fmt::format("{} one-task first run (us)", runtime_name(runtime)), first_vs_steady_one_task,
+        runtime, iterations);
   }
   for (DagShape shape : {DagShape::layered, DagShape::wavefront}) {
     for (RuntimeKind runtime : {RuntimeKind::tmr, RuntimeKind::hbg}) {
-      CHIPRT_ASSIGN_OR_RETURN(BenchResult r, dispatch(examples, runtime, shape, iterations));
-      results.push_back(std::move(r));
+      // The names are what scripts select results by: keep "tmr" + "DAG" and "hbg" + "replay"
+      // for the layered DAG alone.
+      std::string name;
+      if (shape == DagShape::layered) {
+        name = runtime == RuntimeKind::tmr ? "tmr 1,000-task DAG (ns/task)"
+                                           : "hbg replay of the DAG (ns/task)";
+      } else {
+        name = fmt::format("{} tiled wavefront, 1,000 tasks (ns/task)", runtime_name(runtime));
+      }
+      add(name, dispatch, runtime, shape, iterations);
     }
   }
-  CHIPRT_ASSIGN_OR_RETURN(BenchResult share, attention_share(examples, iterations));
-  results.push_back(std::move(share));
-  return results;
+  add(fmt::format("tmr attention {}x{}, tile {}", kAttentionRows, kAttentionDim, kAttentionTile),
+      attention_share, iterations);
+  return records;
 }
 
 }  // namespace chiprt::cli

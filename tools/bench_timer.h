@@ -1,12 +1,16 @@
 // Timing for `chiprt bench`: the measured thing and its floor are sampled in turns (A B A B ...)
 // so both see the same machine, and a result is the median of the per-pair ratios with its
-// interquartile range. A load spike then moves one pair, not the whole ratio.
+// interquartile range. A load spike then moves one pair, not the whole ratio. A floor that does
+// not use the device is also sampled alone, with the device idle, which shows whether the
+// device's threads slowed the interleaved floor down.
 #pragma once
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace chiprt::cli {
@@ -74,6 +78,23 @@ PairedSamples interleave(size_t pairs, Measure&& measure, Floor&& floor, size_t 
   return samples;
 }
 
+// Samples floor(i) for i in [0, n) with nothing else running: the caller has no run in flight.
+// It first waits for the device's execution threads to finish spinning and park (they spin for
+// microseconds after their last task), then runs one unrecorded warm-up sample.
+template <typename Floor>
+std::vector<double> sample_alone(size_t n, Floor&& floor) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  (void)floor(0);
+  std::vector<double> samples;
+  samples.reserve(n);
+  for (size_t i = 0; i < n; ++i) samples.push_back(floor(i));
+  return samples;
+}
+
+// How far the interleaved floor may stray from the floor alone before a record says its floor
+// was disturbed (by the device's threads, or by load on the machine).
+inline constexpr double kFloorDisturbance = 0.10;
+
 struct BenchResult {
   std::string name;
   std::string floor_name;
@@ -86,6 +107,18 @@ struct BenchResult {
   size_t pairs = 0;
   double goal = 0;                      // the ratio we aim to stay under
   std::map<std::string, double> extra;  // further figures of this result, by JSON key
+  // The median of the floor sampled alone (sample_alone), in `unit`; 0: not measured (a floor
+  // that is itself a device run has no "alone").
+  double floor_alone = 0;
+
+  bool has_floor_alone() const { return floor_alone > 0; }
+  // Interleaved floor / floor alone - 1: how much slower the floor was next to the device.
+  double floor_shift() const { return has_floor_alone() ? floor / floor_alone - 1 : 0; }
+  bool floor_disturbed() const { return std::abs(floor_shift()) > kFloorDisturbance; }
+  BenchResult& with_floor_alone(const std::vector<double>& samples, double factor = 1) {
+    floor_alone = median(samples) * factor;
+    return *this;
+  }
 
   static BenchResult from(std::string name, std::string floor_name, std::string unit,
                           const PairedSamples& samples, double goal) {
@@ -100,7 +133,8 @@ struct BenchResult {
                        quantile(ratios, 0.75),
                        samples.pairs(),
                        goal,
-                       {}};
+                       {},
+                       0};
   }
 };
 

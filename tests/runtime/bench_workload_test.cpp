@@ -1,16 +1,29 @@
 // The dispatch benchmarks' machinery (tools/bench_timer.h, tools/bench_dag.h): paired sampling
-// and its statistics, and the tiled-wavefront workload, whose dependencies come from partial
-// views of one tensor and must hold on both runtimes.
+// and its statistics, the checks that void a record whose runs skipped or repeated work
+// (tools/bench_check.h), the kernels' busy time (tools/interval_union.h), and the tiled-wavefront
+// workload, whose dependencies come from partial views of one tensor and must hold on both
+// runtimes.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
+#include <ostream>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "bench_check.h"
 #include "bench_dag.h"
 #include "bench_timer.h"
+#include "interval_union.h"
 #include "runtime_test_util.h"
+
+namespace chiprt::cli {
+// Test names print the shape by name.
+void PrintTo(DagShape shape, std::ostream* os) {
+  *os << dag_shape_name(shape);
+}
+}  // namespace chiprt::cli
 
 namespace chiprt::testing {
 namespace {
@@ -60,6 +73,158 @@ TEST(BenchStatsTest, RatioIsTheMedianOfPerPairRatiosWithItsQuartiles) {
   EXPECT_DOUBLE_EQ(scaled.measured, 30000);
   EXPECT_DOUBLE_EQ(scaled.ratio, 2);
 }
+
+TEST(BenchStatsTest, FloorIsDisturbedWhenInterleavedStraysMoreThanTenPercentFromAlone) {
+  cli::PairedSamples samples;
+  samples.measured = {10, 10, 10};
+  samples.floor = {5, 5, 5};
+  cli::BenchResult r = cli::BenchResult::from("m", "f", "us", samples, 1.5);
+  EXPECT_FALSE(r.has_floor_alone());
+  EXPECT_FALSE(r.floor_disturbed());
+  r.with_floor_alone({4.6, 4.7, 9.0});  // median 4.7: interleaved 6.4% slower
+  EXPECT_DOUBLE_EQ(r.floor_alone, 4.7);
+  EXPECT_FALSE(r.floor_disturbed());
+  r.with_floor_alone({4.0, 4.0, 4.0});  // interleaved 25% slower
+  EXPECT_DOUBLE_EQ(r.floor_shift(), 0.25);
+  EXPECT_TRUE(r.floor_disturbed());
+  r.with_floor_alone({6.0}, 1.0);  // interleaved faster by 17%: also a disturbed pair
+  EXPECT_TRUE(r.floor_disturbed());
+  r.with_floor_alone({0.004}, 1000);  // scaled to the record's unit, as dispatch does
+  EXPECT_DOUBLE_EQ(r.floor_alone, 4);
+  EXPECT_DOUBLE_EQ(r.ratio, 2);  // the ratio stays measured / interleaved floor
+}
+
+TEST(IntervalUnionTest, CountsOverlappingStretchesOnce) {
+  using cli::Interval;
+  EXPECT_DOUBLE_EQ(cli::union_length({}), 0);
+  EXPECT_DOUBLE_EQ(cli::union_length({{1, 1}, {5, 3}}), 0);            // empty and reversed
+  EXPECT_DOUBLE_EQ(cli::union_length({{0, 2}, {5, 6}}), 3);            // disjoint
+  EXPECT_DOUBLE_EQ(cli::union_length({{0, 4}, {2, 6}}), 6);            // overlapping
+  EXPECT_DOUBLE_EQ(cli::union_length({{0, 10}, {2, 3}, {4, 5}}), 10);  // nested
+  EXPECT_DOUBLE_EQ(cli::union_length({{0, 2}, {2, 3}}), 3);            // touching
+  // Unsorted, mixed: [0, 4] with [1, 2] nested and [3, 5] overlapping, then [7, 8] apart.
+  EXPECT_DOUBLE_EQ(cli::union_length({{7, 8}, {3, 5}, {0, 4}, {1, 2}, {9, 9}}), 6);
+}
+
+// Marks of `tasks` tasks that all ran once, in `rows` rows.
+std::vector<int32_t> good_marks(int tasks, int rows) {
+  std::vector<int32_t> marks(2 * static_cast<size_t>(rows), 0);
+  for (int k = 0; k < tasks; ++k) {
+    marks[2 * k] = k;
+    marks[2 * k + 1] = 1;
+  }
+  return marks;
+}
+
+TEST(MarksCheckTest, AcceptsEveryTaskRunOnceUnderItsOwnId) {
+  EXPECT_TRUE(cli::check_marks(good_marks(5, 5), 5).ok());
+  EXPECT_TRUE(cli::check_marks(good_marks(1, 5), 1).ok());  // rows past the run stay unmarked
+  EXPECT_TRUE(cli::check_marks({}, 0).ok());
+}
+
+TEST(MarksCheckTest, RejectsAMissingRepeatedMisnamedOrExtraTask) {
+  auto message = [](const std::vector<int32_t>& marks, uint64_t tasks) {
+    const Status s = cli::check_marks(marks, tasks);
+    EXPECT_EQ(s.code(), StatusCode::internal);
+    return s.to_string();
+  };
+  std::vector<int32_t> m = good_marks(5, 5);
+  m[2 * 3 + 1] = 0;  // task 3 never ran
+  EXPECT_NE(message(m, 5).find("task 3 never ran"), std::string::npos) << message(m, 5);
+  EXPECT_NE(message(m, 5).find("1 of 5 tasks never ran"), std::string::npos);
+
+  m = good_marks(5, 5);
+  m[2 * 2 + 1] = 2;  // task 2 ran twice
+  EXPECT_NE(message(m, 5).find("task 2 ran 2 times"), std::string::npos) << message(m, 5);
+
+  m = good_marks(5, 5);
+  m[2 * 4] = 1;  // slot 4 written by task id 1
+  EXPECT_NE(message(m, 5).find("task 4 ran as task id 1"), std::string::npos) << message(m, 5);
+
+  m = good_marks(5, 5);
+  m[2 * 0 + 1] = 0;  // the first task is named too
+  EXPECT_NE(message(m, 5).find("task 0 never ran"), std::string::npos);
+
+  m = good_marks(2, 4);
+  m[2 * 3] = 3;
+  m[2 * 3 + 1] = 1;  // a row past a 2-task run
+  EXPECT_NE(message(m, 2).find("row 3 (past the 2 tasks) marked 1 times"), std::string::npos)
+      << message(m, 2);
+
+  EXPECT_NE(message(std::vector<int32_t>(3, 0), 1).find("not 2 for each of 1 tasks"),
+            std::string::npos);  // odd size
+  EXPECT_NE(message(good_marks(2, 2), 3).find("not 2 for each of 3 tasks"),
+            std::string::npos);  // too few rows
+
+  // All zero (no kernel ran): every task named as missing, counted.
+  EXPECT_NE(message(std::vector<int32_t>(2000, 0), 1000).find("1000 of 1000 tasks never ran"),
+            std::string::npos);
+}
+
+HostTensor f32_tensor(std::vector<int64_t> shape, std::vector<float> values) {
+  HostTensor t;
+  t.shape = std::move(shape);
+  t.data.resize(values.size() * sizeof(float));
+  std::memcpy(t.data.data(), values.data(), t.data.size());
+  return t;
+}
+
+TEST(OutputCheckTest, AttentionReferenceAveragesValuesBySoftmaxWeights) {
+  // One query q = [1, 1] and two keys k0 = [0, 0], k1 = [1, 1]: scores 0 and 2 / sqrt(2).
+  const HostTensor q = f32_tensor({1, 2}, {1, 1});
+  const HostTensor k = f32_tensor({2, 2}, {0, 0, 1, 1});
+  const HostTensor v = f32_tensor({2, 1}, {10, 20});
+  const std::vector<double> out = cli::attention_reference(q, k, v);
+  ASSERT_EQ(out.size(), 1u);
+  const double w1 = std::exp(std::sqrt(2.0)) / (1 + std::exp(std::sqrt(2.0)));
+  EXPECT_NEAR(out[0], 10 * (1 - w1) + 20 * w1, 1e-9);
+}
+
+TEST(OutputCheckTest, CheckCloseRejectsAWrongElementOrShape) {
+  const std::vector<double> want = {1.0, 2.0, 3.0};
+  EXPECT_TRUE(cli::check_close(f32_tensor({3}, {1, 2, 3.0001f}), want, 1e-4, "out").ok());
+  const Status wrong = cli::check_close(f32_tensor({3}, {1, 2, 0}), want, 1e-4, "out");
+  EXPECT_EQ(wrong.code(), StatusCode::internal);
+  EXPECT_NE(wrong.to_string().find("out differs from its reference at element 2"),
+            std::string::npos)
+      << wrong.to_string();
+  EXPECT_FALSE(cli::check_close(f32_tensor({2}, {1, 2}), want, 1e-4, "out").ok());
+  // NaN is never close.
+  EXPECT_FALSE(cli::check_close(f32_tensor({3}, {1, 2, NAN}), want, 1e-4, "out").ok());
+}
+
+class MarkedDagTest : public ::testing::TestWithParam<std::tuple<RuntimeKind, cli::DagShape>> {};
+
+// The dispatch workloads with marks, as `chiprt bench` runs them: every task of every run (for
+// hbg: the recording run, then replays) leaves its mark once under its own id, and so does
+// every node of the TBB floor.
+TEST_P(MarkedDagTest, EveryTaskOfEveryRunLeavesItsMarkOnce) {
+  const auto [runtime, shape] = GetParam();
+  auto rig = cli::make_dag_rig(CHIPRT_EXAMPLES_SO_DIR, runtime, shape);
+  ASSERT_TRUE(rig.ok()) << rig.status().to_string();
+  const RunArgs args = rig->marked(cli::dag_args(shape));
+  const uint64_t tasks = static_cast<uint64_t>(cli::dag_tasks(shape));
+  for (int run = 0; run < 3; ++run) {
+    ASSERT_TRUE(rig->clear_marks().ok());
+    EXPECT_FALSE(rig->check_marks(tasks).ok()) << "cleared marks must not pass";
+    auto report = rig->worker->run(rig->id, args);
+    ASSERT_TRUE(report.ok()) << report.status().to_string();
+    EXPECT_EQ(report->tasks, tasks);
+    const Status marks = rig->check_marks(tasks);
+    EXPECT_TRUE(marks.ok()) << "run " << run << ": " << marks.to_string();
+  }
+  cli::TbbDag tbb(shape);
+  (void)tbb.build_and_run_us();
+  EXPECT_TRUE(tbb.check_marks().ok()) << tbb.check_marks().to_string();
+  (void)tbb.rerun_us();
+  (void)tbb.rerun_us();
+  EXPECT_TRUE(tbb.check_marks().ok()) << tbb.check_marks().to_string();
+}
+
+INSTANTIATE_TEST_SUITE_P(Workloads, MarkedDagTest,
+                         ::testing::Combine(::testing::Values(RuntimeKind::tmr, RuntimeKind::hbg),
+                                            ::testing::Values(cli::DagShape::layered,
+                                                              cli::DagShape::wavefront)));
 
 // The wavefront's geometry, written out here rather than taken from bench_dag.h.
 constexpr int kTiles = 10, kSweeps = 10, kTileRows = 4, kTileCols = 4;
