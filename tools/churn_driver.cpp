@@ -1,12 +1,14 @@
 #include "churn_driver.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <thread>
 
+#include "base/resident_memory.h"
 #include "cli_common.h"
 #include "example_images.h"
 #include "interrupt.h"
@@ -66,6 +68,10 @@ class Churn {
         std::chrono::duration<double>(Clock::now() - start_).count(), ++ops_, device, {}, 0, 0};
     const DeviceStats stats = pool_.device(device).stats();
     for (size_t t = 0; t < kMemoryTagCount; ++t) s.live_bytes[t] = stats.tags[t].live_bytes;
+    s.host_pid = getpid();
+    s.host_resident_bytes = resident_memory().resident_bytes;
+    s.device_pid = stats.process.pid;
+    s.device_resident_bytes = stats.process.resident_bytes;
     for (const auto& target : targets_) {
       if (target->device != device) continue;
       s.buffers += target->buffers();

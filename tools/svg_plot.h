@@ -1,5 +1,6 @@
 // A small SVG line chart of a MemoryTimeline: live device bytes per tag over time, one line per
-// (device, tag), registrations on a second axis. Written by hand: two axes and polylines do not
+// (device, tag), registrations on a second axis; under it the resident memory of the host and of
+// each device's process. Written by hand: two axes and polylines do not
 // need a plotting library.
 #pragma once
 
@@ -17,7 +18,8 @@ struct PlotSeries {
   std::vector<TimelineSample> samples;
 };
 
-// One panel per series, stacked, sharing the y scale so that panels compare at a glance.
+// Two panels per series (device memory, resident memory), stacked, each kind sharing its y scale
+// across series so that they compare at a glance.
 std::string render_memory_svg(const std::vector<PlotSeries>& series);
 Status write_memory_svg(const std::filesystem::path& path, const std::vector<PlotSeries>& series);
 

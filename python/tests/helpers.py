@@ -1,5 +1,5 @@
-"""Paths of the build tree the package's tests use (overridable through the environment) and
-the images they pack."""
+"""Paths of the build tree the package's tests use (overridable through the environment), the
+images they pack, and what they read from /proc."""
 import os
 
 import chiprt
@@ -30,3 +30,31 @@ def copy_image(name="copy"):
 def vector_ref(a, b):
     s = a + b
     return (s + 1) * (s + 2) + s
+
+
+def cpu_seconds(pid):
+    """CPU time of every thread of process `pid` (its cores spin there, not in this process)."""
+    ticks = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            fields = open(f"/proc/{pid}/task/{task}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def session_processes(sid):
+    """{pid: command name} of the processes of session `sid` still running (a zombie has ended)."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            comm, rest = open(f"/proc/{entry}/stat").read().rsplit(")", 1)
+        except OSError:
+            continue
+        fields = rest.split()
+        if int(fields[3]) == sid and fields[0] != "Z":  # state, ppid, pgrp, session
+            found[int(entry)] = comm.split("(", 1)[1]
+    return found

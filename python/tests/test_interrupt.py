@@ -10,19 +10,7 @@ import numpy as np
 import pytest
 
 import chiprt
-from helpers import copy_image
-
-
-def cpu_seconds(pid):
-    """CPU time of every thread of process `pid` (its cores spin there, not in this process)."""
-    ticks = 0
-    for task in os.listdir(f"/proc/{pid}/task"):
-        try:
-            fields = open(f"/proc/{pid}/task/{task}/stat").read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
+from helpers import copy_image, cpu_seconds
 
 
 @pytest.mark.parametrize("runtime", ["tmr", "hbg"])

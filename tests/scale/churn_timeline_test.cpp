@@ -1,13 +1,15 @@
-// `chiprt churn` at scale, through the CLI: per-device figures, and the timeline CSV's shape
-// (flat under a rolling churn, up to the sum and back to zero under an `all` churn).
+// `chiprt churn` at scale, through the CLI: per-device figures, the timeline CSV's shape (flat
+// under a rolling churn, up to the sum and back to zero under an `all` churn), and the plot.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "chiprt/worker.h"
@@ -39,17 +41,21 @@ struct Row {
   uint64_t live_bytes;
   uint64_t buffers;
   uint64_t registrations;
+  uint64_t host_resident_bytes;
+  uint64_t device_resident_bytes;
 };
 
 std::vector<Row> read_timeline(const std::filesystem::path& path) {
   std::ifstream in(path);
   std::string line;
   std::getline(in, line);
-  EXPECT_EQ(line, "time_s,op,device,tag,live_bytes,buffers,registrations");
+  EXPECT_EQ(line,
+            "time_s,op,device,tag,live_bytes,buffers,registrations,host_resident_bytes,"
+            "device_resident_bytes");
   std::vector<Row> rows;
   while (std::getline(in, line)) {
     std::stringstream fields(line);
-    std::string time, op, device, tag, live, buffers, regs;
+    std::string time, op, device, tag, live, buffers, regs, host, device_resident;
     std::getline(fields, time, ',');
     std::getline(fields, op, ',');
     std::getline(fields, device, ',');
@@ -57,8 +63,11 @@ std::vector<Row> read_timeline(const std::filesystem::path& path) {
     std::getline(fields, live, ',');
     std::getline(fields, buffers, ',');
     std::getline(fields, regs, ',');
+    std::getline(fields, host, ',');
+    std::getline(fields, device_resident, ',');
     rows.push_back({std::stoull(op), std::stoul(device), tag, std::stoull(live),
-                    std::stoull(buffers), std::stoull(regs)});
+                    std::stoull(buffers), std::stoull(regs), std::stoull(host),
+                    std::stoull(device_resident)});
   }
   return rows;
 }
@@ -179,7 +188,93 @@ TEST(ChurnPlot, WritesAnSvgWithBothPanels) {
        at = text.find("<polyline", at + 1)) {
     ++polylines;
   }
-  EXPECT_EQ(polylines, 4u);  // per panel: registrations + callable bytes
+  // Per series: registrations and callable bytes; the resident memory of the host and of the
+  // device's process.
+  EXPECT_EQ(polylines, 8u);
+}
+
+// The value of an SVG attribute `name` in the element starting at `at`.
+std::string attribute(const std::string& svg, size_t at, const std::string& name) {
+  const size_t end = svg.find('>', at);
+  const size_t start = svg.find(" " + name + "=\"", at);
+  if (start == std::string::npos || start > end) return "";
+  const size_t value = start + name.size() + 3;
+  return svg.substr(value, svg.find('"', value) - value);
+}
+
+// The plot draws, under the device's bytes, the resident memory of the host and of each device's
+// process: one line per process, labelled with the pid `--json` reports, its points the timeline
+// CSV's figures read back through the panel's scale, of the size of the process's peak (VmHWM).
+TEST(ChurnPlot, DrawsTheResidentMemoryOfTheHostAndOfEachDeviceProcess) {
+  const test::ScopedTempDir dir;
+  const auto svg_path = dir.path() / "churn.svg";
+  const auto csv = dir.path() / "timeline.csv";
+  const auto r =
+      run_cli("churn --callables 200 --distinct 20 --pattern rolling --devices 2 --plot '" +
+              svg_path.string() + "' --timeline '" + csv.string() + "' --json");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto resident = nlohmann::json::parse(r.out)["resident_memory"];
+  ASSERT_EQ(resident["devices"].size(), 2u);
+  // Expected from the CSV: each sample (its `callable` row) in the order of its operation.
+  std::vector<Row> samples;
+  for (const Row& row : read_timeline(csv)) {
+    if (row.tag == "callable") samples.push_back(row);
+  }
+  std::stable_sort(samples.begin(), samples.end(),
+                   [](const Row& a, const Row& b) { return a.op < b.op; });
+  std::map<std::string, std::vector<uint64_t>> expected;
+  uint64_t max = 0;
+  for (const Row& row : samples) {
+    expected["host"].push_back(row.host_resident_bytes);
+    expected["device " + std::to_string(row.device)].push_back(row.device_resident_bytes);
+    max = std::max({max, row.host_resident_bytes, row.device_resident_bytes});
+  }
+  ASSERT_GT(expected["host"].size(), 200u);
+  std::map<std::string, std::pair<int64_t, uint64_t>> processes{
+      // pid, peak resident bytes
+      {"host",
+       {resident["host"]["pid"].get<int64_t>(),
+        resident["host"]["peak_resident_bytes"].get<uint64_t>()}}};
+  for (const auto& d : resident["devices"]) {
+    processes["device " + std::to_string(d["device"].get<int>())] = {
+        d["pid"].get<int64_t>(), d["peak_resident_bytes"].get<uint64_t>()};
+  }
+
+  std::ifstream in(svg_path);
+  const std::string svg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t panel = svg.find("<rect data-panel=\"resident\"");
+  ASSERT_NE(panel, std::string::npos);
+  EXPECT_EQ(std::stoull(attribute(svg, panel, "data-bytes-max")), max);
+  const double top = std::stod(attribute(svg, panel, "y"));
+  const double height = std::stod(attribute(svg, panel, "height"));
+  // Points are written to 0.1 px.
+  const double tolerance = 0.06 * double(max) / height + 1;
+  std::set<std::string> drawn;
+  for (size_t at = svg.find("<polyline data-process="); at != std::string::npos;
+       at = svg.find("<polyline data-process=", at + 1)) {
+    const std::string process = attribute(svg, at, "data-process");
+    ASSERT_TRUE(processes.count(process)) << process;
+    EXPECT_TRUE(drawn.insert(process).second) << process;
+    const auto [pid, peak] = processes[process];
+    EXPECT_EQ(std::stoll(attribute(svg, at, "data-pid")), pid) << process;
+    std::stringstream points(attribute(svg, at, "points"));
+    std::vector<double> values;
+    for (std::string point; points >> point;) {
+      const double y = std::stod(point.substr(point.find(',') + 1));
+      values.push_back((top + height - y) / height * double(max));
+    }
+    const std::vector<uint64_t>& want = expected[process];
+    ASSERT_EQ(values.size(), want.size()) << process;
+    for (size_t i = 0; i < values.size(); ++i) {
+      EXPECT_NEAR(values[i], double(want[i]), tolerance) << process << " point " << i;
+      EXPECT_GT(want[i], 0u) << process << " point " << i;
+      // Linux's resident counts lag by up to 64 pages a thread: the peak read at the end may be
+      // under a figure read before it. The bounds still catch a value in the wrong unit.
+      EXPECT_LE(values[i], double(peak + (1 << 20))) << process << " point " << i;
+      EXPECT_GE(values[i], double(peak / 4)) << process << " point " << i;
+    }
+  }
+  EXPECT_EQ(drawn, (std::set<std::string>{"host", "device 0", "device 1"}));
 }
 
 // The README documents every column the CSV has, in a table row of its own.
@@ -201,7 +296,7 @@ TEST(ChurnTimelineDocs, ReadmeDocumentsEveryColumn) {
     ++count;
     EXPECT_NE(readme.find("| `" + column + "` |"), std::string::npos) << column;
   }
-  EXPECT_EQ(count, 7u) << header;
+  EXPECT_EQ(count, 9u) << header;
 }
 
 INSTANTIATE_TEST_SUITE_P(Runtimes, ChurnTimeline,
