@@ -92,6 +92,9 @@ struct DeviceStats {
     uint64_t resident_bytes = 0;
     uint64_t peak_resident_bytes = 0;
   } process;
+  // The device's execution threads (its cores' pool) parked waiting for work, as the device
+  // last wrote it (0 when no device process runs): a snapshot, for tests and diagnostics.
+  uint32_t parked_execution_threads = 0;
 };
 
 // A chip's shape: how many cores of each type and AICPU threads, and runtime defaults.

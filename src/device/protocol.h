@@ -1,4 +1,4 @@
-// The device protocol, version 5: how the host (DeviceProcess) and a simulated chip's device
+// The device protocol, version 6: how the host (DeviceProcess) and a simulated chip's device
 // process (chiprt-device) talk. Besides the C ABI headers this is the only header both sides
 // include.
 //
@@ -57,7 +57,7 @@ namespace chiprt::device::protocol {
 // 2: the tmr launch lends its heap (heap addr); 3: thread records on cache lines of their own;
 // 4: kForgetGraph, the graph launch's replay cache bound, the replay cache on the status page;
 // 5: code loads and unloads on the status page, kUnload answered by kUnloaded
-inline constexpr uint32_t kVersion = 5;
+inline constexpr uint32_t kVersion = 6;
 inline constexpr int kMemoryFd = 3;
 inline constexpr int kStatusFd = 4;
 inline constexpr int kControlFd = 5;
@@ -142,6 +142,10 @@ struct StatusPage {
     std::atomic<uint64_t> loads;
     std::atomic<uint64_t> unloads;
   } code;
+  // The execution threads (the cores' pool) parked waiting for work, written by the pool as a
+  // thread parks and wakes: what a test waits on, instead of sleeping, before a run that must
+  // find the pool asleep.
+  std::atomic<uint32_t> parked_execution_threads;
 };
 static_assert(std::atomic<uint64_t>::is_always_lock_free, "the status page must be lock-free");
 

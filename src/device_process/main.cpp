@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
   }
   auto cores = runtime::CorePool::create(profile.aic_cores, profile.aiv_cores, number(argv[6]));
   if (!cores.ok()) return fail("starting the cores", cores.status());
+  (*cores)->report_parked_to(status.parked_execution_threads);
   device_process::DeviceRuntime runtime(profile, channel, **memory, status, *aicpu, **cores);
 
   protocol::WireWriter ready;

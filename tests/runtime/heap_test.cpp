@@ -137,6 +137,7 @@ TEST_P(IntermediateHeapTest, ConcurrentRunsEachBorrowAHeapOfThePool) {
         float want = 0;
         for (uint64_t k = 0; k < 100; ++k) want += static_cast<float>(k % 7);
         if (report.ok() && floats(report->outputs.at("acc"))[15] == want) ++good;
+        if (!report.ok()) ADD_FAILURE() << report.status().to_string();
       }
     });
   }

@@ -41,6 +41,15 @@ class TestChip {
   }
   bool ready() const { return id_.has_value(); }
   Result<RunReport> run(const RunArgs& args) { return worker_->run(*id_, args); }
+  // Waits (bounded) until the device says that `threads` of its execution threads have parked.
+  bool wait_until_parked(uint32_t threads) const {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (device_->stats().parked_execution_threads != threads) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::yield();
+    }
+    return true;
+  }
 
  private:
   std::shared_ptr<Device> device_;
@@ -162,7 +171,7 @@ TEST(SchedulerTest, AShortOrchestrationRunsItsTasksOnItsOwnThread) {
   args.scalars["sleep_ms"] = 0;
   int alone = 0;
   for (int run = 0; run < kRuns; ++run) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ASSERT_TRUE(chip.wait_until_parked(1)) << "the pool's thread never parked";
     auto report = chip.run(args);
     ASSERT_TRUE(report.ok()) << report.status().to_string();
     ASSERT_EQ(report->trace.size(), static_cast<size_t>(kTasks));

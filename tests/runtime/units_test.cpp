@@ -2,16 +2,45 @@
 // ordering of reused heap bytes.
 #include <gtest/gtest.h>
 
+#include <deque>
+
 #include "runtime/common/footprint.h"
 #include "runtime/common/heap.h"
 #include "runtime/common/tensormap.h"
 #include "runtime/hbg/heap_reuse_order.h"
+#include "runtime/scheduler/ready_queue.h"
 #include "tensor_views.h"
 
 namespace chiprt::runtime {
 namespace {
 
 using chiprt::testing::view2d;
+
+// First in, first out across the ring's wrap and through every growth, against std::deque.
+TEST(ReadyQueue, IsFirstInFirstOutThroughWrapsAndGrowth) {
+  ReadyQueue<uint32_t> queue;
+  std::deque<uint32_t> model;
+  uint32_t next = 0;
+  // Waves of pushes larger than the pops wrap the ring and then grow it (64, 128, ...).
+  for (int wave = 0; wave < 40; ++wave) {
+    for (int i = 0; i < 7 + wave * 3; ++i) {
+      queue.push_back(next);
+      model.push_back(next++);
+    }
+    for (int i = 0; i < 5 + wave * 2 && !model.empty(); ++i) {
+      ASSERT_EQ(queue.front(), model.front()) << "wave " << wave;
+      queue.pop_front();
+      model.pop_front();
+    }
+    ASSERT_EQ(queue.size(), model.size());
+  }
+  while (!model.empty()) {
+    ASSERT_EQ(queue.front(), model.front());
+    queue.pop_front();
+    model.pop_front();
+  }
+  EXPECT_TRUE(queue.empty());
+}
 
 TEST(Footprint, RowTilesOfOneTensorAreDisjoint) {
   EXPECT_FALSE(Footprint(view2d(0, 4, 16, 16, 1)).overlaps(Footprint(view2d(64, 4, 16, 16, 1))));

@@ -151,8 +151,10 @@ void CorePool::loop(uint32_t thread) {
     {
       std::unique_lock lock(mutex_);
       ++parked_;
+      if (parked_gauge_ != nullptr) parked_gauge_->store(parked_, std::memory_order_relaxed);
       wake_.wait(lock, [&] { return stop_ || !tasks_.empty(); });
       --parked_;
+      if (parked_gauge_ != nullptr) parked_gauge_->store(parked_, std::memory_order_relaxed);
       if (tasks_.empty()) return;  // stopping
       // This thread's share of the queue, so that a busy pool takes the lock about once per
       // share rather than once per task while every thread still gets work.

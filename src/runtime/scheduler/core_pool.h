@@ -20,7 +20,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -29,6 +28,7 @@
 
 #include "chiprt/image.h"
 #include "chiprt/status.h"
+#include "runtime/scheduler/ready_queue.h"
 
 namespace chiprt::runtime {
 
@@ -81,6 +81,13 @@ class CorePool {
     std::lock_guard lock(mutex_);
     return parked_;
   }
+  // Keeps `gauge` equal to parked() from now on (the device's status page); it must outlive
+  // the pool.
+  void report_parked_to(std::atomic<uint32_t>& gauge) {
+    std::lock_guard lock(mutex_);
+    parked_gauge_ = &gauge;
+    gauge.store(parked_, std::memory_order_relaxed);
+  }
   // Ready tasks waiting for a thread (a snapshot).
   uint32_t queued() const { return queued_.load(std::memory_order_acquire); }
   uint32_t cores(CoreType core) const { return core == CoreType::aic ? aic_ : aiv_; }
@@ -98,12 +105,13 @@ class CorePool {
   const uint32_t aiv_;
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<ReadyTask> tasks_;
-  uint32_t parked_ = 0;                       // threads waiting on wake_
-  std::atomic<uint32_t> queued_{0};           // tasks_.size(), readable without the lock
-  std::atomic<bool> spinning_{false};         // one thread is polling before it parks
-  const uint64_t pool_id_;                    // tells this pool's helpers from a former pool's
-  mutable std::atomic<uint32_t> helpers_{0};  // helper threads seen
+  ReadyQueue<ReadyTask> tasks_;
+  uint32_t parked_ = 0;                            // threads waiting on wake_
+  std::atomic<uint32_t>* parked_gauge_ = nullptr;  // mirrors parked_, under mutex_
+  std::atomic<uint32_t> queued_{0};                // tasks_.size(), readable without the lock
+  std::atomic<bool> spinning_{false};              // one thread is polling before it parks
+  const uint64_t pool_id_;                         // tells this pool's helpers from a former pool's
+  mutable std::atomic<uint32_t> helpers_{0};       // helper threads seen
   bool stop_ = false;
   std::vector<std::thread> threads_;
 };
