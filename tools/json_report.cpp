@@ -180,10 +180,19 @@ nlohmann::json resident_memory_json(const WorkerPoolStats& stats) {
   const ResidentMemory host = resident_memory();
   nlohmann::json devices = nlohmann::json::array();
   for (const DeviceSummary& d : stats.devices) {
+    // Each hbg worker's orchestration sandbox is a child process of the host too.
+    nlohmann::json sandboxes = nlohmann::json::array();
+    for (const WorkerStats& w : d.workers) {
+      if (w.sandbox.pid == 0) continue;
+      sandboxes.push_back({{"pid", w.sandbox.pid},
+                           {"resident_bytes", w.sandbox.resident_bytes},
+                           {"peak_resident_bytes", w.sandbox.peak_resident_bytes}});
+    }
     devices.push_back({{"device", d.device},
                        {"pid", d.memory.process.pid},
                        {"resident_bytes", d.memory.process.resident_bytes},
-                       {"peak_resident_bytes", d.memory.process.peak_resident_bytes}});
+                       {"peak_resident_bytes", d.memory.process.peak_resident_bytes},
+                       {"sandboxes", sandboxes}});
   }
   return {{"host",
            {{"pid", getpid()},

@@ -126,6 +126,9 @@ struct WorkerStats {
     uint64_t capacity_host_bytes = 0;
     uint64_t evictions = 0;
   } graph_cache;
+  // hbg: the worker's orchestration sandbox process (read from /proc when stats() is taken):
+  // its pid (0: none runs) and resident memory now and at its peak. All 0 on tmr.
+  DeviceStats::Process sandbox;
   DeviceStats device;
 };
 

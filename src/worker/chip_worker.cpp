@@ -3,6 +3,7 @@
 #include <atomic>
 #include <shared_mutex>
 
+#include "base/resident_memory.h"
 #include "chiprt/worker.h"
 #include "registry/callable_registry.h"
 #include "registry/signature_check.h"
@@ -236,6 +237,16 @@ WorkerStats ChipWorker::stats() const {
   out.heaps = impl_->executor->heaps();
   out.heap_bytes_reserved = impl_->executor->heap_bytes_reserved();
   out.graph_cache = impl_->executor->graph_cache();
+  if (impl_->own_sandbox) {
+    if (auto sandbox = runtime::sandbox_of(*impl_->own_sandbox)) {
+      out.sandbox.pid = sandbox->pid();
+      if (out.sandbox.pid != 0) {
+        const ResidentMemory memory = resident_memory(static_cast<pid_t>(out.sandbox.pid));
+        out.sandbox.resident_bytes = memory.resident_bytes;
+        out.sandbox.peak_resident_bytes = memory.peak_resident_bytes;
+      }
+    }
+  }
   out.device = impl_->device->stats();
   // Counted where the code is loaded: by the device process, and by the orchestration sandbox.
   out.loads = out.device.code_loads;

@@ -349,6 +349,19 @@ TEST_F(CliTest, StatsJsonReportsTheGraphCacheBoundsAndUse) {
     const json out = parse_json(
         run_cli(fmt::format("stats --callables 4 --distinct 2 --runtime {} --json", runtime)));
     const bool hbg = std::string(runtime) == "hbg";
+    // Every child process's resident memory: each device's process, and on hbg each worker's
+    // orchestration sandbox.
+    for (const json& device : out["resident_memory"]["devices"]) {
+      EXPECT_GT(device["resident_bytes"].get<uint64_t>(), 0u);
+      const json& sandboxes = device["sandboxes"];
+      ASSERT_EQ(sandboxes.size(), hbg ? out["at_end"]["devices"][0]["workers"].size() : 0u);
+      for (const json& sandbox : sandboxes) {
+        EXPECT_GT(sandbox["pid"].get<int64_t>(), 0);
+        EXPECT_GT(sandbox["resident_bytes"].get<uint64_t>(), 0u);
+        EXPECT_GE(sandbox["peak_resident_bytes"].get<uint64_t>(),
+                  sandbox["resident_bytes"].get<uint64_t>());
+      }
+    }
     for (const json& device : out["at_end"]["devices"]) {
       for (const json& worker : device["workers"]) {
         const json& cache = worker["graph_cache"];

@@ -185,6 +185,35 @@ TEST(HbgSandboxTest, ACachedGraphReplaysWithoutTheSandbox) {
   EXPECT_EQ(floats(recorded->outputs.at("out")), std::vector<float>(2 * kElements, 2.0f));
 }
 
+// The sandbox is a child of the host like the device process, and the worker reports it: its
+// pid (the one chiprt-sandbox child this process has) and its resident memory, read here from
+// /proc independently; none before the first recording and after finalize, none on tmr.
+TEST(HbgSandboxTest, WorkerStatsReportTheSandboxProcessAndItsResidentMemory) {
+  Rig tmr = make_rig("a2a3", RuntimeKind::tmr);
+  EXPECT_EQ(tmr.worker->stats().sandbox.pid, 0);
+  Rig rig = make_rig("a2a3", RuntimeKind::hbg, fast_deadlines());
+  EXPECT_EQ(rig.worker->stats().sandbox.pid, 0);  // started by the first load
+  const Bytes image = test_image("orch_fault.so", {{1, CoreType::aiv, "kernel_fault.so"}}, "orch");
+  const CallableId id = *rig.worker->register_callable(image);
+  expect_healthy(rig.worker->run(id, x_args({{"fault", 0}})));
+  const std::vector<pid_t> sandbox = children("chiprt-sandbox");
+  ASSERT_EQ(sandbox.size(), 1u);
+  const WorkerStats stats = rig.worker->stats();
+  EXPECT_EQ(stats.sandbox.pid, sandbox[0]);
+  uint64_t vm_rss_kb = 0;
+  std::ifstream status("/proc/" + std::to_string(sandbox[0]) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) vm_rss_kb = std::stoull(line.substr(6));
+  }
+  ASSERT_GT(vm_rss_kb, 0u);
+  // The sandbox is idle between the two reads: its resident memory barely moves.
+  EXPECT_NEAR(static_cast<double>(stats.sandbox.resident_bytes), vm_rss_kb * 1024.0, 1 << 20);
+  EXPECT_GE(stats.sandbox.peak_resident_bytes, stats.sandbox.resident_bytes);
+  ASSERT_TRUE(rig.worker->unregister_callable(id).ok());
+  rig.worker->finalize();
+  EXPECT_EQ(rig.worker->stats().sandbox.pid, 0);
+}
+
 // ---- No image code in the host ---------------------------------------------------------------
 
 // Lines of /proc/PID/maps that map code chiprt's loader placed (its memfds are "chiprt-code").

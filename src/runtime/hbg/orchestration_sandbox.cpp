@@ -414,6 +414,11 @@ uint64_t OrchestrationSandbox::unloads() const {
   return ended_loads_ + reported_unloads_;
 }
 
+pid_t OrchestrationSandbox::pid() const {
+  std::lock_guard lock(mutex_);
+  return child_ ? child_->pid() : 0;
+}
+
 }  // namespace chiprt::runtime
 
 namespace chiprt {

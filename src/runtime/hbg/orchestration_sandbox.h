@@ -18,6 +18,8 @@
 // Thread safety: every method may be called from any thread; requests are serialized.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -69,6 +71,8 @@ class OrchestrationSandbox : public std::enable_shared_from_this<OrchestrationSa
   // it held by ending, so its loads count as unloads then.
   uint64_t loads() const;
   uint64_t unloads() const;
+  // The running sandbox process, 0 when none runs (before the first load, after stop()).
+  pid_t pid() const;
 
  private:
   class Code;
