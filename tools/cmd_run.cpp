@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "chiprt/worker.h"
 #include "cli_common.h"
@@ -33,6 +34,9 @@ struct RunOptions {
   std::string trace;
   double timeout_s = 300;
   double stall_timeout_s = 30;
+  std::string check;
+  uint32_t check_seeds = Checks::kDefaultSeeds;
+  std::optional<uint64_t> check_seed;
 };
 
 std::pair<std::string, std::string> split_pair(const std::string& spec, const char* option) {
@@ -131,6 +135,14 @@ void run_command(const RunOptions& o) {
   for (const auto& [name, file] : outs) require_writable(file);
   check(outputs_in_signature(view.signature(), outs), kExitBadInput);
   if (!o.trace.empty()) require_writable(o.trace);
+  Checks checks = take(Checks::parse(o.check), kExitBadInput);
+  checks.seeds = o.check_seeds;
+  checks.seed = o.check_seed;
+  CheckReport check_report;
+  if (checks.any()) {
+    args.checks = checks;
+    args.check_report = &check_report;
+  }
 
   auto device = create_sim_chip(profile, o.device_memory);
   if (!device)
@@ -160,6 +172,13 @@ void run_command(const RunOptions& o) {
     // Arguments the callable's signature (or input checks) refuse are bad input, not failed work.
     if (!report.ok() && report.status().code() == StatusCode::invalid_argument) {
       fail(kExitBadInput, report.status());
+    }
+    // The full report goes with --json; the status line names the first finding.
+    if (!report.ok() && report.status().code() == StatusCode::check_failed && o.json) {
+      nlohmann::json failed{{"status", "check_failed"},
+                            {"message", std::string(report.status().message())},
+                            {"checks", check_report_json(check_report)}};
+      std::cout << failed.dump(2) << "\n";
     }
     last = take(std::move(report));
     run_us.push_back(elapsed_us(start));
@@ -195,6 +214,7 @@ void run_command(const RunOptions& o) {
   out["peak_ring_occupancy"] = last.peak_ring_occupancy;
   out["peak_heap_bytes"] = last.peak_heap_bytes;
   out["orchestration_calls"] = orchestration_calls;
+  if (last.checks) out["checks"] = check_report_json(*last.checks);
   if (runtime == RuntimeKind::hbg) {
     out["graph_cache_hits"] = cache_hits;
     out["graph_bytes"] = last.graph_bytes;
@@ -247,6 +267,12 @@ void add_run_command(CLI::App& app) {
                   "seconds without a completed task or orchestration call before the device is "
                   "killed (default 30)")
       ->check(CLI::Range(0.001, 1e7));
+  cmd->add_option("--check", o->check,
+                  "memcheck,racecheck,initcheck or all: run each schedule checked; a finding "
+                  "fails the run (check_failed, exit 1)");
+  cmd->add_option("--check-seeds", o->check_seeds, "racecheck: schedules compared (default 8)")
+      ->check(CLI::Range(2u, 1000u));
+  cmd->add_option("--check-seed", o->check_seed, "replay the one schedule of this seed");
   cmd->add_flag("--json", o->json, "print JSON");
   cmd->callback([o] { run_command(*o); });
 }

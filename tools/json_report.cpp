@@ -219,4 +219,23 @@ nlohmann::json pool_stats_json(const WorkerPoolStats& stats) {
           {"devices", devices}};
 }
 
+nlohmann::json check_report_json(const CheckReport& report) {
+  nlohmann::json findings = nlohmann::json::array();
+  for (const CheckFinding& f : report.findings) {
+    nlohmann::json j{{"check", f.check}, {"tensor", f.tensor}, {"unit", f.unit},
+                     {"begin", f.begin}, {"end", f.end},       {"message", f.message}};
+    if (f.has_task) {
+      j["task_id"] = f.task_id;
+      j["func_id"] = f.func_id;
+      j["core_type"] = core_type_name(static_cast<CoreType>(f.core_type));
+      j["core_index"] = f.core_index;
+    }
+    findings.push_back(std::move(j));
+  }
+  return {{"enabled", report.checks.names()},
+          {"schedules", report.schedules},
+          {"findings", std::move(findings)},
+          {"dropped", report.dropped}};
+}
+
 }  // namespace chiprt::cli

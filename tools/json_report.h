@@ -26,5 +26,9 @@ nlohmann::json pool_stats_json(const WorkerPoolStats& stats);
 // Resident memory (VmRSS now, VmHWM peak, from /proc) of this process and of each device's
 // process in `stats` (as DeviceStats::process read them).
 nlohmann::json resident_memory_json(const WorkerPoolStats& stats);
+// A checked run's report: {"enabled", "schedules", "findings": [{"check", "task_id", "func_id",
+// "core_type", "core_index" (the four only for findings of one task), "tensor", "unit", "begin",
+// "end", "message"}], "dropped"}.
+nlohmann::json check_report_json(const CheckReport& report);
 
 }  // namespace chiprt::cli

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "chiprt/abi/tensor.h"
+#include "chiprt/check.h"
 #include "chiprt/image.h"
 #include "chiprt/run.h"
 
@@ -48,6 +49,27 @@ struct Deadlines {
   std::stop_token stop;
 };
 
+// A checked launch (chiprt/check.h): its tasks run one at a time, in an order drawn from `seed`
+// among the ready ones (each on a core drawn from `seed` and its task id, so both runtimes place
+// a task alike). `memcheck`: each task's writes are compared with the writable views it declared.
+// `poison` non-zero: fresh outputs and intermediates are filled with that byte before any task.
+struct LaunchCheck {
+  bool serial = false;
+  uint64_t seed = 0;
+  bool memcheck = false;
+  uint8_t poison = 0;
+  // hbg: per graph tensor, what the device cannot know from its address: its name in findings,
+  // its size, dtype and whether it is fresh (an output or intermediate, poisoned).
+  struct Tensor {
+    std::string name;   // "y", "intermediate 2"
+    std::string label;  // "output 'y'", "intermediate 2 (alloc_tensor call 2)"
+    uint32_t dtype = CHIPRT_DTYPE_F32;
+    uint64_t bytes = 0;
+    bool fresh = false;
+  };
+  std::vector<Tensor> tensors;
+};
+
 // tmr: the device runs the orchestration on an AICPU thread.
 struct OrchestrationLaunch {
   const void* orchestration = nullptr;  // LoadedCode::entry() of the orchestration
@@ -61,6 +83,7 @@ struct OrchestrationLaunch {
   DeviceAddr heap_addr = 0;
   bool trace = false;
   std::string label;  // names the callable in the orchestration's log lines
+  LaunchCheck check;
 };
 
 // hbg: the device replays a graph the host recorded and placed in device memory.
@@ -73,6 +96,7 @@ struct GraphLaunch {
   // Host bytes the device may keep for replays of cached graphs (their set-up); beyond it the
   // oldest go. Each is dropped anyway when the host forgets its graph (Device::forget_graph).
   uint64_t replay_cache_bytes = 64ull << 20;
+  LaunchCheck check;  // a checked launch is set up afresh: it neither uses nor fills that cache
 };
 
 struct LaunchResult {
@@ -82,6 +106,8 @@ struct LaunchResult {
   uint64_t orchestration_calls = 0;
   std::vector<LaunchTensor> outputs;  // tmr: allocated by the device during the run
   std::vector<TaskTrace> trace;
+  std::vector<CheckFinding> findings;  // a checked launch's memcheck findings
+  uint64_t findings_dropped = 0;       // beyond CheckReport::kMaxFindings
   // Device memory the device allocated for this run and still holds (the outputs): freed when
   // the result is destroyed, so read the outputs first.
   std::vector<DeviceBuffer> allocations;

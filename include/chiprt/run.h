@@ -4,12 +4,14 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <vector>
 
 #include "chiprt/abi/tensor.h"
 #include "chiprt/bytes.h"
+#include "chiprt/check.h"
 
 namespace chiprt {
 
@@ -52,6 +54,11 @@ struct RunArgs {
   // executes it (kernels, or a tmr orchestration, running), it is cancelled as a missed
   // deadline is: the device process is killed and the device is lost until reset().
   std::stop_token stop;
+  // Checks for this run (chiprt/check.h); unset: the worker's (WorkerOptions::checks).
+  std::optional<Checks> checks;
+  // Borrowed, nullable: a checked run fills it, also when it fails with check_failed (whose
+  // message carries the first finding only).
+  CheckReport* check_report = nullptr;
 };
 
 // One executed task: which core ran it and when (microseconds from the run's start).
@@ -82,7 +89,8 @@ struct RunReport {
   // run's graph in it (a recorded graph is uploaded before the LRU evicts); tmr: 0, its launch
   // tables travel with the launch message and its intermediates live in the heap.
   uint64_t runtime_fixed_bytes = 0;
-  std::vector<TaskTrace> trace;  // when RunArgs::trace
+  std::vector<TaskTrace> trace;       // when RunArgs::trace
+  std::optional<CheckReport> checks;  // a checked run's (then without findings: it passed)
 };
 
 }  // namespace chiprt

@@ -75,6 +75,7 @@ enum class StatusCode : int {
   image_text_relocations,  // the ELF object asks the loader to write into code (DT_TEXTREL)
   image_has_interpreter,   // the ELF object names a program interpreter (PT_INTERP)
   image_executable_stack,  // the ELF object asks for an executable stack
+  check_failed,            // a checked run found what the chip would get wrong (chiprt/check.h)
 };
 
 // Stable lower_snake name of a code, e.g. "image_bad_magic".

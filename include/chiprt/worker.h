@@ -85,6 +85,8 @@ struct WorkerOptions {
   // is then lost (its process killed).
   std::chrono::milliseconds run_timeout{std::chrono::seconds(300)};
   std::chrono::milliseconds stall_timeout{std::chrono::seconds(30)};
+  // Checks every run makes unless its RunArgs::checks says otherwise (chiprt/check.h).
+  Checks checks;
 };
 
 struct WorkerStats {

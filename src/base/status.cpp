@@ -68,6 +68,8 @@ std::string_view status_code_name(StatusCode code) noexcept {
       return "image_has_interpreter";
     case StatusCode::image_executable_stack:
       return "image_executable_stack";
+    case StatusCode::check_failed:
+      return "check_failed";
   }
   return "unknown";
 }

@@ -294,6 +294,8 @@ Result<LaunchResult> DeviceProcess::launch(Message type,
     result.orchestration_calls = r.get<uint64_t>();
     result.outputs = protocol::get_tensors(r);
     result.trace = protocol::get_trace(r);
+    result.findings =
+        protocol::get_findings(r, result.findings_dropped, CheckReport::kMaxFindings);
     if (!r.ok() || !known_code(code)) return violation("a malformed run completion");
   } catch (const std::bad_alloc&) {
     return Status(StatusCode::resource_exhausted, "host memory ran out reading a run completion");

@@ -1,5 +1,5 @@
 // Encoding of the launch fields both sides of the device protocol exchange (see protocol.h):
-// kernel lists, tensor lists and traces.
+// kernel lists, tensor lists, traces, check settings and check findings.
 #pragma once
 
 #include <vector>
@@ -52,6 +52,72 @@ inline std::vector<TaskTrace> get_trace(WireReader& r) {
   for (const TraceRecord& t : r.get_array<TraceRecord>()) {
     out.push_back({t.task_id, t.func_id, t.core_type, t.core_index, t.start_us, t.end_us});
   }
+  return out;
+}
+
+inline void put_check(WireWriter& w, const LaunchCheck& check) {
+  w.put(uint8_t{check.serial}).put(check.seed).put(uint8_t{check.memcheck}).put(check.poison);
+  w.put(static_cast<uint32_t>(check.tensors.size()));
+  for (const LaunchCheck::Tensor& t : check.tensors) {
+    w.put_string(t.name).put_string(t.label).put(t.dtype).put(t.bytes).put(uint8_t{t.fresh});
+  }
+}
+
+inline LaunchCheck get_check(WireReader& r) {
+  LaunchCheck check;
+  check.serial = r.get<uint8_t>() != 0;
+  check.seed = r.get<uint64_t>();
+  check.memcheck = r.get<uint8_t>() != 0;
+  check.poison = r.get<uint8_t>();
+  const uint32_t n = r.get<uint32_t>();
+  for (uint32_t i = 0; i < n && r.ok(); ++i) {
+    LaunchCheck::Tensor t;
+    t.name = r.get_string();
+    t.label = r.get_string();
+    t.dtype = r.get<uint32_t>();
+    t.bytes = r.get<uint64_t>();
+    t.fresh = r.get<uint8_t>() != 0;
+    check.tensors.push_back(std::move(t));
+  }
+  return check;
+}
+
+inline void put_findings(WireWriter& w, const std::vector<CheckFinding>& findings,
+                         uint64_t dropped) {
+  w.put(static_cast<uint32_t>(findings.size()));
+  for (const CheckFinding& f : findings) {
+    w.put_string(f.check).put(uint8_t{f.has_task}).put(f.task_id).put(f.func_id);
+    w.put(f.core_type).put(f.core_index).put_string(f.tensor).put_string(f.unit);
+    w.put(f.begin).put(f.end).put_string(f.message);
+  }
+  w.put(dropped);
+}
+
+// At most `limit` findings are kept; the rest count as dropped.
+inline std::vector<CheckFinding> get_findings(WireReader& r, uint64_t& dropped, size_t limit) {
+  std::vector<CheckFinding> out;
+  const uint32_t n = r.get<uint32_t>();
+  dropped = 0;
+  for (uint32_t i = 0; i < n && r.ok(); ++i) {
+    CheckFinding f;
+    f.check = r.get_string();
+    f.has_task = r.get<uint8_t>() != 0;
+    f.task_id = r.get<uint64_t>();
+    f.func_id = r.get<uint32_t>();
+    f.core_type = r.get<uint32_t>();
+    f.core_index = r.get<uint32_t>();
+    f.tensor = r.get_string();
+    f.unit = r.get_string();
+    f.begin = r.get<uint64_t>();
+    f.end = r.get<uint64_t>();
+    f.message = r.get_string();
+    if (out.size() < limit) {
+      out.push_back(std::move(f));
+    } else {
+      ++dropped;
+    }
+  }
+  dropped += r.get<uint64_t>();
   return out;
 }
 

@@ -1,4 +1,4 @@
-// The device protocol, version 6: how the host (DeviceProcess) and a simulated chip's device
+// The device protocol, version 7: how the host (DeviceProcess) and a simulated chip's device
 // process (chiprt-device) talk. Besides the C ABI headers this is the only header both sides
 // include.
 //
@@ -20,11 +20,12 @@
 //                        that the device's unload count is current when the host's unload
 //                        returns)
 //   kLaunchOrch [run]    progress slot u32, orchestration handle u64, kernels, tensors (inputs),
-//                        scalars, ring slots u32, heap bytes u64, heap addr u64, trace u8
-//                                                                            -> kRunDone
+//                        scalars, ring slots u32, heap bytes u64, heap addr u64, trace u8,
+//                        check                                               -> kRunDone
 //   kLaunchGraph [run]   progress slot u32, graph addr u64, graph bytes u64, kernels,
 //                        tensor addrs (count u32, u64 each), trace u8, replay cache bound u64
-//                        (bytes the device may keep for replays of cached graphs) -> kRunDone
+//                        (bytes the device may keep for replays of cached graphs), check
+//                                                                            -> kRunDone
 //   kAllocReply [request] addr u64 (0: failed), status code i32, message str
 //   kForgetGraph [graph id] -  the host dropped that graph (its callable was unregistered, or its
 //                        cache evicted it, or the worker was reset or finalized): the device drops
@@ -39,9 +40,13 @@
 //   kLog [run]           text str
 //   kRunDone [run]       status code i32, message str, tasks u64, peak ring u64, peak heap u64,
 //                        orchestration calls u64, tensors (outputs), trace (count u32, TraceRecord
-//                        each)
+//                        each), findings
 // where kernels = count u32, then (func_id u32, core u32, handle u64) each, and tensors =
-// count u32, then (name str, dtype u32, ndim u32, shape i64 x4, addr u64, bytes u64) each.
+// count u32, then (name str, dtype u32, ndim u32, shape i64 x4, addr u64, bytes u64) each;
+// check = serial u8, seed u64, memcheck u8, poison u8, tensors (count u32, then (name str,
+// label str, dtype u32, bytes u64, fresh u8) each); findings = count u32, then (check str,
+// has task u8, task u64, func_id u32, core type u32, core index u32, tensor str, unit str,
+// begin u64, end u64, message str) each, then findings dropped u64.
 #pragma once
 
 #include <atomic>
@@ -56,8 +61,9 @@ namespace chiprt::device::protocol {
 
 // 2: the tmr launch lends its heap (heap addr); 3: thread records on cache lines of their own;
 // 4: kForgetGraph, the graph launch's replay cache bound, the replay cache on the status page;
-// 5: code loads and unloads on the status page, kUnload answered by kUnloaded
-inline constexpr uint32_t kVersion = 6;
+// 5: code loads and unloads on the status page, kUnload answered by kUnloaded; 6: parked
+// execution threads on the status page; 7: checked launches and their findings
+inline constexpr uint32_t kVersion = 7;
 inline constexpr int kMemoryFd = 3;
 inline constexpr int kStatusFd = 4;
 inline constexpr int kControlFd = 5;

@@ -223,6 +223,7 @@ Result<LaunchResult> SimChip::launch(const OrchestrationLaunch& launch, const De
         for (const auto& [name, value] : launch.scalars) w.put_string(name).put(value);
         w.put(launch.ring_slots).put(launch.heap_bytes).put(launch.heap_addr);
         w.put(uint8_t{launch.trace});
+        protocol::put_check(w, launch.check);
       },
       limits, launch.label);
 }
@@ -237,6 +238,7 @@ Result<LaunchResult> SimChip::launch(const GraphLaunch& launch, const Deadlines&
         w.put_array(launch.tensors.data(), static_cast<uint32_t>(launch.tensors.size()));
         w.put(uint8_t{launch.trace});
         w.put(launch.replay_cache_bytes);
+        protocol::put_check(w, launch.check);
       },
       limits);
 }

@@ -154,10 +154,12 @@ void DeviceRuntime::send_done(uint64_t run, const Result<LaunchResult>& result) 
         .put(result->orchestration_calls);
     device::protocol::put_tensors(out, result->outputs);
     device::protocol::put_trace(out, result->trace);
+    device::protocol::put_findings(out, result->findings, result->findings_dropped);
   } else {
     out.put(uint64_t{0}).put(uint64_t{0}).put(uint64_t{0}).put(uint64_t{0});
     device::protocol::put_tensors(out, {});
     device::protocol::put_trace(out, {});
+    device::protocol::put_findings(out, {}, 0);
   }
   channel_.send(Message::kRunDone, run, out.bytes());
 }
@@ -187,6 +189,8 @@ void DeviceRuntime::launch_orchestration(uint64_t run, WireReader& in) {
   launch.limits.heap_bytes = in.get<uint64_t>();
   launch.heap_addr = in.get<uint64_t>();
   launch.trace = in.get<uint8_t>() != 0;
+  launch.check = device::protocol::get_check(in);
+  launch.device_memory = std::span<std::byte>(memory_.data(), memory_.size());
   if (!decoded(run, table,
                in.ok() && slot < device::protocol::kMaxRuns && launch.limits.ring_slots > 0,
                "tmr launch")) {
@@ -212,7 +216,9 @@ void DeviceRuntime::launch_orchestration(uint64_t run, WireReader& in) {
     std::lock_guard lock(tmr_runs_mutex_);
     // The entry is made here, so that the end of the run only updates it, and the code's
     // unload removes it.
-    if (tmr_runs_[orch_handle].next_alone(kAloneBudget)) launch.alone_for = kAloneBudget;
+    if (tmr_runs_[orch_handle].next_alone(kAloneBudget) && !launch.check.serial) {
+      launch.alone_for = kAloneBudget;
+    }
   }
   std::atomic<uint64_t>* progress = &status_.progress[slot];
   aicpu_.post([this, run, orch_handle, progress, launch = std::move(launch)]() mutable {
@@ -283,12 +289,22 @@ void DeviceRuntime::launch_graph(uint64_t run, WireReader& in) {
   std::vector<uint64_t> tensor_addrs = in.get_array<uint64_t>();
   const bool trace = in.get<uint8_t>() != 0;
   const uint64_t replay_limit = in.get<uint64_t>();
-  if (!decoded(run, table, in.ok() && slot < device::protocol::kMaxRuns, "graph launch")) return;
+  LaunchCheck check = device::protocol::get_check(in);
+  if (!decoded(run, table,
+               in.ok() && slot < device::protocol::kMaxRuns &&
+                   (!check.serial || check.tensors.size() == tensor_addrs.size()),
+               "graph launch")) {
+    return;
+  }
   const std::byte* base = view(graph_addr, graph_bytes);
   const auto* header = reinterpret_cast<const runtime::DeviceGraphHeader*>(base);
   if (base == nullptr || graph_bytes < sizeof(runtime::DeviceGraphHeader) ||
       header->magic != runtime::kGraphMagic) {
     return send_done(run, Status(StatusCode::internal, "malformed device graph: header"));
+  }
+  if (check.serial) {
+    return launch_checked_graph(run, slot, *header, graph_bytes, *table, std::move(tensor_addrs),
+                                trace, std::move(check));
   }
   std::shared_ptr<Replay> replay = cached_replay(header->graph_id, kernel_handles);
   const bool made_now = !replay;
@@ -327,6 +343,56 @@ void DeviceRuntime::launch_graph(uint64_t run, WireReader& in) {
   const bool alone = replay->history.next_alone(kHelpBudget);
   graph.start_fixed(!alone);  // closes the run: it may be gone once this returns
   cores_.help(kHelpBudget, alone);
+}
+
+void DeviceRuntime::launch_checked_graph(uint64_t run, uint32_t slot,
+                                         const runtime::DeviceGraphHeader& header,
+                                         uint64_t graph_bytes, const runtime::KernelTable& table,
+                                         std::vector<uint64_t> tensor_addrs, bool trace,
+                                         LaunchCheck check) {
+  // Set up afresh, never cached: its run is armed for one schedule with a checker.
+  auto made = prepare_replay(header, graph_bytes, table);
+  if (!made.ok()) return send_done(run, made.status());
+  std::shared_ptr<Replay> replay = std::move(made).value();
+  std::shared_ptr<runtime::TaskChecker> checker;
+  if (check.memcheck || check.poison != 0) {
+    checker = std::make_shared<runtime::TaskChecker>(
+        std::span<std::byte>(memory_.data(), memory_.size()), check.memcheck, check.poison);
+    for (size_t i = 0; i < tensor_addrs.size(); ++i) {
+      const LaunchCheck::Tensor& t = check.tensors[i];
+      std::byte* host = view(tensor_addrs[i], t.bytes);
+      if (host == nullptr) {
+        return send_done(run,
+                         Status(StatusCode::internal, "malformed device graph: tensor address"));
+      }
+      checker->add_tensor(runtime::kHandleBase + i, host, t.bytes, t.dtype, t.name, t.label,
+                          t.fresh);
+    }
+  }
+  if (Status placed = place_tensors(*replay, std::move(tensor_addrs)); !placed.ok()) {
+    return send_done(run, placed);
+  }
+  runtime::GraphRun& graph = replay->graph;
+  graph.rearm_fixed(trace);
+  graph.observe(recorder_.get(), run, &status_.progress[slot]);
+  graph.check_with(checker.get(), check.seed);
+  graph.on_finished([this, run, replay, checker]() {
+    Status failure = replay->graph.failure();
+    LaunchResult result;
+    result.tasks = replay->graph.node_count();
+    result.trace = replay->graph.take_trace();
+    if (checker) {
+      result.findings = checker->take_findings();
+      result.findings_dropped = checker->dropped();
+    }
+    send_done(run, failure.ok() ? Result<LaunchResult>(std::move(result))
+                                : Result<LaunchResult>(std::move(failure)));
+  });
+  // One task at a time on an AICPU thread, not on the channel's.
+  aicpu_.post([replay, checker]() {
+    replay->graph.start_fixed(false);
+    replay->graph.drive_checked();
+  });
 }
 
 Status DeviceRuntime::place_tensors(Replay& replay, std::vector<uint64_t> tensor_addrs) const {

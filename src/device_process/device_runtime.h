@@ -61,6 +61,10 @@ class DeviceRuntime {
   void unload(uint64_t request, device::protocol::WireReader& in);
   void launch_orchestration(uint64_t run, device::protocol::WireReader& in);
   void launch_graph(uint64_t run, device::protocol::WireReader& in);
+  // A checked graph launch (see GraphRun's check mode): its tasks run on an AICPU thread.
+  void launch_checked_graph(uint64_t run, uint32_t slot, const runtime::DeviceGraphHeader& header,
+                            uint64_t graph_bytes, const runtime::KernelTable& table,
+                            std::vector<uint64_t> tensor_addrs, bool trace, LaunchCheck check);
   void alloc_reply(uint64_t request, device::protocol::WireReader& in);
   // Decodes a launch's kernel table; `handles` (if given) receives each kernel's code handle.
   Result<runtime::KernelTable> kernels(device::protocol::WireReader& in,

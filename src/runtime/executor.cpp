@@ -105,6 +105,14 @@ Result<LaunchTensor> placed_tensor(Device& device, const std::string& name,
   return t;
 }
 
+CheckReport launch_check_report(const LaunchResult& result) {
+  CheckReport out;
+  out.schedules = 1;
+  out.findings = result.findings;
+  out.dropped = result.findings_dropped;
+  return out;
+}
+
 Status check_output_target(const std::string& name, uint32_t dtype, uint32_t ndim,
                            const int64_t* shape, const DeviceTensorRef& target) {
   const bool same = target.dtype == dtype && target.shape.size() == ndim &&

@@ -15,8 +15,10 @@ namespace chiprt::runtime {
 class Executor {
  public:
   virtual ~Executor() = default;
-  // Runs the callable held in `buffer` (leased by the caller for the whole call).
-  virtual Result<RunReport> run(const registry::ChipBuffer& buffer, const RunArgs& args) = 0;
+  // Runs the callable held in `buffer` (leased by the caller for the whole call), once, as
+  // `check` says (a plain run by default; see runtime/check/checked_run.h for checked runs).
+  virtual Result<RunReport> run(const registry::ChipBuffer& buffer, const RunArgs& args,
+                                const LaunchCheck& check) = 0;
   // The buffer of `generation` is being released: drop anything cached for it.
   virtual void forget(uint64_t generation) noexcept { (void)generation; }
   // Frees the device memory kept between runs that no run holds (heaps); at finalize, all of it.
@@ -47,6 +49,8 @@ Status check_tensor_args(const RunArgs& args);
 // >= 1, bytes that match, on `device`, inside one live allocation.
 Result<LaunchTensor> placed_tensor(Device& device, const std::string& name,
                                    const DeviceTensorRef& ref);
+// What a checked launch's device found (its memcheck findings), for RunReport::checks.
+CheckReport launch_check_report(const LaunchResult& result);
 // invalid_argument unless output `name` of (dtype, ndim, shape) fits the caller's target.
 Status check_output_target(const std::string& name, uint32_t dtype, uint32_t ndim,
                            const int64_t* shape, const DeviceTensorRef& target);

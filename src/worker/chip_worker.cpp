@@ -7,6 +7,7 @@
 #include "chiprt/worker.h"
 #include "registry/callable_registry.h"
 #include "registry/signature_check.h"
+#include "runtime/check/checked_run.h"
 #include "runtime/common/tensor_table.h"
 #include "runtime/executor.h"
 #include "runtime/hbg/orchestration_sandbox.h"
@@ -110,7 +111,15 @@ Result<RunReport> ChipWorker::run(CallableId id, const RunArgs& args) {
     return std::move(fits).annotate(running_callable(lease->name, id));
   }
   ++impl_->runs;
-  auto report = impl_->executor->run(lease.buffer(), args);
+  const Checks checks = args.checks.value_or(impl_->options.checks);
+  runtime::Executor& executor = *impl_->executor;
+  const registry::ChipBuffer& buffer = lease.buffer();
+  auto report = checks.any()
+                    ? runtime::run_checked(*impl_->device, checks, args,
+                                           [&](const RunArgs& a, const LaunchCheck& check) {
+                                             return executor.run(buffer, a, check);
+                                           })
+                    : executor.run(buffer, args, LaunchCheck{});
   if (!report.ok()) {
     return std::move(report).status().annotate(running_callable(lease->name, id));
   }

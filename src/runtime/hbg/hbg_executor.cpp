@@ -26,6 +26,28 @@ RunArgs shape_args(const RunArgs& args, bool sized) {
   }
   return out;
 }
+// `check` with what the device needs to know of each graph tensor to check it; intermediates
+// are named by their order of allocation, as tmr names them.
+LaunchCheck checked_tensors(const LaunchCheck& check, const std::vector<GraphTensor>& tensors) {
+  LaunchCheck out = check;
+  out.tensors.clear();
+  uint64_t intermediates = 0;
+  for (const GraphTensor& t : tensors) {
+    LaunchCheck::Tensor& c = out.tensors.emplace_back();
+    c.dtype = t.dtype;
+    c.bytes = t.bytes;
+    c.fresh = t.kind != TensorKind::input;
+    if (t.kind == TensorKind::intermediate) {
+      const uint64_t n = intermediates++;
+      c.name = fmt::format("intermediate {}", n);
+      c.label = fmt::format("intermediate {} (alloc_tensor call {})", n, n);
+    } else {
+      c.name = t.name;
+      c.label = fmt::format("{} '{}'", t.kind == TensorKind::input ? "argument" : "output", t.name);
+    }
+  }
+  return out;
+}
 }  // namespace
 
 HbgExecutor::HbgExecutor(Device& device, const WorkerOptions& options)
@@ -56,7 +78,8 @@ WorkerStats::GraphCache HbgExecutor::graph_cache() const {
   return out;
 }
 
-Result<RunReport> HbgExecutor::run(const registry::ChipBuffer& buffer, const RunArgs& args) {
+Result<RunReport> HbgExecutor::run(const registry::ChipBuffer& buffer, const RunArgs& args,
+                                   const LaunchCheck& check) {
   if (!buffer.orchestration) {
     return Status(StatusCode::failed_precondition, "the callable has no loaded orchestration");
   }
@@ -86,7 +109,7 @@ Result<RunReport> HbgExecutor::run(const registry::ChipBuffer& buffer, const Run
     fixed_bytes += graph->device_bytes();
     graph = cache_.insert(std::move(graph), keyed);
   }
-  auto report = replay(buffer, *graph, args);
+  auto report = replay(buffer, *graph, args, check);
   if (!report.ok()) return report;
   report->graph_cache_hit = hit;
   report->orchestration_calls = entry_calls;
@@ -101,7 +124,7 @@ Result<RunReport> HbgExecutor::run(const registry::ChipBuffer& buffer, const Run
 }
 
 Result<RunReport> HbgExecutor::replay(const registry::ChipBuffer& buffer, const DeviceGraph& graph,
-                                      const RunArgs& args) {
+                                      const RunArgs& args, const LaunchCheck& check) {
   // Device inputs and output targets are used where they are: no copy.
   std::map<std::string, DeviceAddr> placed;
   for (const auto& [name, ref] : args.device_inputs) {
@@ -132,6 +155,7 @@ Result<RunReport> HbgExecutor::replay(const registry::ChipBuffer& buffer, const 
   launch.kernels = launch_kernels(buffer);
   launch.trace = args.trace;
   launch.replay_cache_bytes = replay_cache_bytes_;
+  if (check.serial) launch.check = checked_tensors(check, graph.tensors);
   // Where each recorded tensor lives in this run.
   launch.tensors.reserve(graph.tensors.size());
   for (const GraphTensor& t : graph.tensors) {
@@ -165,6 +189,7 @@ Result<RunReport> HbgExecutor::replay(const registry::ChipBuffer& buffer, const 
   report.tasks = graph.task_count;
   report.peak_heap_bytes = graph.heap_bytes;
   report.trace = std::move(result.trace);
+  if (check.serial) report.checks = launch_check_report(result);
   CHIPRT_RETURN_IF_ERROR(table.read_outputs(report.outputs));
   return report;
 }

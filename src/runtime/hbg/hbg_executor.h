@@ -28,7 +28,8 @@ namespace chiprt::runtime {
 class HbgExecutor final : public Executor {
  public:
   HbgExecutor(Device& device, const WorkerOptions& options);
-  Result<RunReport> run(const registry::ChipBuffer& buffer, const RunArgs& args) override;
+  Result<RunReport> run(const registry::ChipBuffer& buffer, const RunArgs& args,
+                        const LaunchCheck& check) override;
   void forget(uint64_t generation) noexcept override { cache_.forget(generation); }
   void release_memory() noexcept override { heaps_.release_all(); }
   uint64_t heap_bytes_reserved() const override { return heaps_.reserved_bytes(); }
@@ -37,7 +38,7 @@ class HbgExecutor final : public Executor {
 
  private:
   Result<RunReport> replay(const registry::ChipBuffer& buffer, const DeviceGraph& graph,
-                           const RunArgs& args);
+                           const RunArgs& args, const LaunchCheck& check);
 
   Device& device_;
   const uint64_t heap_limit_;

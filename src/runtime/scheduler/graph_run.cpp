@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
+#include "runtime/check/task_checker.h"
+
 namespace chiprt::runtime {
 
 GraphRun::GraphRun(CorePool& cores, uint32_t nodes, Mode mode, bool trace)
@@ -50,6 +54,10 @@ void GraphRun::set_fixed(uint32_t node, const TaskDesc& desc, uint32_t deps,
 
 void GraphRun::start_fixed(bool wake_cores) {
   outstanding_.fetch_add(node_count_, std::memory_order_relaxed);
+  if (check_) {  // drive_checked() runs them and drops the close() guard
+    for (uint32_t root : roots_) check_->push(root);
+    return;
+  }
   if (roots_.empty()) {
     close();  // no tasks (or none can start: malformed, left to the stall deadline)
     return;
@@ -114,9 +122,12 @@ void GraphRun::invoke(const Node& n, CoreType core, uint32_t core_index) {
                                   d.task_id};
   std::chrono::steady_clock::time_point begin;
   if (trace_) begin = std::chrono::steady_clock::now();  // clock reads only when tracing
+  TaskChecker* checker = check_ ? check_->checker : nullptr;
+  if (checker) checker->before(d);
   if (monitor_) monitor_->kernel_begin(run_tag_, d, core_index);
   const int32_t rc = d.entry(&args);
   if (monitor_) monitor_->kernel_end();
+  if (checker) checker->after(d, core_index);
   if (trace_) {
     const auto end = std::chrono::steady_clock::now();
     auto us = [&](auto t) { return std::chrono::duration<double, std::micro>(t - start_).count(); };
@@ -159,7 +170,10 @@ std::optional<uint32_t> GraphRun::execute(uint32_t node, uint32_t thread) {
   // A ready fixed node is counted down no more in this run: re-arm it for the next one now.
   if (mode_ == Mode::fixed) n.pending.store(n.fixed_deps, std::memory_order_relaxed);
   const CoreType core = n.desc.core;
-  if (!failed()) invoke(n, core, thread % cores_.cores(core));
+  const uint32_t cores = std::max(1u, cores_.cores(core));
+  const uint32_t core_index =
+      check_ ? checked_core(check_->seed, n.desc.task_id, cores) : thread % cores;
+  if (!failed()) invoke(n, core, core_index);
 
   // Release successors. Dynamic nodes mark themselves done under the edge lock first, so the
   // submitting thread never adds an edge that nobody would release.
@@ -179,17 +193,17 @@ std::optional<uint32_t> GraphRun::execute(uint32_t node, uint32_t thread) {
   uint32_t ready_count = 0;
   for (uint32_t s : successors) {
     if (nodes_[s].pending.fetch_sub(1, std::memory_order_acq_rel) != 1) continue;
-    if (!next) {
+    if (!next && !check_) {  // a checked schedule picks what runs next
       next = s;
       continue;
     }
     ready[ready_count++] = s;
     if (ready_count == kPublishBatch) {
-      cores_.push(this, std::span<const uint32_t>(ready, ready_count));
+      publish(std::span<const uint32_t>(ready, ready_count));
       ready_count = 0;
     }
   }
-  if (ready_count > 0) cores_.push(this, std::span<const uint32_t>(ready, ready_count));
+  if (ready_count > 0) publish(std::span<const uint32_t>(ready, ready_count));
   if (mode_ == Mode::dynamic) released.swap(edges_[node].successors);  // keep the capacity
   retire(node);
   return next;
@@ -200,6 +214,47 @@ std::optional<uint32_t> GraphRun::execute(uint32_t node, uint32_t thread) {
 // releasing it; every other completer touches nothing after its decrement.
 void GraphRun::count_completions(uint64_t tasks) {
   if (outstanding_.fetch_sub(tasks, std::memory_order_acq_rel) == tasks) finish();
+}
+
+void GraphRun::check_with(TaskChecker* checker, uint64_t seed) {
+  check_ = std::make_unique<CheckState>();
+  check_->checker = checker;
+  check_->seed = seed;
+  check_->order.seed(seed);
+}
+
+uint32_t GraphRun::checked_core(uint64_t seed, uint64_t task, uint32_t cores) {
+  // splitmix64 of (seed, task): the same core for the same task on both runtimes.
+  uint64_t z = seed + 0x9e3779b97f4a7c15ull * (task + 1);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  z ^= z >> 31;
+  return static_cast<uint32_t>(z % std::max(1u, cores));
+}
+
+bool GraphRun::run_checked_task() {
+  uint32_t node = 0;
+  {
+    std::lock_guard lock(check_->mutex);
+    std::vector<uint32_t>& ready = check_->ready;
+    if (ready.empty()) return false;
+    // mt19937_64's output is fixed by the standard (a distribution's is not): a seed names
+    // the same schedule everywhere.
+    const size_t pick = static_cast<size_t>(check_->order() % ready.size());
+    node = ready[pick];
+    ready[pick] = ready.back();
+    ready.pop_back();
+  }
+  (void)execute(node, 0);  // frees no follow-up in check mode: successors wait in `ready`
+  note_progress();
+  count_completions(1);  // never the last: the driver holds the close() guard
+  return true;
+}
+
+void GraphRun::drive_checked() {
+  while (run_checked_task()) {
+  }
+  close();
 }
 
 void GraphRun::close() {

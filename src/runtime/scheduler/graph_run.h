@@ -22,6 +22,12 @@
 // chains of a run it took from the pool at once (count_chains: one atomic per batch, not per
 // task), which also keeps the run alive until then.
 //
+// Check mode (check_with(), see chiprt/check.h): nothing goes to the CorePool. Ready tasks wait
+// in the run, and the thread that drives it (a tmr orchestration's, whenever it would wait for
+// tasks and at its end; for a fixed graph, drive_checked()'s caller) runs them one at a time in
+// an order drawn from the seed among the ready ones, each as a core drawn from the seed and its
+// task id, with a TaskChecker (optional) watching each kernel.
+//
 // Thread safety: submit/close are called from one submitting thread;
 // run_chain()/count_chains() from core threads; fail() from any thread; wait() from one waiting
 // thread. A run must stay alive until wait() returned or its on_finished callback ran.
@@ -35,6 +41,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <span>
 #include <vector>
 
@@ -42,19 +49,9 @@
 #include "chiprt/abi/orchestration.h"
 #include "chiprt/run.h"
 #include "runtime/scheduler/core_pool.h"
+#include "runtime/scheduler/task_desc.h"
 
 namespace chiprt::runtime {
-
-// Everything a core needs to run one task. Borrowed pointers stay valid until the task retired.
-struct TaskDesc {
-  uint64_t task_id = 0;
-  uint32_t func_id = 0;
-  CoreType core = CoreType::aiv;
-  chiprt_kernel_entry_fn entry = nullptr;  // nullptr: not a kernel of this callable
-  uint32_t param_count = 0;
-  const chiprt_param_t* params = nullptr;  // views carry the runtime's tensor handles
-  std::byte* const* bases = nullptr;       // per param: host pointer of its tensor's element 0
-};
 
 // Watches kernels start and end (the device process records them in shared memory so the host
 // can name what was running when the device died). Called on the executing thread.
@@ -64,6 +61,8 @@ class ExecutionMonitor {
   virtual void kernel_begin(uint64_t run, const TaskDesc& task, uint32_t core_index) noexcept = 0;
   virtual void kernel_end() noexcept = 0;
 };
+
+class TaskChecker;
 
 class GraphRun {
  public:
@@ -127,6 +126,15 @@ class GraphRun {
   // first failure (kernel or otherwise) or ok.
   void close();
   Status wait();
+  // Before any task is armed: check mode, see above (`checker` borrowed, nullable).
+  void check_with(TaskChecker* checker, uint64_t seed);
+  bool checking() const { return check_ != nullptr; }
+  // Check mode, fixed graphs: after start_fixed(), runs every task on this thread, then closes
+  // the run (which may be gone once this returns).
+  void drive_checked();
+  // The logical core a checked run places `task` on, among `cores`.
+  static uint32_t checked_core(uint64_t seed, uint64_t task, uint32_t cores);
+
   // Records a failure (the first wins); kernels of tasks not yet started are skipped.
   void fail(Status status);
   bool failed() const { return failed_.load(std::memory_order_acquire); }
@@ -143,8 +151,11 @@ class GraphRun {
   virtual void retire(uint32_t node) { (void)node; }
   // For a thread about to wait for tasks to complete: runs a ready task of any run (and the
   // chain it frees, up to `max_chain` tasks) on this thread instead; false when none was ready.
-  bool help_cores(uint64_t max_chain) { return cores_.help_once(max_chain); }
-  bool cores_queued() const { return cores_.queued() > 0; }
+  // In check mode: runs the next task of the schedule instead.
+  bool help_cores(uint64_t max_chain) {
+    return check_ ? run_checked_task() : cores_.help_once(max_chain);
+  }
+  bool cores_queued() const { return check_ ? check_->queued() : cores_.queued() > 0; }
   CorePool& cores() { return cores_; }
 
  private:
@@ -167,7 +178,35 @@ class GraphRun {
   static constexpr uint32_t kPublishBatch = 32;    // ready successors published per pool lock
   static constexpr uint64_t kProgressStride = 64;  // tasks of a chain per progress report
   void invoke(const Node& n, CoreType core, uint32_t core_index);
-  void dispatch(uint32_t node) { cores_.push(ReadyTask{this, node}); }
+  void dispatch(uint32_t node) {
+    if (check_) return check_->push(node);
+    cores_.push(ReadyTask{this, node});
+  }
+  void publish(std::span<const uint32_t> nodes) {
+    if (check_) {
+      for (uint32_t node : nodes) check_->push(node);
+      return;
+    }
+    cores_.push(this, nodes);
+  }
+  // Check mode: runs one ready task of the schedule (and counts it); false when none is ready.
+  bool run_checked_task();
+  struct CheckState {
+    TaskChecker* checker = nullptr;
+    uint64_t seed = 0;
+    std::mt19937_64 order;
+    std::mutex mutex;  // guards ready
+    std::vector<uint32_t> ready;
+    void push(uint32_t node) {
+      std::lock_guard lock(mutex);
+      ready.push_back(node);
+    }
+    bool queued() {
+      std::lock_guard lock(mutex);
+      return !ready.empty();
+    }
+  };
+  std::unique_ptr<CheckState> check_;
   void count_completions(uint64_t tasks);
   void finish();
 

@@ -21,7 +21,8 @@ TmrExecutor::TmrExecutor(Device& device, const WorkerOptions& options)
       deadlines_(deadlines(options)),
       heaps_(device, limits_.heap_bytes) {}
 
-Result<RunReport> TmrExecutor::run(const registry::ChipBuffer& buffer, const RunArgs& args) {
+Result<RunReport> TmrExecutor::run(const registry::ChipBuffer& buffer, const RunArgs& args,
+                                   const LaunchCheck& check) {
   if (!buffer.orchestration) {
     return Status(StatusCode::failed_precondition, "the callable has no loaded orchestration");
   }
@@ -60,6 +61,7 @@ Result<RunReport> TmrExecutor::run(const registry::ChipBuffer& buffer, const Run
   launch.heap_addr = heap.addr();
   launch.trace = args.trace;
   launch.label = fmt::format("callable '{}'", buffer.name);
+  launch.check = check;
   CHIPRT_ASSIGN_OR_RETURN(const Deadlines limits, launch_limits(deadlines_, args));
   CHIPRT_ASSIGN_OR_RETURN(LaunchResult result, device_.launch(launch, limits));
   RunReport report;
@@ -69,6 +71,7 @@ Result<RunReport> TmrExecutor::run(const registry::ChipBuffer& buffer, const Run
   report.orchestration_calls = result.orchestration_calls;
   report.runtime_fixed_bytes = 0;  // nothing tagged runtime besides the heap: see RunReport
   report.trace = std::move(result.trace);
+  if (check.serial) report.checks = launch_check_report(result);
   CHIPRT_RETURN_IF_ERROR(deliver_outputs(device_, result, args, report.outputs));
   report.elapsed_us =
       std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();

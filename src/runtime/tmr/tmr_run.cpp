@@ -15,7 +15,15 @@ TmrRun::TmrRun(Device& memory, CorePool& cores, TmrLaunch launch)
       launch_(std::move(launch)),
       tensors_(memory),
       ring_(launch_.limits.ring_slots),
-      intermediates_(launch_.limits.heap_bytes, "tmr") {}
+      intermediates_(launch_.limits.heap_bytes, "tmr") {
+  if (launch_.check.serial) {
+    if (launch_.check.memcheck || launch_.check.poison != 0) {
+      checker_ = std::make_unique<TaskChecker>(launch_.device_memory, launch_.check.memcheck,
+                                               launch_.check.poison);
+    }
+    check_with(checker_.get(), launch_.check.seed);
+  }
+}
 
 TmrRun::~TmrRun() = default;
 
@@ -36,12 +44,17 @@ Status TmrRun::prepare() {
   }
   for (const LaunchTensor& input : launch_.inputs) {
     CHIPRT_RETURN_IF_ERROR(tensors_.add_placed_input(input));
+    if (!checker_) continue;
+    const uint64_t handle = *tensors_.input(input.name);
+    const TensorRecord& r = *tensors_.find(handle);
+    checker_->add_tensor(handle, r.host, r.bytes, r.dtype, input.name,
+                         fmt::format("argument '{}'", input.name), false);
   }
   return Status::Ok();
 }
 
 void TmrRun::orchestrate() {
-  if (launch_.alone_for.count() > 0) {
+  if (launch_.alone_for.count() > 0 && !checking()) {
     alone_ = true;
     alone_until_ = std::chrono::steady_clock::now() + launch_.alone_for;
     CorePool::publish_quietly(true);
@@ -52,6 +65,10 @@ void TmrRun::orchestrate() {
   while (alone_ && std::chrono::steady_clock::now() < alone_until_ && help_cores(kHelpChain)) {
   }
   stop_alone();
+  if (checking()) {  // the rest of the schedule
+    while (help_cores(1)) {
+    }
+  }
   try {
     std::lock_guard lock(mutex_);
     while (intermediates_.has_open_scope()) end_scope_locked();
@@ -75,6 +92,10 @@ Result<LaunchResult> TmrRun::result() {
   report.orchestration_calls = orchestration_calls_;
   report.trace = take_trace();
   report.outputs = tensors_.disown_outputs();
+  if (checker_) {
+    report.findings = checker_->take_findings();
+    report.findings_dropped = checker_->dropped();
+  }
   return report;
 }
 
@@ -129,6 +150,12 @@ int32_t TmrRun::alloc_tensor(uint32_t dtype, uint32_t ndim, const int64_t* shape
       tensors_.add_intermediate(dtype, ndim, shape, *elements, *offset, heap_ + *offset);
   intermediates_.enter(*tensors_.find(handle));
   *out = tensors_.full_view(handle);
+  const uint64_t ordinal = intermediates_made_++;
+  if (checker_) {
+    checker_->add_tensor(
+        handle, heap_ + *offset, bytes, dtype, fmt::format("intermediate {}", ordinal),
+        fmt::format("intermediate {} (alloc_tensor call {})", ordinal, ordinal), true);
+  }
   return CHIPRT_ORCH_OK;
 }
 
@@ -143,6 +170,11 @@ int32_t TmrRun::alloc_output(const char* name, uint32_t dtype, uint32_t ndim, co
     return reject(CHIPRT_ORCH_INVALID, std::move(handle).status().annotate("alloc_output"));
   }
   *out = tensors_.full_view(*handle);
+  if (checker_) {
+    const TensorRecord& r = *tensors_.find(*handle);
+    checker_->add_tensor(*handle, r.host, r.bytes, r.dtype, name, fmt::format("output '{}'", name),
+                         true);
+  }
   return CHIPRT_ORCH_OK;
 }
 

@@ -22,11 +22,14 @@
 #include <condition_variable>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "chiprt/device.h"
+#include "runtime/check/task_checker.h"
 #include "runtime/common/intermediate_scopes.h"
 #include "runtime/common/kernel_table.h"
 #include "runtime/common/orch_backend.h"
@@ -57,6 +60,10 @@ struct TmrLaunch {
   // costs more in wake-ups and cache lines moving between them than it saves); then, or at the
   // end of the orchestration, the cores' threads are woken for what is left.
   std::chrono::microseconds alone_for{0};
+  // A checked run (see GraphRun's check mode); `device_memory` is this process's whole view of
+  // device memory, which memcheck's margins stay inside.
+  LaunchCheck check;
+  std::span<std::byte> device_memory;
 };
 
 class TmrRun final : public GraphRun, public OrchBackend {
@@ -130,6 +137,8 @@ class TmrRun final : public GraphRun, public OrchBackend {
   TaskAccesses accesses_;
   std::vector<uint64_t> deps_;
   std::vector<Dependency> edges_;
+  uint64_t intermediates_made_ = 0;  // alloc_tensor calls that made one: names them in findings
+  std::unique_ptr<TaskChecker> checker_;  // a checked run's
   int32_t orch_rc_ = 0;
   uint64_t orchestration_calls_ = 0;  // entry calls, made by orchestrate()
   std::string last_error_;

@@ -1,0 +1,231 @@
+#include "runtime/check/task_checker.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace chiprt::runtime {
+
+TaskChecker::TaskChecker(std::span<std::byte> memory, bool memcheck, uint8_t poison)
+    : memory_(memory), memcheck_(memcheck), poison_(poison) {}
+
+void TaskChecker::add_tensor(uint64_t handle, std::byte* host, uint64_t bytes, uint32_t dtype,
+                             std::string name, std::string label, bool fresh) {
+  if (host == nullptr) return;
+  if (fresh && poison_ != 0) std::memset(host, poison_, bytes);
+  tensors_[handle] = Tensor{host, bytes, std::max(1u, chiprt_dtype_size(dtype)), std::move(name),
+                            std::move(label)};
+}
+
+void TaskChecker::before(const TaskDesc& task) {
+  if (!memcheck_) return;
+  named_.clear();
+  regions_.clear();
+  writable_.clear();
+  for (uint32_t i = 0; i < task.param_count; ++i) {
+    const chiprt_param_t& p = task.params[i];
+    if (p.kind == CHIPRT_PARAM_SCALAR || !tensors_.contains(p.tensor.base)) continue;
+    if (std::find(named_.begin(), named_.end(), p.tensor.base) == named_.end()) {
+      named_.push_back(p.tensor.base);
+    }
+  }
+  std::byte* const lo = memory_.data();
+  std::byte* const hi = memory_.data() + memory_.size();
+  for (uint64_t handle : named_) {
+    const Tensor& t = tensors_.at(handle);
+    std::byte* begin = t.host - std::min<uint64_t>(kMargin, static_cast<uint64_t>(t.host - lo));
+    std::byte* end = t.host + t.bytes;
+    end += std::min<uint64_t>(kMargin, static_cast<uint64_t>(hi - end));
+    regions_.push_back({begin, end, 0});
+  }
+  std::sort(regions_.begin(), regions_.end(),
+            [](const Region& a, const Region& b) { return a.begin < b.begin; });
+  std::vector<Region> merged;
+  for (const Region& r : regions_) {
+    if (!merged.empty() && r.begin <= merged.back().end) {
+      merged.back().end = std::max(merged.back().end, r.end);
+    } else {
+      merged.push_back(r);
+    }
+  }
+  regions_ = std::move(merged);
+  size_t total = 0;
+  for (Region& r : regions_) {
+    r.snapshot = total;
+    total += static_cast<size_t>(r.end - r.begin);
+  }
+  snapshot_.resize(total);
+  for (const Region& r : regions_) {
+    std::memcpy(snapshot_.data() + r.snapshot, r.begin, static_cast<size_t>(r.end - r.begin));
+  }
+}
+
+void TaskChecker::after(const TaskDesc& task, uint32_t core_index) {
+  if (!memcheck_) return;
+  constexpr size_t kBlock = 64;
+  for (const Region& r : regions_) {
+    const size_t size = static_cast<size_t>(r.end - r.begin);
+    const std::byte* before = snapshot_.data() + r.snapshot;
+    size_t i = 0;
+    while (i < size) {
+      const size_t block = std::min(kBlock, size - i);
+      if (std::memcmp(r.begin + i, before + i, block) == 0) {
+        i += block;
+        continue;
+      }
+      // Coalesce the changed bytes from here on, across blocks and across gaps shorter than an
+      // element (a value written may share bytes with the one it replaced).
+      while (i < size && r.begin[i] == before[i]) ++i;
+      if (i == size) break;
+      size_t last = i;
+      for (size_t j = i + 1; j < size && j - last <= kSlack; ++j) {
+        if (r.begin[j] != before[j]) last = j;
+      }
+      report(task, core_index, r.begin + i, r.begin + last + 1, before + i);
+      i = last + 1;
+    }
+  }
+}
+
+bool TaskChecker::writable(const TaskDesc& task, uint64_t handle, uint64_t e) {
+  auto [it, made] = writable_.try_emplace(handle);
+  std::vector<bool>& mask = it->second;
+  if (made) {
+    const Tensor& t = tensors_.at(handle);
+    const uint64_t elements = t.bytes / t.element;
+    mask.assign(elements, false);
+    for (uint32_t i = 0; i < task.param_count; ++i) {
+      const chiprt_param_t& p = task.params[i];
+      if (p.tensor.base != handle ||
+          (p.kind != CHIPRT_PARAM_OUTPUT && p.kind != CHIPRT_PARAM_INOUT)) {
+        continue;
+      }
+      const chiprt_tensor_t& v = p.tensor;
+      int64_t shape[CHIPRT_MAX_DIMS] = {1, 1, 1, 1};
+      int64_t stride[CHIPRT_MAX_DIMS] = {0, 0, 0, 0};
+      for (uint32_t d = 0; d < v.ndim && d < CHIPRT_MAX_DIMS; ++d) {
+        shape[d] = v.shape[d];
+        stride[d] = v.strides[d];
+      }
+      for (int64_t a = 0; a < shape[0]; ++a) {
+        for (int64_t b = 0; b < shape[1]; ++b) {
+          for (int64_t c = 0; c < shape[2]; ++c) {
+            for (int64_t d = 0; d < shape[3]; ++d) {
+              const int64_t at = static_cast<int64_t>(v.offset) + a * stride[0] + b * stride[1] +
+                                 c * stride[2] + d * stride[3];
+              if (at >= 0 && static_cast<uint64_t>(at) < elements) mask[at] = true;
+            }
+          }
+        }
+      }
+    }
+  }
+  return e < mask.size() && mask[e];
+}
+
+void TaskChecker::report(const TaskDesc& task, uint32_t core_index, const std::byte* begin,
+                         const std::byte* end, const std::byte* was) {
+  const std::string who = fmt::format("task {} (func_id {}, {} core {})", task.task_id,
+                                      task.func_id, core_type_name(task.core), core_index);
+  auto finding = [&](const Tensor& t, std::string unit, uint64_t b, uint64_t e, std::string msg) {
+    CheckFinding f;
+    f.check = "memcheck";
+    f.has_task = true;
+    f.task_id = task.task_id;
+    f.func_id = task.func_id;
+    f.core_type = static_cast<uint32_t>(task.core);
+    f.core_index = core_index;
+    f.tensor = t.name;
+    f.unit = std::move(unit);
+    f.begin = b;
+    f.end = e;
+    f.message = fmt::format("memcheck: {} {}", who, msg);
+    add(std::move(f));
+  };
+  // Walk the changed bytes, one stretch of one kind at a time.
+  for (const std::byte* p = begin; p < end;) {
+    const Tensor* inside = nullptr;
+    uint64_t inside_handle = 0;
+    for (uint64_t h : named_) {
+      const Tensor& t = tensors_.at(h);
+      if (p >= t.host && p < t.host + t.bytes) {
+        inside = &t;
+        inside_handle = h;
+        break;
+      }
+    }
+    if (inside != nullptr) {
+      // Elements outside the declared writable views, as one range per contiguous stretch.
+      const std::byte* stop = std::min<const std::byte*>(end, inside->host + inside->bytes);
+      const uint64_t first = static_cast<uint64_t>(p - inside->host) / inside->element;
+      const uint64_t last =
+          (static_cast<uint64_t>(stop - inside->host) + inside->element - 1) / inside->element;
+      constexpr uint64_t kNone = ~0ull;
+      uint64_t open = kNone;  // first element of the stretch being read
+      auto close = [&](uint64_t e) {
+        finding(*inside, "elements", open, e,
+                fmt::format("wrote elements [{}, {}) of {} outside the views it declared writable",
+                            open, e, inside->label));
+        open = kNone;
+      };
+      auto changed = [&](uint64_t e) {
+        const std::byte* from =
+            std::max<const std::byte*>(begin, inside->host + e * inside->element);
+        const std::byte* to =
+            std::min<const std::byte*>(end, inside->host + (e + 1) * inside->element);
+        return from < to && std::memcmp(from, was + (from - begin), to - from) != 0;
+      };
+      for (uint64_t e = first; e < last; ++e) {
+        const bool bad = changed(e) && !writable(task, inside_handle, e);
+        if (bad && open == kNone) open = e;
+        if (!bad && open != kNone) close(e);
+      }
+      if (open != kNone) close(last);
+      p = stop;
+      continue;
+    }
+    // Outside every tensor the task names: name the one it ran past (the nearest below), or
+    // the one it wrote in front of.
+    const Tensor* below = nullptr;
+    const Tensor* above = nullptr;
+    for (uint64_t h : named_) {
+      const Tensor& t = tensors_.at(h);
+      if (t.host + t.bytes <= p && (!below || t.host + t.bytes > below->host + below->bytes)) {
+        below = &t;
+      }
+      if (t.host > p && (!above || t.host < above->host)) above = &t;
+    }
+    const std::byte* stop = end;
+    if (above != nullptr) stop = std::min<const std::byte*>(stop, above->host);
+    // Offsets rounded out to whole elements of that tensor.
+    auto down = [](uint64_t v, uint64_t unit) { return v / unit * unit; };
+    auto up = [](uint64_t v, uint64_t unit) { return (v + unit - 1) / unit * unit; };
+    if (below != nullptr) {
+      const uint64_t b =
+          down(static_cast<uint64_t>(p - (below->host + below->bytes)), below->element);
+      const uint64_t e =
+          up(static_cast<uint64_t>(stop - (below->host + below->bytes)), below->element);
+      finding(*below, "bytes", b, e,
+              fmt::format("wrote {} bytes past the end of {} (bytes [{}, {}) after its {} bytes)",
+                          e - b, below->label, b, e, below->bytes));
+    } else if (above != nullptr) {
+      const uint64_t b = down(static_cast<uint64_t>(above->host - stop), above->element);
+      const uint64_t e = up(static_cast<uint64_t>(above->host - p), above->element);
+      finding(*above, "bytes", b, e,
+              fmt::format("wrote {} bytes before the start of {} (bytes [{}, {}) before it)", e - b,
+                          above->label, b, e));
+    }
+    p = stop;
+  }
+}
+
+void TaskChecker::add(CheckFinding finding) {
+  if (findings_.size() < CheckReport::kMaxFindings) {
+    findings_.push_back(std::move(finding));
+  } else {
+    ++dropped_;
+  }
+}
+
+}  // namespace chiprt::runtime

@@ -1,0 +1,87 @@
+// TaskChecker: memcheck and the poison of initcheck inside one checked run, on the device.
+//
+// The run names each of its tensors once (add_tensor: the handle its views carry, its element 0
+// in this process's view of device memory, its size). Tasks of a checked run execute one at a
+// time, so everything that changes in device memory while a kernel runs is that kernel's doing:
+// before() copies each tensor the task names, plus kMargin bytes either side of it, and after()
+// compares. A changed byte
+// - inside a tensor the task names but outside every writable view (output, inout) of it that
+//   the task declared defeats dependency inference: a finding naming the elements;
+// - outside every tensor the task names (past its end or before its start, up to kMargin
+//   bytes): a finding naming the tensor it ran past and the bytes.
+// Consecutive bytes of one kind coalesce into one finding. Writes further than kMargin from
+// every tensor the task names, and reads, are not seen (guard pages would see them).
+//
+// Not thread-safe: a checked run calls it from the one thread that executes its tasks.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "chiprt/check.h"
+#include "runtime/scheduler/task_desc.h"
+
+namespace chiprt::runtime {
+
+class TaskChecker {
+ public:
+  static constexpr uint64_t kMargin = 16 * 1024;
+  // Changed bytes this close together are one stretch.
+  static constexpr size_t kSlack = 8;
+
+  // `memory`: this process's whole view of device memory (margins stay inside it).
+  TaskChecker(std::span<std::byte> memory, bool memcheck, uint8_t poison);
+
+  // A tensor of the run, by the handle its views carry. `fresh` ones (outputs, intermediates)
+  // are filled with the poison byte now, when there is one. A handle named again replaces the
+  // earlier record.
+  void add_tensor(uint64_t handle, std::byte* host, uint64_t bytes, uint32_t dtype,
+                  std::string name, std::string label, bool fresh);
+
+  void before(const TaskDesc& task);
+  void after(const TaskDesc& task, uint32_t core_index);
+
+  std::vector<CheckFinding> take_findings() { return std::move(findings_); }
+  uint64_t dropped() const { return dropped_; }
+
+ private:
+  struct Tensor {
+    std::byte* host = nullptr;
+    uint64_t bytes = 0;
+    uint32_t element = 1;  // bytes per element
+    std::string name;
+    std::string label;
+  };
+  // A stretch of memory copied before the task: the tensors it names and their margins.
+  struct Region {
+    std::byte* begin;
+    std::byte* end;
+    size_t snapshot;  // offset in snapshot_
+  };
+  // A stretch of changed bytes [begin, end) (not all of them need have changed), which held
+  // `was` before the task.
+  void report(const TaskDesc& task, uint32_t core_index, const std::byte* begin,
+              const std::byte* end, const std::byte* was);
+  void add(CheckFinding finding);
+  // Whether element `e` of tensor `handle` lies in a writable view the task declared.
+  bool writable(const TaskDesc& task, uint64_t handle, uint64_t e);
+
+  const std::span<std::byte> memory_;
+  const bool memcheck_;
+  const uint8_t poison_;
+  std::unordered_map<uint64_t, Tensor> tensors_;
+
+  // Of the task being checked.
+  std::vector<uint64_t> named_;  // handles, distinct
+  std::vector<Region> regions_;
+  std::vector<std::byte> snapshot_;
+  std::unordered_map<uint64_t, std::vector<bool>> writable_;  // by handle, made on demand
+
+  std::vector<CheckFinding> findings_;
+  uint64_t dropped_ = 0;
+};
+
+}  // namespace chiprt::runtime
