@@ -9,8 +9,9 @@
 //   the task declared defeats dependency inference: a finding naming the elements;
 // - outside every tensor the task names (past its end or before its start, up to kMargin
 //   bytes): a finding naming the tensor it ran past and the bytes.
-// Consecutive bytes of one kind coalesce into one finding. Writes further than kMargin from
-// every tensor the task names, and reads, are not seen (guard pages would see them).
+// Consecutive bytes of one kind coalesce into one finding. Not seen: a write that stores the
+// value already there, writes further than kMargin from every tensor the task names, and reads
+// (guard pages would see those).
 //
 // Not thread-safe: a checked run calls it from the one thread that executes its tasks.
 #pragma once
