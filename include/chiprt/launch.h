@@ -99,6 +99,18 @@ struct GraphLaunch {
   LaunchCheck check;  // a checked launch is set up afresh: it neither uses nor fills that cache
 };
 
+// What a task of a memchecked launch wrote into a tensor (elements [begin, end), changed ones
+// and the stretches between them): names the task behind a later finding on those elements.
+struct CheckWrite {
+  std::string tensor;
+  uint64_t begin = 0;
+  uint64_t end = 0;
+  uint64_t task_id = 0;
+  uint32_t func_id = 0;
+  uint32_t core_type = 0;
+  uint32_t core_index = 0;
+};
+
 struct LaunchResult {
   uint64_t tasks = 0;
   uint64_t peak_ring_occupancy = 0;
@@ -108,6 +120,8 @@ struct LaunchResult {
   std::vector<TaskTrace> trace;
   std::vector<CheckFinding> findings;  // a checked launch's memcheck findings
   uint64_t findings_dropped = 0;       // beyond CheckReport::kMaxFindings
+  std::vector<CheckWrite> writes;      // in execution order, at most kMaxCheckWrites
+  static constexpr size_t kMaxCheckWrites = 1 << 16;
   // Device memory the device allocated for this run and still holds (the outputs): freed when
   // the result is destroyed, so read the outputs first.
   std::vector<DeviceBuffer> allocations;

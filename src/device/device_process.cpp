@@ -296,6 +296,7 @@ Result<LaunchResult> DeviceProcess::launch(Message type,
     result.trace = protocol::get_trace(r);
     result.findings =
         protocol::get_findings(r, result.findings_dropped, CheckReport::kMaxFindings);
+    result.writes = protocol::get_writes(r, LaunchResult::kMaxCheckWrites);
     if (!r.ok() || !known_code(code)) return violation("a malformed run completion");
   } catch (const std::bad_alloc&) {
     return Status(StatusCode::resource_exhausted, "host memory ran out reading a run completion");

@@ -121,4 +121,29 @@ inline std::vector<CheckFinding> get_findings(WireReader& r, uint64_t& dropped, 
   return out;
 }
 
+inline void put_writes(WireWriter& w, const std::vector<CheckWrite>& writes) {
+  w.put(static_cast<uint32_t>(writes.size()));
+  for (const CheckWrite& c : writes) {
+    w.put_string(c.tensor).put(c.begin).put(c.end).put(c.task_id).put(c.func_id);
+    w.put(c.core_type).put(c.core_index);
+  }
+}
+
+inline std::vector<CheckWrite> get_writes(WireReader& r, size_t limit) {
+  std::vector<CheckWrite> out;
+  const uint32_t n = r.get<uint32_t>();
+  for (uint32_t i = 0; i < n && r.ok(); ++i) {
+    CheckWrite c;
+    c.tensor = r.get_string();
+    c.begin = r.get<uint64_t>();
+    c.end = r.get<uint64_t>();
+    c.task_id = r.get<uint64_t>();
+    c.func_id = r.get<uint32_t>();
+    c.core_type = r.get<uint32_t>();
+    c.core_index = r.get<uint32_t>();
+    if (out.size() < limit) out.push_back(std::move(c));
+  }
+  return out;
+}
+
 }  // namespace chiprt::device::protocol

@@ -40,13 +40,15 @@
 //   kLog [run]           text str
 //   kRunDone [run]       status code i32, message str, tasks u64, peak ring u64, peak heap u64,
 //                        orchestration calls u64, tensors (outputs), trace (count u32, TraceRecord
-//                        each), findings
+//                        each), findings, writes
 // where kernels = count u32, then (func_id u32, core u32, handle u64) each, and tensors =
 // count u32, then (name str, dtype u32, ndim u32, shape i64 x4, addr u64, bytes u64) each;
 // check = serial u8, seed u64, memcheck u8, poison u8, tensors (count u32, then (name str,
 // label str, dtype u32, bytes u64, fresh u8) each); findings = count u32, then (check str,
 // has task u8, task u64, func_id u32, core type u32, core index u32, tensor str, unit str,
-// begin u64, end u64, message str) each, then findings dropped u64.
+// begin u64, end u64, message str) each, then findings dropped u64, then writes = count u32,
+// then (tensor str, begin u64, end u64, task u64, func_id u32, core type u32, core index u32)
+// each.
 #pragma once
 
 #include <atomic>

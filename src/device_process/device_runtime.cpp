@@ -155,11 +155,13 @@ void DeviceRuntime::send_done(uint64_t run, const Result<LaunchResult>& result) 
     device::protocol::put_tensors(out, result->outputs);
     device::protocol::put_trace(out, result->trace);
     device::protocol::put_findings(out, result->findings, result->findings_dropped);
+    device::protocol::put_writes(out, result->writes);
   } else {
     out.put(uint64_t{0}).put(uint64_t{0}).put(uint64_t{0}).put(uint64_t{0});
     device::protocol::put_tensors(out, {});
     device::protocol::put_trace(out, {});
     device::protocol::put_findings(out, {}, 0);
+    device::protocol::put_writes(out, {});
   }
   channel_.send(Message::kRunDone, run, out.bytes());
 }
@@ -384,6 +386,7 @@ void DeviceRuntime::launch_checked_graph(uint64_t run, uint32_t slot,
     if (checker) {
       result.findings = checker->take_findings();
       result.findings_dropped = checker->dropped();
+      result.writes = checker->take_writes();
     }
     send_done(run, failure.ok() ? Result<LaunchResult>(std::move(result))
                                 : Result<LaunchResult>(std::move(failure)));

@@ -16,9 +16,10 @@ class Executor {
  public:
   virtual ~Executor() = default;
   // Runs the callable held in `buffer` (leased by the caller for the whole call), once, as
-  // `check` says (a plain run by default; see runtime/check/checked_run.h for checked runs).
+  // `check` says (see runtime/check/checked_run.h); a memchecked run's task writes go to
+  // `writes` (nullable).
   virtual Result<RunReport> run(const registry::ChipBuffer& buffer, const RunArgs& args,
-                                const LaunchCheck& check) = 0;
+                                const LaunchCheck& check, std::vector<CheckWrite>* writes) = 0;
   // The buffer of `generation` is being released: drop anything cached for it.
   virtual void forget(uint64_t generation) noexcept { (void)generation; }
   // Frees the device memory kept between runs that no run holds (heaps); at finalize, all of it.

@@ -116,10 +116,11 @@ Result<RunReport> ChipWorker::run(CallableId id, const RunArgs& args) {
   const registry::ChipBuffer& buffer = lease.buffer();
   auto report = checks.any()
                     ? runtime::run_checked(*impl_->device, checks, args,
-                                           [&](const RunArgs& a, const LaunchCheck& check) {
-                                             return executor.run(buffer, a, check);
+                                           [&](const RunArgs& a, const LaunchCheck& check,
+                                               std::vector<CheckWrite>* writes) {
+                                             return executor.run(buffer, a, check, writes);
                                            })
-                    : executor.run(buffer, args, LaunchCheck{});
+                    : executor.run(buffer, args, LaunchCheck{}, nullptr);
   if (!report.ok()) {
     return std::move(report).status().annotate(running_callable(lease->name, id));
   }

@@ -108,7 +108,10 @@ TEST_P(CheckTest, AWriteOutsideTheDeclaredViewIsAMemcheckFindingNamingTheElement
 
 TEST_P(CheckTest, AReadBeyondTheDeclaredInputRacesItsProducerAndIsARacecheckFinding) {
   ASSERT_TRUE(rig_.worker->run(id_, bug_args(3)).ok());
-  const CheckFinding f = expect_finding(3, "racecheck", "y", 0);
+  // Named by the task that wrote the differing element: the reader beyond its input (func 4).
+  const CheckFinding f = expect_finding(3, "racecheck", "y", 4);
+  EXPECT_TRUE(f.has_task);
+  EXPECT_EQ(f.task_id, 2u);
   EXPECT_EQ(f.begin, 0u);
   EXPECT_NE(f.message.find("seed"), std::string::npos) << f.message;
 }
@@ -125,7 +128,10 @@ TEST_P(CheckTest, AnOutputHalfWrittenIsAnInitcheckFindingNamingTheUnwrittenEleme
 
 TEST_P(CheckTest, AReadOfAnIntermediateNoTaskWroteIsAnInitcheckFinding) {
   ASSERT_TRUE(rig_.worker->run(id_, bug_args(5)).ok());
-  const CheckFinding f = expect_finding(5, "initcheck", "y", 0);
+  // Named by the task that read the unwritten intermediate and wrote y from it (func 1).
+  const CheckFinding f = expect_finding(5, "initcheck", "y", 1);
+  EXPECT_TRUE(f.has_task);
+  EXPECT_EQ(f.task_id, 0u);
   EXPECT_EQ(f.begin, 0u);
   EXPECT_EQ(f.end, 64u);
   EXPECT_NE(f.message.find("depend on device memory no task wrote"), std::string::npos);

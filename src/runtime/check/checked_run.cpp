@@ -171,6 +171,23 @@ void racecheck(const Observation& first, uint64_t first_seed, const Observation&
   }
 }
 
+// Names the task that last wrote the finding's first element in the first schedule (from
+// memcheck's record of each task's writes), if any did.
+void attribute(CheckFinding& f, const std::vector<CheckWrite>& writes) {
+  for (auto w = writes.rbegin(); w != writes.rend(); ++w) {
+    if (w->tensor != f.tensor || f.begin < w->begin || f.begin >= w->end) continue;
+    f.has_task = true;
+    f.task_id = w->task_id;
+    f.func_id = w->func_id;
+    f.core_type = w->core_type;
+    f.core_index = w->core_index;
+    f.message += fmt::format("; element {} was written last by task {} (func_id {}, {} core {})",
+                             f.begin, w->task_id, w->func_id,
+                             core_type_name(static_cast<CoreType>(w->core_type)), w->core_index);
+    return;
+  }
+}
+
 }  // namespace
 
 Result<RunReport> run_checked(Device& device, const Checks& checks, const RunArgs& args,
@@ -192,6 +209,7 @@ Result<RunReport> run_checked(Device& device, const Checks& checks, const RunArg
   CheckReport report;
   report.checks = checks;
   std::vector<CheckFinding> memchecks, inits, races;
+  std::vector<CheckWrite> writes;  // of the first schedule
   auto once = [&](uint64_t seed, bool memcheck, uint8_t poison) -> Result<RunReport> {
     if (report.schedules > 0) CHIPRT_RETURN_IF_ERROR(restore());
     ++report.schedules;
@@ -200,14 +218,19 @@ Result<RunReport> run_checked(Device& device, const Checks& checks, const RunArg
     launch.seed = seed;
     launch.memcheck = memcheck;
     launch.poison = poison;
-    auto run = run_once(args, launch);
-    if (run.ok() && run->checks) {
+    auto run = run_once(args, launch, memcheck ? &writes : nullptr);
+    // The first schedule is memchecked for its record of writes also when memcheck was not
+    // asked for: then its findings are not reported.
+    if (run.ok() && run->checks && checks.has(Checks::kMemcheck)) {
       for (CheckFinding& f : run->checks->findings) memchecks.push_back(std::move(f));
       report.dropped += run->checks->dropped;
     }
     return run;
   };
   auto finish = [&]() -> Status {
+    for (auto* list : {&inits, &races}) {
+      for (CheckFinding& f : *list) attribute(f, writes);
+    }
     std::stable_sort(memchecks.begin(), memchecks.end(), [](const auto& a, const auto& b) {
       return std::tie(a.task_id, a.tensor, a.begin) < std::tie(b.task_id, b.tensor, b.begin);
     });
@@ -235,8 +258,7 @@ Result<RunReport> run_checked(Device& device, const Checks& checks, const RunArg
     return finish();
   };
 
-  CHIPRT_ASSIGN_OR_RETURN(RunReport first,
-                          once(seed0, checks.has(Checks::kMemcheck), init ? kPoisonA : 0));
+  CHIPRT_ASSIGN_OR_RETURN(RunReport first, once(seed0, true, init ? kPoisonA : 0));
   CHIPRT_ASSIGN_OR_RETURN(Observation seen, observe(device, args, first));
   if (init) {
     auto second = once(seed0, false, kPoisonB);

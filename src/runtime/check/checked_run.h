@@ -18,8 +18,9 @@
 
 namespace chiprt::runtime {
 
-// One launch of the run, checked as `check` says.
-using RunOnce = std::function<Result<RunReport>(const RunArgs& args, const LaunchCheck& check)>;
+// One launch of the run, checked as `check` says; a memchecked one's task writes to `writes`.
+using RunOnce = std::function<Result<RunReport>(const RunArgs& args, const LaunchCheck& check,
+                                                std::vector<CheckWrite>* writes)>;
 
 // check_failed naming the first finding when a check found anything (then `args.check_report`,
 // when set, holds them all); the first run's report (with RunReport::checks) otherwise.

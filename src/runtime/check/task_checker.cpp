@@ -176,6 +176,10 @@ void TaskChecker::report(const TaskDesc& task, uint32_t core_index, const std::b
             std::min<const std::byte*>(end, inside->host + (e + 1) * inside->element);
         return from < to && std::memcmp(from, was + (from - begin), to - from) != 0;
       };
+      if (writes_.size() < LaunchResult::kMaxCheckWrites) {
+        writes_.push_back({inside->name, first, last, task.task_id, task.func_id,
+                           static_cast<uint32_t>(task.core), core_index});
+      }
       for (uint64_t e = first; e < last; ++e) {
         const bool bad = changed(e) && !writable(task, inside_handle, e);
         if (bad && open == kNone) open = e;

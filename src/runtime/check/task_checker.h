@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "chiprt/check.h"
+#include "chiprt/launch.h"
 #include "runtime/scheduler/task_desc.h"
 
 namespace chiprt::runtime {
@@ -46,6 +47,8 @@ class TaskChecker {
   void after(const TaskDesc& task, uint32_t core_index);
 
   std::vector<CheckFinding> take_findings() { return std::move(findings_); }
+  // What each task wrote into each tensor, in execution order (see CheckWrite).
+  std::vector<CheckWrite> take_writes() { return std::move(writes_); }
   uint64_t dropped() const { return dropped_; }
 
  private:
@@ -82,6 +85,7 @@ class TaskChecker {
   std::unordered_map<uint64_t, std::vector<bool>> writable_;  // by handle, made on demand
 
   std::vector<CheckFinding> findings_;
+  std::vector<CheckWrite> writes_;
   uint64_t dropped_ = 0;
 };
 

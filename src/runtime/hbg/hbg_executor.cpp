@@ -79,7 +79,7 @@ WorkerStats::GraphCache HbgExecutor::graph_cache() const {
 }
 
 Result<RunReport> HbgExecutor::run(const registry::ChipBuffer& buffer, const RunArgs& args,
-                                   const LaunchCheck& check) {
+                                   const LaunchCheck& check, std::vector<CheckWrite>* writes) {
   if (!buffer.orchestration) {
     return Status(StatusCode::failed_precondition, "the callable has no loaded orchestration");
   }
@@ -109,7 +109,7 @@ Result<RunReport> HbgExecutor::run(const registry::ChipBuffer& buffer, const Run
     fixed_bytes += graph->device_bytes();
     graph = cache_.insert(std::move(graph), keyed);
   }
-  auto report = replay(buffer, *graph, args, check);
+  auto report = replay(buffer, *graph, args, check, writes);
   if (!report.ok()) return report;
   report->graph_cache_hit = hit;
   report->orchestration_calls = entry_calls;
@@ -124,7 +124,8 @@ Result<RunReport> HbgExecutor::run(const registry::ChipBuffer& buffer, const Run
 }
 
 Result<RunReport> HbgExecutor::replay(const registry::ChipBuffer& buffer, const DeviceGraph& graph,
-                                      const RunArgs& args, const LaunchCheck& check) {
+                                      const RunArgs& args, const LaunchCheck& check,
+                                      std::vector<CheckWrite>* writes) {
   // Device inputs and output targets are used where they are: no copy.
   std::map<std::string, DeviceAddr> placed;
   for (const auto& [name, ref] : args.device_inputs) {
@@ -190,6 +191,7 @@ Result<RunReport> HbgExecutor::replay(const registry::ChipBuffer& buffer, const 
   report.peak_heap_bytes = graph.heap_bytes;
   report.trace = std::move(result.trace);
   if (check.serial) report.checks = launch_check_report(result);
+  if (writes) *writes = std::move(result.writes);
   CHIPRT_RETURN_IF_ERROR(table.read_outputs(report.outputs));
   return report;
 }

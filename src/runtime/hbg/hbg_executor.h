@@ -29,7 +29,7 @@ class HbgExecutor final : public Executor {
  public:
   HbgExecutor(Device& device, const WorkerOptions& options);
   Result<RunReport> run(const registry::ChipBuffer& buffer, const RunArgs& args,
-                        const LaunchCheck& check) override;
+                        const LaunchCheck& check, std::vector<CheckWrite>* writes) override;
   void forget(uint64_t generation) noexcept override { cache_.forget(generation); }
   void release_memory() noexcept override { heaps_.release_all(); }
   uint64_t heap_bytes_reserved() const override { return heaps_.reserved_bytes(); }
@@ -38,7 +38,8 @@ class HbgExecutor final : public Executor {
 
  private:
   Result<RunReport> replay(const registry::ChipBuffer& buffer, const DeviceGraph& graph,
-                           const RunArgs& args, const LaunchCheck& check);
+                           const RunArgs& args, const LaunchCheck& check,
+                           std::vector<CheckWrite>* writes);
 
   Device& device_;
   const uint64_t heap_limit_;

@@ -22,7 +22,7 @@ TmrExecutor::TmrExecutor(Device& device, const WorkerOptions& options)
       heaps_(device, limits_.heap_bytes) {}
 
 Result<RunReport> TmrExecutor::run(const registry::ChipBuffer& buffer, const RunArgs& args,
-                                   const LaunchCheck& check) {
+                                   const LaunchCheck& check, std::vector<CheckWrite>* writes) {
   if (!buffer.orchestration) {
     return Status(StatusCode::failed_precondition, "the callable has no loaded orchestration");
   }
@@ -72,6 +72,7 @@ Result<RunReport> TmrExecutor::run(const registry::ChipBuffer& buffer, const Run
   report.runtime_fixed_bytes = 0;  // nothing tagged runtime besides the heap: see RunReport
   report.trace = std::move(result.trace);
   if (check.serial) report.checks = launch_check_report(result);
+  if (writes) *writes = std::move(result.writes);
   CHIPRT_RETURN_IF_ERROR(deliver_outputs(device_, result, args, report.outputs));
   report.elapsed_us =
       std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();

@@ -22,7 +22,7 @@ class TmrExecutor final : public Executor {
  public:
   TmrExecutor(Device& device, const WorkerOptions& options);
   Result<RunReport> run(const registry::ChipBuffer& buffer, const RunArgs& args,
-                        const LaunchCheck& check) override;
+                        const LaunchCheck& check, std::vector<CheckWrite>* writes) override;
   void release_memory() noexcept override { heaps_.release_all(); }
   uint64_t heap_bytes_reserved() const override { return heaps_.reserved_bytes(); }
   uint64_t heaps() const override { return heaps_.heaps(); }

@@ -95,6 +95,7 @@ Result<LaunchResult> TmrRun::result() {
   if (checker_) {
     report.findings = checker_->take_findings();
     report.findings_dropped = checker_->dropped();
+    report.writes = checker_->take_writes();
   }
   return report;
 }
