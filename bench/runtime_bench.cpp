@@ -5,7 +5,9 @@
 //   tmr run            vs  TBB build + run (both build the dependency structure every time)
 //   hbg steady replay  vs  TBB re-run of a built graph
 // plus first-run / steady-run ratios. Ratios are printed after the benchmarks. (`chiprt bench`
-// samples each against its floor in turns; here each is measured on its own.)
+// samples each against its floor in turns; here each is measured on its own.) As in `chiprt
+// bench`, every task of every run, and every node of the floors, leaves a mark that is checked
+// after each timed run (untimed): a benchmark whose work was skipped reports an error, no time.
 // CHIPRT_BENCH_RING_SLOTS overrides the tmr ring size (default: 64, the bench chip's profile).
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
@@ -52,19 +54,38 @@ double timed_ns(F&& f) {
   return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
 }
 
+// A run's kernels leave marks (tools/bench_dag.h: each task its id in its own row, and a call
+// count), cleared before and checked after every timed run, outside the timing: a run that
+// skipped, repeated or misrouted a task ends the benchmark with an error instead of a time.
+// `timed`: inside the benchmark loop (a warm-up run before it is not timed at all).
+bool checked_run(benchmark::State& state, cli::DagRig& rig, CallableId id, const RunArgs& args,
+                 int tasks, double& total_ns, bool timed = true) {
+  if (timed) state.PauseTiming();
+  Status cleared = rig.clear_marks();
+  if (timed) state.ResumeTiming();
+  Result<RunReport> report = Status(StatusCode::internal, "not run");
+  total_ns += timed_ns([&] { report = rig.worker->run(id, args); });
+  if (timed) state.PauseTiming();
+  Status status = !cleared.ok() ? cleared : report.status();
+  if (status.ok() && report->tasks != static_cast<uint64_t>(tasks)) {
+    status = Status(StatusCode::internal,
+                    fmt::format("the run reported {} tasks, not {}", report->tasks, tasks));
+  }
+  if (status.ok()) status = rig.check_marks(static_cast<uint64_t>(tasks));
+  if (timed) state.ResumeTiming();
+  if (!status.ok()) state.SkipWithError(status.to_string().c_str());
+  return status.ok();
+}
+
 void BM_Runtime(benchmark::State& state, RuntimeKind runtime, DagShape shape) {
   cli::DagRig rig = make_rig(runtime, shape);
-  const RunArgs args = cli::dag_args(shape);
+  const RunArgs args = rig.marked(cli::dag_args(shape));
   const int tasks = cli::dag_tasks(shape);
-  if (!rig.worker->run(rig.id, args).ok())
-    state.SkipWithError("run failed");  // warm: threads, graph
   double total = 0;
+  if (!checked_run(state, rig, rig.id, args, tasks, total, false)) return;  // warm: threads, graph
+  total = 0;
   for (auto _ : state) {
-    total += timed_ns([&] {
-      auto report = rig.worker->run(rig.id, args);
-      if (!report.ok() || report->tasks != static_cast<uint64_t>(tasks))
-        state.SkipWithError("run failed");
-    });
+    if (!checked_run(state, rig, rig.id, args, tasks, total)) break;
   }
   record(state, key(runtime_name(runtime), shape), total, tasks);
 }
@@ -73,19 +94,27 @@ BENCHMARK_CAPTURE(BM_Runtime, hbg_replay, RuntimeKind::hbg, DagShape::layered)->
 BENCHMARK_CAPTURE(BM_Runtime, tmr_wavefront, RuntimeKind::tmr, DagShape::wavefront)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Runtime, hbg_wavefront, RuntimeKind::hbg, DagShape::wavefront)->UseRealTime();
 
-// A fresh registration's first run against the steady runs that follow it.
+// A fresh registration's first run against the steady runs that follow it; every run checked.
 void BM_FirstRun(benchmark::State& state, RuntimeKind runtime) {
   cli::DagRig rig = make_rig(runtime);
-  const RunArgs args = cli::dag_args();
+  const RunArgs args = rig.marked(cli::dag_args());
+  const int tasks = cli::dag_tasks(DagShape::layered);
   const Bytes image = std::move(cli::dag_image(CHIPRT_EXAMPLES_SO_DIR)).value();
-  (void)rig.worker->run(rig.id, args);  // threads started once per worker
+  double first = 0, steady = 0, warm = 0;
+  if (!checked_run(state, rig, rig.id, args, tasks, warm, false)) return;  // threads start once
   (void)rig.worker->unregister_callable(rig.id);
-  double first = 0, steady = 0;
   for (auto _ : state) {
-    const CallableId id = rig.worker->register_callable(image).value();
-    first += timed_ns([&] { (void)rig.worker->run(id, args); });
-    for (int i = 0; i < 4; ++i) steady += timed_ns([&] { (void)rig.worker->run(id, args); }) / 4;
-    (void)rig.worker->unregister_callable(id);
+    auto id = rig.worker->register_callable(image);
+    if (!id.ok()) {
+      state.SkipWithError(id.status().to_string().c_str());
+      break;
+    }
+    bool ok = checked_run(state, rig, *id, args, tasks, first);
+    double steady_ns = 0;
+    for (int i = 0; ok && i < 4; ++i) ok = checked_run(state, rig, *id, args, tasks, steady_ns);
+    steady += steady_ns / 4;
+    (void)rig.worker->unregister_callable(*id);
+    if (!ok) break;
   }
   state.counters["first_over_steady"] = first / steady;
   g_ns_per_task[fmt::format("first_over_steady_{}", runtime_name(runtime))] = first / steady;
@@ -93,10 +122,22 @@ void BM_FirstRun(benchmark::State& state, RuntimeKind runtime) {
 BENCHMARK_CAPTURE(BM_FirstRun, tmr, RuntimeKind::tmr)->UseRealTime()->Iterations(50);
 BENCHMARK_CAPTURE(BM_FirstRun, hbg, RuntimeKind::hbg)->UseRealTime()->Iterations(50);
 
+// The floors' nodes leave the same marks, checked after every timed run.
+bool checked_floor(benchmark::State& state, const cli::TbbDag& tbb) {
+  state.PauseTiming();
+  const Status marks = tbb.check_marks();
+  state.ResumeTiming();
+  if (!marks.ok()) state.SkipWithError(marks.to_string().c_str());
+  return marks.ok();
+}
+
 void BM_TbbBuildAndRun(benchmark::State& state, DagShape shape) {
   cli::TbbDag tbb(shape);
   double total = 0;
-  for (auto _ : state) total += tbb.build_and_run_us() * 1000;
+  for (auto _ : state) {
+    total += tbb.build_and_run_us() * 1000;
+    if (!checked_floor(state, tbb)) break;
+  }
   record(state, key("tbb_build_run", shape), total, tbb.tasks());
 }
 BENCHMARK_CAPTURE(BM_TbbBuildAndRun, layered, DagShape::layered)->UseRealTime();
@@ -105,7 +146,10 @@ BENCHMARK_CAPTURE(BM_TbbBuildAndRun, wavefront, DagShape::wavefront)->UseRealTim
 void BM_TbbRerun(benchmark::State& state, DagShape shape) {
   cli::TbbDag tbb(shape);
   double total = 0;
-  for (auto _ : state) total += tbb.rerun_us() * 1000;
+  for (auto _ : state) {
+    total += tbb.rerun_us() * 1000;
+    if (!checked_floor(state, tbb)) break;
+  }
   record(state, key("tbb_rerun", shape), total, tbb.tasks());
 }
 BENCHMARK_CAPTURE(BM_TbbRerun, layered, DagShape::layered)->UseRealTime();

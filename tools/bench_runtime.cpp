@@ -105,8 +105,10 @@ Result<BenchResult> launch_latency(const std::string& name, const std::filesyste
   auto round_trip = [&](size_t) { return timed_us([&] { failure.keep(peer.round_trip()); }); };
   const PairedSamples samples = interleave(
       iterations, [&](size_t) { return marked_run_us(rig, args, 1, failure); }, round_trip);
-  const std::vector<double> alone = sample_alone(iterations, round_trip);
   CHIPRT_RETURN_IF_ERROR(failure.status);
+  CHIPRT_ASSIGN_OR_RETURN(const std::vector<double> alone,
+                          sample_alone(*rig.device, iterations, round_trip));
+  CHIPRT_RETURN_IF_ERROR(failure.status);  // the round trips alone are checked too
   return BenchResult::from(name, "round trip to a second process", "us", samples, 3.0)
       .with_floor_alone(alone);
 }
@@ -159,8 +161,10 @@ Result<BenchResult> dispatch(const std::string& name, const std::filesystem::pat
   };
   const PairedSamples us = interleave(
       iterations, [&](size_t) { return marked_run_us(rig, args, tasks, failure); }, floor_us, 2);
-  const std::vector<double> alone = sample_alone(iterations, floor_us);
   CHIPRT_RETURN_IF_ERROR(failure.status);
+  CHIPRT_ASSIGN_OR_RETURN(const std::vector<double> alone,
+                          sample_alone(*rig.device, iterations, floor_us));
+  CHIPRT_RETURN_IF_ERROR(failure.status);  // the floor alone checks its marks too
   const double ns_per_task = 1000.0 / static_cast<double>(tasks);
   const std::string floor =
       fmt::format("oneTBB flow_graph {} ({})", rebuilds ? "build + run" : "re-run",

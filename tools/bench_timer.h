@@ -13,6 +13,11 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
+
+#include "chiprt/device.h"
+#include "chiprt/status.h"
+
 namespace chiprt::cli {
 
 // Microseconds one call of fn() takes.
@@ -78,12 +83,34 @@ PairedSamples interleave(size_t pairs, Measure&& measure, Floor&& floor, size_t 
   return samples;
 }
 
-// Samples floor(i) for i in [0, n) with nothing else running: the caller has no run in flight.
-// It first waits for the device's execution threads to finish spinning and park (they spin for
-// microseconds after their last task), then runs one unrecorded warm-up sample.
+// Waits until every execution thread of `device` has parked (DeviceStats::parked_execution_threads
+// reaching DeviceStats::execution_threads, both from the device's status page): the threads spin
+// for microseconds after their last task, then park. Polls the page (a short sleep between
+// reads, so the poll leaves the CPU to the threads it waits for) until `limit`; unavailable if
+// they have not all parked by then. A device that runs no process has no threads to wait for.
+inline Status wait_until_parked(const Device& device,
+                                std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    const DeviceStats stats = device.stats();
+    if (stats.parked_execution_threads >= stats.execution_threads) return Status::Ok();
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Status(
+          StatusCode::unavailable,
+          fmt::format("the device's execution threads did not park within {} ms "
+                      "({} of {} parked): the floor alone cannot be sampled idle",
+                      limit.count(), stats.parked_execution_threads, stats.execution_threads));
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+}
+
+// Samples floor(i) for i in [0, n) with nothing else running: the caller has no run in flight
+// on `device`. It first waits for the device's execution threads to park (wait_until_parked;
+// its failure is the result), then runs one unrecorded warm-up sample.
 template <typename Floor>
-std::vector<double> sample_alone(size_t n, Floor&& floor) {
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+Result<std::vector<double>> sample_alone(const Device& device, size_t n, Floor&& floor) {
+  CHIPRT_RETURN_IF_ERROR(wait_until_parked(device));
   (void)floor(0);
   std::vector<double> samples;
   samples.reserve(n);

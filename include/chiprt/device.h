@@ -92,8 +92,10 @@ struct DeviceStats {
     uint64_t resident_bytes = 0;
     uint64_t peak_resident_bytes = 0;
   } process;
-  // The device's execution threads (its cores' pool) parked waiting for work, as the device
-  // last wrote it (0 when no device process runs): a snapshot, for tests and diagnostics.
+  // The device's execution threads (its cores' pool): how many it runs (as its process reported
+  // at its start) and how many are parked waiting for work, as the device last wrote it (a
+  // snapshot, for tests, benchmarks and diagnostics). Both 0 when no device process runs.
+  uint32_t execution_threads = 0;
   uint32_t parked_execution_threads = 0;
 };
 

@@ -139,6 +139,7 @@ DeviceStats SimChip::stats() const {
     out.replay_cache.peak_bytes = replays.peak_bytes.load(std::memory_order_relaxed);
     out.replay_cache.evictions = replays.evictions.load(std::memory_order_relaxed);
     out.replay_cache.drops = replays.drops.load(std::memory_order_relaxed);
+    out.execution_threads = process->execution_threads();
     out.parked_execution_threads =
         process->status_page().parked_execution_threads.load(std::memory_order_relaxed);
     out.process.pid = process->pid();

@@ -7,9 +7,11 @@
 
 #include <cmath>
 #include <cstring>
+#include <future>
 #include <ostream>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench_check.h"
@@ -92,6 +94,48 @@ TEST(BenchStatsTest, FloorIsDisturbedWhenInterleavedStraysMoreThanTenPercentFrom
   r.with_floor_alone({0.004}, 1000);  // scaled to the record's unit, as dispatch does
   EXPECT_DOUBLE_EQ(r.floor_alone, 4);
   EXPECT_DOUBLE_EQ(r.ratio, 2);  // the ratio stays measured / interleaved floor
+}
+
+// The floor alone is sampled once every execution thread of the device has parked, as its
+// status page says (DeviceStats::execution_threads, as the device reported them at its start,
+// and parked_execution_threads): while kernels run, the wait fails at its bound with the count,
+// it does not hang; once the run is over, it returns with every thread parked.
+TEST(BenchFloorAloneTest, WaitsUntilEveryExecutionThreadParksAndFailsAtItsBound) {
+  constexpr uint32_t kThreads = 2;
+  SimChipOptions chip_options;
+  chip_options.execution_threads = kThreads;
+  auto device = create_sim_chip(*chip_profile("a2a3"), 64ull << 20, chip_options);
+  ASSERT_NE(device, nullptr);
+  auto worker = ChipWorker::create(device, WorkerOptions{});
+  ASSERT_TRUE(worker.ok()) << worker.status().to_string();
+  EXPECT_EQ(device->stats().execution_threads, kThreads);
+  auto id = (*worker)->register_callable(
+      test_image("orch_probe.so", {{1, CoreType::aiv, "kernel_probe.so"}}));
+  ASSERT_TRUE(id.ok()) << id.status().to_string();
+  RunArgs args;
+  args.tensors["x"] = host_f32({2}, {0, 1});
+  args.scalars["tasks"] = kThreads;  // one kernel per thread, each sleeping 1 s
+  args.scalars["sleep_ms"] = 1000;
+  auto run = std::async(std::launch::async, [&] { return (*worker)->run(*id, args); });
+  // Both kernels run once no thread is parked.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (device->stats().parked_execution_threads != 0 &&
+         std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::yield();
+  }
+  ASSERT_EQ(device->stats().parked_execution_threads, 0u);
+  const Status busy = cli::wait_until_parked(*device, std::chrono::milliseconds(100));
+  EXPECT_EQ(busy.code(), StatusCode::unavailable) << busy.to_string();
+  EXPECT_NE(busy.message().find("0 of 2 parked"), std::string::npos) << busy.to_string();
+  auto report = run.get();
+  ASSERT_TRUE(report.ok()) << report.status().to_string();
+  const Status idle = cli::wait_until_parked(*device);
+  EXPECT_TRUE(idle.ok()) << idle.to_string();
+  EXPECT_EQ(device->stats().parked_execution_threads, kThreads);
+  int floors = 0;
+  auto alone = cli::sample_alone(*device, 3, [&](size_t) { return static_cast<double>(++floors); });
+  ASSERT_TRUE(alone.ok()) << alone.status().to_string();
+  EXPECT_EQ(*alone, (std::vector<double>{2, 3, 4}));  // after one unrecorded warm-up sample
 }
 
 TEST(IntervalUnionTest, CountsOverlappingStretchesOnce) {

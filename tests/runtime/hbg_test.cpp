@@ -1,8 +1,10 @@
 // hbg against tmr: bitwise-equal outputs, orchestration bytes never on the device (and exactly
 // once on tmr), graph reuse keyed by shapes and scalars read, a bounded cache released with its
 // callable.
+#include <chrono>
 #include <cstring>
 #include <set>
+#include <span>
 #include <thread>
 
 #include "random_dag.h"
@@ -104,7 +106,10 @@ ByteSpan orchestration_window(const ImageView& view) {
 }
 
 TEST(Hbg, OrchestrationBytesAreNeverOnTheDeviceButOnceOnTmr) {
-  const Bytes image = test_image("orch_probe.so", {{1, CoreType::aiv, "kernel_probe.so"}});
+  // The run is held in its rendezvous kernel (side 0) until this thread, as the other side,
+  // signals through the device tensor the run takes: the scan happens during the run.
+  const Bytes image =
+      test_image("orch_rendezvous.so", {{1, CoreType::aiv, "kernel_rendezvous.so"}});
   auto view = ImageView::parse(image);
   ASSERT_TRUE(view.ok());
   const ByteSpan window = orchestration_window(*view);
@@ -115,15 +120,29 @@ TEST(Hbg, OrchestrationBytesAreNeverOnTheDeviceButOnceOnTmr) {
     Rig rig = make_rig("a2a3", runtime, options, capacity);
     auto id = rig.worker->register_callable(image);
     ASSERT_TRUE(id.ok());
+    auto gate = rig.worker->to_device(HostTensor{CHIPRT_DTYPE_I32, {4}, Bytes(16)});  // zeros
+    ASSERT_TRUE(gate.ok()) << gate.status().to_string();
     RunArgs args;
     args.tensors["x"] = host_f32({64}, pattern(64, 1));
-    args.scalars["sleep_ms"] = 200;
-    args.scalars["tasks"] = 1;
+    args.device_inputs["flags"] = gate->ref();
+    args.scalars["work_ms"] = 0;
     Result<RunReport> report = Status(StatusCode::internal, "not run");
     std::thread runner([&] { report = rig.worker->run(*id, args); });
-    // Scan while the run holds its tensors (and, on hbg, its graph) in device memory.
-    while (rig.device->stats().tag(MemoryTag::tensor).live_bytes == 0) std::this_thread::yield();
+    auto flags = [&] {
+      std::vector<int32_t> f(4);
+      EXPECT_TRUE(rig.worker->copy_from_device(*gate, std::as_writable_bytes(std::span(f))).ok());
+      return f;
+    };
+    // Scan while the run holds its tensors (and, on hbg, its graph) in device memory: its
+    // rendezvous kernel has signalled (flags[0]) and waits for flags[1] (at most 20 s).
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (flags()[0] != 1 && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::yield();
+    }
+    EXPECT_EQ(flags()[0], 1) << "the run's rendezvous kernel never ran";
     const size_t during = device_copies(*rig.device, window, capacity);
+    const std::vector<int32_t> open{1, 1, 1, 1};
+    EXPECT_TRUE(rig.worker->copy_to_device(*gate, std::as_bytes(std::span(open))).ok());
     runner.join();
     ASSERT_TRUE(report.ok()) << report.status().to_string();
     EXPECT_EQ(during, runtime == RuntimeKind::tmr ? 1u : 0u) << runtime_name(runtime);
