@@ -258,6 +258,76 @@ Result<BenchResult> attention_share(const std::string& name, const std::filesyst
   return result;
 }
 
+// The cost of every check (--check all: 9 schedules, the first memchecked) against the same run
+// unchecked, sampled in turns on one worker. Each checked run must pass and give outputs bitwise
+// equal to the unchecked run's; the attention output is also checked against its reference.
+Result<BenchResult> check_cost(const std::string& name, const std::filesystem::path& examples,
+                               RuntimeKind runtime, const std::string& example, size_t iterations) {
+  CHIPRT_ASSIGN_OR_RETURN(Bytes image, read_file(examples.parent_path() / (example + ".chipimg")));
+  CHIPRT_ASSIGN_OR_RETURN(ChipProfile profile, chip_profile("a2a3"));
+  auto device = create_sim_chip(profile, 256ull << 20);
+  WorkerOptions options;
+  options.runtime = runtime;
+  CHIPRT_ASSIGN_OR_RETURN(auto worker, ChipWorker::create(device, options));
+  CHIPRT_ASSIGN_OR_RETURN(CallableId id, worker->register_callable(image));
+  RunArgs args;
+  std::vector<double> want;
+  if (example == "attention") {
+    args = attention_args();
+    want = attention_reference(args.tensors.at("q"), args.tensors.at("k"), args.tensors.at("v"));
+  } else {
+    for (const char* tensor : {"a", "b"}) {
+      HostTensor& t = args.tensors[tensor];
+      t.shape = {64, 512};
+      t.data.resize(t.element_count() * sizeof(float));
+      for (uint64_t i = 0; i < t.element_count(); ++i) {
+        const float v = static_cast<float>(i % 251) * (tensor[0] == 'a' ? 0.5f : 0.25f);
+        std::memcpy(t.data.data() + i * sizeof(float), &v, sizeof v);
+      }
+    }
+  }
+  RunArgs checked = args;
+  checked.checks = Checks{Checks::kAll};
+  FirstFailure failure;
+  CHIPRT_ASSIGN_OR_RETURN(RunReport first, worker->run(id, args));
+  std::map<std::string, HostTensor> plain_outputs = std::move(first.outputs);
+  const PairedSamples samples = interleave(
+      iterations,
+      [&](size_t) {
+        Result<RunReport> report = Status(StatusCode::internal, "no run");
+        const double us = timed_us([&] { report = worker->run(id, checked); });
+        if (!report.ok()) {
+          failure.keep(report.status());
+        } else if (report->outputs.empty()) {
+          failure.keep(Status(StatusCode::internal, "the checked run made no output"));
+        } else {
+          for (const auto& [tensor, t] : report->outputs) {
+            auto plain = plain_outputs.find(tensor);
+            if (plain == plain_outputs.end() || plain->second.data != t.data) {
+              failure.keep(Status(StatusCode::internal,
+                                  fmt::format("the checked run's output '{}' is not the unchecked "
+                                              "run's",
+                                              tensor)));
+            }
+          }
+        }
+        return us;
+      },
+      [&](size_t) {
+        Result<RunReport> report = Status(StatusCode::internal, "no run");
+        const double us = timed_us([&] { report = worker->run(id, args); });
+        if (!report.ok()) {
+          failure.keep(report.status());
+          return us;
+        }
+        if (!want.empty()) failure.keep(check_close(report->outputs.at("out"), want, 1e-4, "out"));
+        plain_outputs = report->outputs;
+        return us;
+      });
+  CHIPRT_RETURN_IF_ERROR(failure.status);
+  return BenchResult::from(name, fmt::format("the same run unchecked"), "us", samples, 20.0);
+}
+
 }  // namespace
 
 std::vector<BenchRecord> bench_runtime(const std::filesystem::path& examples, size_t iterations) {
@@ -292,6 +362,13 @@ std::vector<BenchRecord> bench_runtime(const std::filesystem::path& examples, si
   }
   add(fmt::format("tmr attention {}x{}, tile {}", kAttentionRows, kAttentionDim, kAttentionTile),
       attention_share, iterations);
+  for (RuntimeKind runtime : {RuntimeKind::tmr, RuntimeKind::hbg}) {
+    add(fmt::format("{} vector 64x512 under --check all (us)", runtime_name(runtime)), check_cost,
+        runtime, std::string("vector"), iterations);
+    add(fmt::format("{} attention {}x{}, tile {}, under --check all (us)", runtime_name(runtime),
+                    kAttentionRows, kAttentionDim, kAttentionTile),
+        check_cost, runtime, std::string("attention"), iterations);
+  }
   return records;
 }
 

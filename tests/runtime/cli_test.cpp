@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 #include <xtensor/xarray.hpp>
+#include <xtensor/xbuilder.hpp>
 #include <xtensor/xnpy.hpp>
 
 #include "process_probe.h"
@@ -238,6 +239,57 @@ TEST_P(CliRunTest, TextReportCountsOneTaskInTheSingular) {
 
 // The signed example refuses arguments its signature does not list as bad input (exit 2, one
 // line naming the argument), before anything runs.
+// --check: a finding fails the run (exit 1) with one stderr line naming the check, the kernel
+// and the tensor, and --json carries every finding; a clean program passes and reports its
+// schedules; an unknown check is bad input.
+TEST_P(CliRunTest, ChecksFailABuggyKernelAndPassACleanOne) {
+  const fs::path so(CHIPRT_TEST_SO_DIR);
+  std::string kernels;
+  for (int f = 1; f <= 5; ++f) {
+    kernels += " --kernel " + std::to_string(f) + ":aiv:" + (so / "kernel_check.so").string();
+  }
+  ASSERT_EQ(chiprt("pack --orch " + (so / "orch_check.so").string() + kernels + " -o " +
+                   path("check.chipimg")),
+            0)
+      << slurp("err");
+  xt::xarray<float> x = xt::arange<float>(64);
+  xt::dump_npy(path("x.npy"), x);
+  const std::string run = "run " + path("check.chipimg") + " --runtime " + GetParam() +
+                          " --arg x=" + path("x.npy") + " --check all --json --scalar bug=";
+
+  EXPECT_EQ(chiprt(run + "1"), 1);
+  const std::string err = slurp("err");
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  EXPECT_NE(err.find("check_failed: "), std::string::npos) << err;
+  EXPECT_NE(err.find("memcheck: task 0 (func_id 2"), std::string::npos) << err;
+  EXPECT_NE(err.find("output 'y0'"), std::string::npos) << err;
+  const auto failed = nlohmann::json::parse(slurp("out"));
+  EXPECT_EQ(failed["status"], "check_failed");
+  EXPECT_EQ(failed["checks"]["enabled"], "memcheck,racecheck,initcheck");
+  const auto& first = failed["checks"]["findings"][0];
+  EXPECT_EQ(first["check"], "memcheck");
+  EXPECT_EQ(first["func_id"], 2);
+  EXPECT_EQ(first["core_type"], "aiv");
+  EXPECT_EQ(first["tensor"], "y0");
+  EXPECT_EQ(first["unit"], "bytes");
+  EXPECT_EQ(first["end"], 192 * 4);
+
+  ASSERT_EQ(chiprt(run + "0 --out y0=" + path("y0.npy")), 0) << slurp("err");
+  const auto passed = nlohmann::json::parse(slurp("out"));
+  EXPECT_EQ(passed["checks"]["findings"].size(), 0u);
+  EXPECT_EQ(passed["checks"]["schedules"], 9);
+  const auto y0 = xt::load_npy<float>(path("y0.npy"));
+  ASSERT_EQ(y0.size(), 64u);
+  for (size_t i = 0; i < 64; ++i) EXPECT_EQ(y0(i), 2.0f * static_cast<float>(i));
+
+  // One seed, one schedule.
+  ASSERT_EQ(chiprt(run + "0 --check-seed 3"), 0) << slurp("err");
+  EXPECT_EQ(nlohmann::json::parse(slurp("out"))["checks"]["schedules"], 2);
+  expect_usage_error("run " + path("check.chipimg") + " --runtime " + GetParam() +
+                         " --arg x=" + path("x.npy") + " --check memcheck,leakcheck",
+                     "'leakcheck'");
+}
+
 TEST_P(CliRunTest, ArgumentsOffTheSignatureAreBadInputNamingTheArgument) {
   xt::xarray<float> a = xt::xarray<float>::from_shape({4});
   a.fill(2.0f);

@@ -175,8 +175,9 @@ class GraphRun {
   // Runs the node's kernel and releases its successors: returns one that became ready (for the
   // caller to run next) and publishes the others to the pool.
   std::optional<uint32_t> execute(uint32_t node, uint32_t thread);
-  static constexpr uint32_t kPublishBatch = 32;    // ready successors published per pool lock
-  static constexpr uint64_t kProgressStride = 64;  // tasks of a chain per progress report
+  static constexpr uint32_t kPublishBatch = 32;       // ready successors published per pool lock
+  static constexpr uint32_t kReservedSuccessors = 4;  // per dynamic node, see the constructor
+  static constexpr uint64_t kProgressStride = 64;     // tasks of a chain per progress report
   void invoke(const Node& n, CoreType core, uint32_t core_index);
   void dispatch(uint32_t node) {
     if (check_) return check_->push(node);
