@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "chiprt/check.h"
 #include "chiprt/image.h"
 #include "chiprt/worker.h"
 #include "chiprt/worker_pool.h"
@@ -60,6 +61,8 @@ const char* error_class_name(StatusCode code) {
       return "Cancelled";
     case StatusCode::invalid_argument:
       return "InvalidArgument";
+    case StatusCode::check_failed:
+      return "CheckFailed";
     default:
       break;
   }
@@ -67,11 +70,21 @@ const char* error_class_name(StatusCode code) {
   return "ChiprtError";
 }
 
-// Raises the status as its exception class, with .code its name. Needs the GIL.
-[[noreturn]] void raise_status(const Status& status) {
+py::object from_json(const nlohmann::json& j) {
+  return py::module_::import("json").attr("loads")(j.dump());
+}
+
+// Raises the status as its exception class, with .code its name; CheckFailed also carries
+// `checks`, the run's check report, as .report (its dict) and .findings. Needs the GIL.
+[[noreturn]] void raise_status(const Status& status, const CheckReport* checks = nullptr) {
   PyObject* cls = errors().by_name.at(error_class_name(status.code()));
   py::object exc = py::reinterpret_borrow<py::object>(cls)(status.to_string());
   exc.attr("code") = std::string(status_code_name(status.code()));
+  if (status.code() == StatusCode::check_failed && checks != nullptr) {
+    py::object report = from_json(cli::check_report_json(*checks));
+    exc.attr("report") = report;
+    exc.attr("findings") = report["findings"];
+  }
   PyErr_SetObject(cls, exc.ptr());
   throw py::error_already_set();
 }
@@ -236,8 +249,39 @@ std::chrono::milliseconds deadline_argument(double seconds, const char* name) {
   return std::chrono::milliseconds(static_cast<int64_t>(std::ceil(seconds * 1000)));
 }
 
-py::object from_json(const nlohmann::json& j) {
-  return py::module_::import("json").attr("loads")(j.dump());
+// Checks from Python: "all", "memcheck,initcheck", a list of names, or None (none).
+uint32_t checks_argument(const py::object& spec) {
+  if (spec.is_none()) return 0;
+  std::string list;
+  if (py::isinstance<py::str>(spec)) {
+    list = spec.cast<std::string>();
+  } else {
+    if (!py::isinstance<py::iterable>(spec)) {
+      throw py::type_error("argument 'checks': expected a str or a list of str");
+    }
+    for (py::handle name : spec) {
+      if (!py::isinstance<py::str>(name)) {
+        throw py::type_error("argument 'checks': expected a str or a list of str");
+      }
+      list += (list.empty() ? "" : ",") + name.cast<std::string>();
+    }
+  }
+  auto parsed = Checks::parse(list);
+  if (!parsed.ok())
+    throw py::value_error("argument 'checks': " + std::string(parsed.status().message()));
+  return parsed->enabled;
+}
+
+// The checks of a worker or pool: checks_argument's, with racecheck's seeds.
+Checks worker_checks(const py::object& spec, uint32_t seeds, std::optional<uint64_t> seed) {
+  if (seeds < 2 || seeds > 1000) {
+    throw py::value_error("argument 'check_seeds': must be 2..1000, not " + std::to_string(seeds));
+  }
+  Checks out;
+  out.enabled = checks_argument(spec);
+  out.seeds = seeds;
+  out.seed = seed;
+  return out;
 }
 
 // ---- dtypes and arrays -----------------------------------------------------------------------
@@ -445,6 +489,7 @@ struct PyCallable {
 struct PyWorker {
   std::shared_ptr<ChipWorker> worker;
   size_t device_index = 0;
+  Checks checks;  // its WorkerOptions::checks (a run's `checks` keeps their seeds)
   std::mutex mutex;
   struct Live {
     std::string name;
@@ -477,10 +522,12 @@ struct PyTensor {
   }
 };
 
-std::shared_ptr<PyWorker> make_worker(std::shared_ptr<ChipWorker> worker, size_t device) {
+std::shared_ptr<PyWorker> make_worker(std::shared_ptr<ChipWorker> worker, size_t device,
+                                      const Checks& checks) {
   auto out = std::make_shared<PyWorker>();
   out->worker = std::move(worker);
   out->device_index = device;
+  out->checks = checks;
   return out;
 }
 
@@ -491,9 +538,15 @@ struct OwnedChip {  // a ChipWorker that owns its chip
 
 std::shared_ptr<PyWorker> new_worker(const std::string& runtime, const std::string& profile,
                                      uint64_t device_memory, double run_timeout,
-                                     double stall_timeout) {
+                                     double stall_timeout, const py::object& checks,
+                                     uint32_t check_seeds, std::optional<uint64_t> check_seed) {
   const RuntimeKind kind = take(parse_runtime(runtime));
   const ChipProfile p = take(chip_profile(profile));
+  WorkerOptions options;
+  options.runtime = kind;
+  options.run_timeout = deadline_argument(run_timeout, "run_timeout");
+  options.stall_timeout = deadline_argument(stall_timeout, "stall_timeout");
+  options.checks = worker_checks(checks, check_seeds, check_seed);
   auto owned = std::make_shared<OwnedChip>();
   nogil([&] {
     owned->device = create_sim_chip(p, device_memory);
@@ -503,13 +556,9 @@ std::shared_ptr<PyWorker> new_worker(const std::string& runtime, const std::stri
     raise_status(Status(StatusCode::unavailable, "cannot create a simulated chip of " +
                                                      std::to_string(device_memory) + " bytes"));
   }
-  WorkerOptions options;
-  options.runtime = kind;
-  options.run_timeout = deadline_argument(run_timeout, "run_timeout");
-  options.stall_timeout = deadline_argument(stall_timeout, "stall_timeout");
   owned->worker = take(nogil([&] { return ChipWorker::create(owned->device, options); }));
   ChipWorker* raw = owned->worker.get();
-  return make_worker(std::shared_ptr<ChipWorker>(std::move(owned), raw), 0);
+  return make_worker(std::shared_ptr<ChipWorker>(std::move(owned), raw), 0, options.checks);
 }
 
 PyCallable do_register(PyWorker& w, const py::object& image) {
@@ -553,9 +602,15 @@ const DeviceTensor& tensor_of(const py::handle& obj, const std::string& name) {
 }
 
 py::dict do_run(PyWorker& w, const py::object& handle, const py::object& out,
-                const py::kwargs& kwargs) {
+                const py::object& checks, const py::kwargs& kwargs) {
   const CallableId id = handle_id(handle);
   RunArgs args;
+  if (!checks.is_none()) {
+    args.checks = w.checks;
+    args.checks->enabled = checks_argument(checks);
+  }
+  CheckReport check_report;
+  args.check_report = &check_report;
   for (auto [key, value] : kwargs) {
     const std::string name = py::str(key);
     if (py::isinstance<PyTensor>(value)) {
@@ -590,7 +645,9 @@ py::dict do_run(PyWorker& w, const py::object& handle, const py::object& out,
   }
   std::stop_source stop;
   args.stop = stop.get_token();
-  RunReport report = take(interruptible([&] { return w.worker->run(id, args); }, &stop));
+  Result<RunReport> ran = interruptible([&] { return w.worker->run(id, args); }, &stop);
+  if (!ran.ok()) raise_status(ran.status(), &check_report);
+  RunReport report = std::move(ran).value();
   py::dict result;
   for (auto& [name, host] : report.outputs) result[py::str(name)] = to_numpy(std::move(host));
   return result;
@@ -629,6 +686,16 @@ PYBIND11_MODULE(_chiprt, m) {
     e.by_name[name] = cls;
     m.attr(name) = py::reinterpret_borrow<py::object>(cls);
   }
+  PyObject* check_failed = PyErr_NewExceptionWithDoc(
+      "chiprt.CheckFailed",
+      "A checked run found what the chip would get wrong: .findings lists each finding (a dict: "
+      "check, tensor, unit, begin, end, message, and task_id, func_id, core_type, core_index "
+      "for a task's), .report is the run's whole check report.",
+      e.base, nullptr);
+  e.by_name["CheckFailed"] = check_failed;
+  m.attr("CheckFailed") = py::reinterpret_borrow<py::object>(check_failed);
+  m.attr("CheckFailed").attr("findings") = py::none();
+  m.attr("CheckFailed").attr("report") = py::none();
 
   py::class_<PyImage, std::shared_ptr<PyImage>>(m, "Image", py::buffer_protocol(),
                                                 "A validated chip callable image")
@@ -771,9 +838,12 @@ PYBIND11_MODULE(_chiprt, m) {
                                                   "One runtime on one device (thread-safe)")
       .def(py::init(&new_worker), py::arg("runtime") = "tmr", py::arg("profile") = "a2a3",
            py::arg("device_memory") = uint64_t{1} << 30, py::arg("run_timeout") = 300.0,
-           py::arg("stall_timeout") = 30.0,
+           py::arg("stall_timeout") = 30.0, py::arg("checks") = py::none(),
+           py::arg("check_seeds") = Checks::kDefaultSeeds, py::arg("check_seed") = py::none(),
            "run_timeout, stall_timeout: seconds; a run past either fails with DeadlineExceeded "
-           "and the device is lost until reset()")
+           "and the device is lost until reset(). checks: every run's (\"all\", "
+           "\"memcheck,initcheck\", a list of names, or None); a finding raises CheckFailed. "
+           "check_seeds: racecheck's schedules; check_seed replays one")
       .def_property_readonly(
           "runtime",
           [](const PyWorker& w) { return std::string(runtime_name(w.worker->runtime())); })
@@ -782,8 +852,10 @@ PYBIND11_MODULE(_chiprt, m) {
            "Registers an Image or the bytes of one; returns its Callable handle")
       .def("unregister", &do_unregister, py::arg("handle"))
       .def("run", &do_run, py::arg("handle"), py::kw_only(), py::arg("out") = py::none(),
+           py::arg("checks") = py::none(),
            "Runs a callable: keywords are numpy arrays, device tensors or numbers; returns the "
-           "outputs not written into `out` as numpy arrays")
+           "outputs not written into `out` as numpy arrays. checks: this run's instead of the "
+           "worker's (\"none\" for none)")
       .def(
           "alloc",
           [](PyWorker& w, const py::object& shape, const py::object& dtype) {
@@ -854,6 +926,7 @@ PYBIND11_MODULE(_chiprt, m) {
 
   struct PyPool {
     std::shared_ptr<WorkerPool> pool;
+    Checks checks;
     std::map<std::pair<std::string, size_t>, std::shared_ptr<PyWorker>> workers;
     std::mutex mutex;
     std::string repr;  // what it was made with, as a call that makes it again
@@ -861,29 +934,37 @@ PYBIND11_MODULE(_chiprt, m) {
   py::class_<PyPool, std::shared_ptr<PyPool>>(m, "WorkerPool", "One worker per (runtime, device)")
       .def(py::init([](size_t devices, const std::string& profile, uint64_t device_memory,
                        const std::vector<std::string>& runtimes, double run_timeout,
-                       double stall_timeout) {
+                       double stall_timeout, const py::object& checks, uint32_t check_seeds,
+                       std::optional<uint64_t> check_seed) {
              WorkerPoolOptions o;
              o.worker.run_timeout = deadline_argument(run_timeout, "run_timeout");
              o.worker.stall_timeout = deadline_argument(stall_timeout, "stall_timeout");
+             o.worker.checks = worker_checks(checks, check_seeds, check_seed);
              o.devices = devices;
              o.profile = profile;
              o.device_memory_bytes = device_memory;
              o.runtimes.clear();
              for (const std::string& r : runtimes) o.runtimes.push_back(take(parse_runtime(r)));
              auto out = std::make_shared<PyPool>();
+             out->checks = o.worker.checks;
              out->pool =
                  std::shared_ptr<WorkerPool>(take(nogil([&] { return WorkerPool::create(o); })));
              std::string names;
              for (const std::string& r : runtimes) names += (names.empty() ? "'" : ", '") + r + "'";
-             out->repr = "chiprt.WorkerPool(devices=" + std::to_string(devices) + ", profile='" +
-                         profile + "', device_memory=" + std::to_string(device_memory) +
-                         ", runtimes=(" + names + (runtimes.size() == 1 ? ",))" : "))");
+             out->repr =
+                 "chiprt.WorkerPool(devices=" + std::to_string(devices) + ", profile='" + profile +
+                 "', device_memory=" + std::to_string(device_memory) + ", runtimes=(" + names +
+                 (runtimes.size() == 1 ? ",)" : ")") +
+                 (o.worker.checks.any() ? ", checks='" + o.worker.checks.names() + "'" : "") + ")";
              return out;
            }),
            py::arg("devices") = 1, py::arg("profile") = "a2a3",
            py::arg("device_memory") = uint64_t{1} << 30,
            py::arg("runtimes") = std::vector<std::string>{"tmr", "hbg"},
-           py::arg("run_timeout") = 300.0, py::arg("stall_timeout") = 30.0)
+           py::arg("run_timeout") = 300.0, py::arg("stall_timeout") = 30.0,
+           py::arg("checks") = py::none(), py::arg("check_seeds") = Checks::kDefaultSeeds,
+           py::arg("check_seed") = py::none(),
+           "checks, check_seeds, check_seed: every worker's, as ChipWorker takes them")
       .def_property_readonly("device_count", [](const PyPool& p) { return p.pool->device_count(); })
       .def(
           "worker",
@@ -893,7 +974,7 @@ PYBIND11_MODULE(_chiprt, m) {
             auto& slot = p.workers[{runtime, device}];
             if (!slot) {
               ChipWorker* raw = take(p.pool->worker(kind, device));
-              slot = make_worker(std::shared_ptr<ChipWorker>(p.pool, raw), device);
+              slot = make_worker(std::shared_ptr<ChipWorker>(p.pool, raw), device, p.checks);
             }
             return slot;
           },

@@ -58,3 +58,11 @@ def session_processes(sid):
         if int(fields[3]) == sid and fields[0] != "Z":  # state, ppid, pgrp, session
             found[int(entry)] = comm.split("(", 1)[1]
     return found
+
+
+def checks_image(name="checks"):
+    """y = 2 * x for x [R, C] f32, one task per row; scalar case=1: the last row's task (func 2)
+    writes 32 floats past the end of y; case=2: the last row is never written."""
+    kernel = os.path.join(TEST_SO, "kernel_checks.so")
+    return chiprt.Image.pack(orch=os.path.join(TEST_SO, "orch_checks.so"),
+                             kernels=[(1, "aiv", kernel), (2, "aiv", kernel)], name=name)

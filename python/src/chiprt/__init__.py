@@ -9,9 +9,17 @@
 Workers are thread-safe and release the GIL while they register, run and unregister. Errors are
 chiprt.ChiprtError (with .code, the status name) or one of its subclasses; a tensor argument of a
 wrong dtype or layout is a TypeError naming the argument.
+
+Checks find what the chip would get wrong silently: ``ChipWorker(..., checks="all")`` (or
+"memcheck,racecheck,initcheck", any subset; ``check_seeds``: racecheck's schedules,
+``check_seed``: replay one) checks every run, ``run(..., checks=...)`` one run. A finding raises
+chiprt.CheckFailed (code "check_failed"): its message names the first finding (check, task,
+tensor, range); ``.findings`` lists them all as dicts, ``.report`` is the whole check report.
+A checked run that passes returns exactly the outputs of its unchecked run.
 """
 from ._chiprt import (
     Callable,
+    CheckFailed,
     ChiprtError,
     ChipWorker,
     Cancelled,
@@ -28,6 +36,7 @@ from ._chiprt import (
 
 __all__ = [
     "Callable",
+    "CheckFailed",
     "ChiprtError",
     "ChipWorker",
     "Cancelled",

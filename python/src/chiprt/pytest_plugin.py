@@ -10,9 +10,12 @@ workers are gone: a leaked one fails the test naming it as ``tmr 'name' (id N)``
 with ``--chiprt-leaks=warn``, a LeakWarning at the test's line) and is unregistered. A test that loses the device (DeviceLost,
 DeadlineExceeded) has it reset before the next test. At session end the device's live bytes must
 equal their baseline (measured when the pool was created), or the session fails with the
-figures. ``--chiprt-report DIR`` writes one JSON per process; the terminal summary prints one
-line per process.
+figures. ``--chiprt-check=all`` (or a list: ``memcheck,initcheck``) checks every run of the
+session's workers: a test whose run fails a check fails with chiprt.CheckFailed, its check report
+in a "chiprt checks" section. ``--chiprt-report DIR`` writes one JSON per process; the terminal
+summary prints one line per process.
 """
+import argparse
 import gc
 import json
 import os
@@ -43,6 +46,16 @@ def _size(text):
     return int(m.group(1)) << {"": 0, "k": 10, "m": 20, "g": 30}[m.group(2).lower()]
 
 
+_CHECKS = ("memcheck", "racecheck", "initcheck")
+
+
+def _checks(text):
+    if text in ("all", "none") or all(name in _CHECKS for name in text.split(",")):
+        return text
+    raise argparse.ArgumentTypeError("not a list of checks: %r (all, or any of %s)"
+                                     % (text, ",".join(_CHECKS)))
+
+
 def pytest_addoption(parser):
     group = parser.getgroup("chiprt", "chiprt device sessions")
     group.addoption("--chiprt-runtime", default="tmr", choices=("tmr", "hbg"),
@@ -59,6 +72,10 @@ def pytest_addoption(parser):
     group.addoption("--chiprt-stall-timeout", type=float, default=30.0, metavar="SECONDS",
                     help="a run in which no task completes or starts for this long fails with "
                          "DeadlineExceeded and the device is reset (default 30)")
+    group.addoption("--chiprt-check", type=_checks, default=None, metavar="LIST",
+                    help="check every run of the session's workers: all, or any of "
+                         "memcheck,racecheck,initcheck (a finding fails the test with "
+                         "chiprt.CheckFailed)")
 
 
 def _process_name(config):
@@ -83,7 +100,8 @@ class SessionPool:
         self.pool = chiprt.WorkerPool(devices=1, profile=opt.chiprt_profile,
                                       device_memory=opt.chiprt_device_memory,
                                       runtimes=self.runtimes,
-                                      stall_timeout=opt.chiprt_stall_timeout)
+                                      stall_timeout=opt.chiprt_stall_timeout,
+                                      checks=opt.chiprt_check)
         self.baseline_bytes = self.live_bytes()
 
     def worker(self, runtime=None, device=None):
@@ -265,10 +283,14 @@ def _warn_at_test(item, message):
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
+    report = outcome.get_result()
+    if call.excinfo is not None and call.excinfo.errisinstance(chiprt.CheckFailed):
+        checks = call.excinfo.value.report
+        if checks is not None:
+            report.sections.append(("chiprt checks", json.dumps(checks, indent=2)))
     message = getattr(item, "_chiprt_leak", None)
     if call.when != "call" or message is None:
         return
-    report = outcome.get_result()
     if report.passed:
         report.outcome = "failed"
         report.longrepr = message
