@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "random_dag.h"
 #include "runtime_test_util.h"
 
 namespace chiprt::testing {
@@ -106,6 +107,28 @@ TEST_P(CheckTest, AWriteOutsideTheDeclaredViewIsAMemcheckFindingNamingTheElement
   EXPECT_NE(f.message.find("outside the views it declared writable"), std::string::npos);
 }
 
+TEST_P(CheckTest, TwoUnorderedTasksWhoseWritesOverlapAreARacecheckFindingNamingBoth) {
+  // Task 0 (func 3) declared y[0:64] and wrote y[0:128]; task 1 (func 5) filled y[64:128]: no
+  // dependency orders them, whatever order a schedule took.
+  RunArgs args = bug_args(2);
+  Checks racecheck;
+  racecheck.enabled = Checks::kRacecheck;
+  racecheck.seed = 1;  // one schedule: the overlap needs no second one
+  args.checks = racecheck;
+  CheckReport report;
+  args.check_report = &report;
+  ASSERT_FALSE(rig_.worker->run(id_, args).ok());
+  ASSERT_EQ(report.findings.size(), 1u);
+  const CheckFinding& f = report.findings[0];
+  EXPECT_EQ(f.check, "racecheck");
+  EXPECT_EQ(f.tensor, "y");
+  EXPECT_EQ(f.begin, 64u);
+  EXPECT_EQ(f.end, 128u);
+  EXPECT_NE(f.message.find("(func_id 3,"), std::string::npos) << f.message;
+  EXPECT_NE(f.message.find("(func_id 5,"), std::string::npos) << f.message;
+  EXPECT_NE(f.message.find("no dependency orders them"), std::string::npos) << f.message;
+}
+
 TEST_P(CheckTest, AReadBeyondTheDeclaredInputRacesItsProducerAndIsARacecheckFinding) {
   ASSERT_TRUE(rig_.worker->run(id_, bug_args(3)).ok());
   // Named by the task that wrote the differing element: the reader beyond its input (func 4).
@@ -189,6 +212,35 @@ TEST_P(CheckTest, OneSeedReplaysOneScheduleAndOnlyTheChecksAsked) {
   for (const CheckFinding& f : report.findings) EXPECT_EQ(f.check, "memcheck") << f.message;
 }
 
+// The random DAGs (strided views, inout tensors, chains and fans) pass every check with their
+// unchecked outputs.
+TEST_P(CheckTest, RandomDagsPassEveryCheckWithTheirUncheckedOutputs) {
+  const Bytes image = test_image("orch_random_dag.so", {{1, CoreType::aic, "kernel_dag_op.so"},
+                                                        {2, CoreType::aiv, "kernel_dag_op.so"}});
+  auto id = rig_.worker->register_callable(image);
+  ASSERT_TRUE(id.ok()) << id.status().to_string();
+  std::vector<float> x0(DAG_SIDE * DAG_SIDE), y0(DAG_SIDE * DAG_SIDE);
+  for (size_t i = 0; i < x0.size(); ++i) {
+    x0[i] = static_cast<float>(i % 13) * 0.25f;
+    y0[i] = static_cast<float>(i % 7) * 0.5f;
+  }
+  for (double seed : {1.0, 42.0}) {
+    RunArgs args;
+    args.tensors["x0"] = host_f32({DAG_SIDE, DAG_SIDE}, x0);
+    args.tensors["y0"] = host_f32({DAG_SIDE, DAG_SIDE}, y0);
+    args.scalars["seed"] = seed;
+    auto plain = rig_.worker->run(*id, args);
+    ASSERT_TRUE(plain.ok()) << plain.status().to_string();
+    args.checks = all_checks();
+    auto checked = rig_.worker->run(*id, args);
+    ASSERT_TRUE(checked.ok()) << "seed " << seed << ": " << checked.status().to_string();
+    for (const char* name : {"x", "y"}) {
+      ASSERT_EQ(plain->outputs.at(name).data.size(), DAG_SIDE * DAG_SIDE * sizeof(float));
+      EXPECT_EQ(plain->outputs.at(name).data, checked->outputs.at(name).data) << name;
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Checks, CheckTest, ::testing::Values(RuntimeKind::tmr, RuntimeKind::hbg),
                          [](const auto& info) { return std::string(runtime_name(info.param)); });
 
@@ -232,6 +284,10 @@ struct ExampleRun {
   const char* name;
   RunArgs (*args)();
 };
+// ctest names print the example, not its bytes.
+void PrintTo(const ExampleRun& e, std::ostream* os) {
+  *os << e.name;
+}
 std::vector<float> ramp(size_t n, float scale) {
   std::vector<float> v(n);
   for (size_t i = 0; i < n; ++i) v[i] = static_cast<float>(i % 97) * scale - 1.0f;

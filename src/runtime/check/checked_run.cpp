@@ -174,6 +174,7 @@ void racecheck(const Observation& first, uint64_t first_seed, const Observation&
 // Names the task that last wrote the finding's first element in the first schedule (from
 // memcheck's record of each task's writes), if any did.
 void attribute(CheckFinding& f, const std::vector<CheckWrite>& writes) {
+  if (f.has_task) return;  // the device named it already
   for (auto w = writes.rbegin(); w != writes.rend(); ++w) {
     if (w->tensor != f.tensor || f.begin < w->begin || f.begin >= w->end) continue;
     f.has_task = true;
@@ -220,9 +221,16 @@ Result<RunReport> run_checked(Device& device, const Checks& checks, const RunArg
     launch.poison = poison;
     auto run = run_once(args, launch, memcheck ? &writes : nullptr);
     // The first schedule is memchecked for its record of writes also when memcheck was not
-    // asked for: then its findings are not reported.
-    if (run.ok() && run->checks && checks.has(Checks::kMemcheck)) {
-      for (CheckFinding& f : run->checks->findings) memchecks.push_back(std::move(f));
+    // asked for: then only the findings of the checks asked for are reported (its racecheck
+    // findings: tasks no dependency orders whose writes overlap).
+    if (run.ok() && run->checks) {
+      for (CheckFinding& f : run->checks->findings) {
+        if (f.check == "memcheck" && checks.has(Checks::kMemcheck)) {
+          memchecks.push_back(std::move(f));
+        } else if (f.check == "racecheck" && checks.has(Checks::kRacecheck)) {
+          races.push_back(std::move(f));
+        }
+      }
       report.dropped += run->checks->dropped;
     }
     return run;

@@ -14,6 +14,7 @@ void TaskChecker::add_tensor(uint64_t handle, std::byte* host, uint64_t bytes, u
                              std::string name, std::string label, bool fresh) {
   if (host == nullptr) return;
   if (fresh && poison_ != 0) std::memset(host, poison_, bytes);
+  labels_[name] = label;
   tensors_[handle] = Tensor{host, bytes, std::max(1u, chiprt_dtype_size(dtype)), std::move(name),
                             std::move(label)};
 }
@@ -61,8 +62,78 @@ void TaskChecker::before(const TaskDesc& task) {
   }
 }
 
+void TaskChecker::depends(uint64_t task, std::span<const uint64_t> predecessors) {
+  if (!memcheck_ || task >= kMaxOrderedTasks) return;
+  submitted_after_[task] = finished_;
+  std::vector<uint64_t>& out = predecessors_[task];
+  out.insert(out.end(), predecessors.begin(), predecessors.end());
+}
+
+void TaskChecker::note_ancestors(uint64_t task) {
+  std::vector<uint64_t> bits(task / 64 + 1, 0);
+  auto it = predecessors_.find(task);
+  if (it != predecessors_.end()) {
+    for (uint64_t p : it->second) {
+      if (p >= task) continue;  // dependencies point back; anything else orders nothing
+      bits[p / 64] |= uint64_t{1} << (p % 64);
+      auto a = ancestors_.find(p);
+      if (a == ancestors_.end()) continue;
+      for (size_t w = 0; w < a->second.size() && w < bits.size(); ++w) bits[w] |= a->second[w];
+    }
+    predecessors_.erase(it);
+  }
+  ancestors_[task] = std::move(bits);
+}
+
+bool TaskChecker::ordered(uint64_t earlier, uint64_t task) const {
+  auto done = finish_order_.find(earlier);
+  auto submitted = submitted_after_.find(task);
+  if (done != finish_order_.end() && submitted != submitted_after_.end() &&
+      done->second < submitted->second) {
+    return true;  // finished before the orchestration submitted `task`
+  }
+  auto a = ancestors_.find(task);
+  if (a == ancestors_.end() || earlier / 64 >= a->second.size()) return false;
+  return (a->second[earlier / 64] >> (earlier % 64)) & 1;
+}
+
+void TaskChecker::check_overlaps(size_t first_new_write) {
+  for (size_t i = first_new_write; i < writes_.size(); ++i) {
+    const CheckWrite& w = writes_[i];
+    std::vector<size_t>& earlier = writes_by_tensor_[w.tensor];
+    for (size_t j : earlier) {
+      const CheckWrite& v = writes_[j];
+      const uint64_t b = std::max(v.begin, w.begin), e = std::min(v.end, w.end);
+      if (b >= e || v.task_id == w.task_id || ordered(v.task_id, w.task_id)) continue;
+      CheckFinding f;
+      f.check = "racecheck";
+      f.has_task = true;
+      f.task_id = w.task_id;
+      f.func_id = w.func_id;
+      f.core_type = w.core_type;
+      f.core_index = w.core_index;
+      f.tensor = w.tensor;
+      f.begin = b;
+      f.end = e;
+      auto who = [](const CheckWrite& x) {
+        return fmt::format("task {} (func_id {}, {} core {})", x.task_id, x.func_id,
+                           core_type_name(static_cast<CoreType>(x.core_type)), x.core_index);
+      };
+      f.message = fmt::format(
+          "racecheck: {} and {} both wrote elements [{}, {}) of {}, and no dependency orders "
+          "them",
+          who(v), who(w), b, e, labels_[w.tensor]);
+      add(std::move(f));
+    }
+    earlier.push_back(i);
+  }
+}
+
 void TaskChecker::after(const TaskDesc& task, uint32_t core_index) {
   if (!memcheck_) return;
+  const bool order = task.task_id < kMaxOrderedTasks;
+  if (order) note_ancestors(task.task_id);
+  const size_t first_new_write = writes_.size();
   constexpr size_t kBlock = 64;
   for (const Region& r : regions_) {
     const size_t size = static_cast<size_t>(r.end - r.begin);
@@ -85,6 +156,10 @@ void TaskChecker::after(const TaskDesc& task, uint32_t core_index) {
       report(task, core_index, r.begin + i, r.begin + last + 1, before + i);
       i = last + 1;
     }
+  }
+  if (order) {
+    check_overlaps(first_new_write);
+    finish_order_[task.task_id] = finished_++;
   }
 }
 
@@ -176,15 +251,24 @@ void TaskChecker::report(const TaskDesc& task, uint32_t core_index, const std::b
             std::min<const std::byte*>(end, inside->host + (e + 1) * inside->element);
         return from < to && std::memcmp(from, was + (from - begin), to - from) != 0;
       };
-      if (writes_.size() < LaunchResult::kMaxCheckWrites) {
-        writes_.push_back({inside->name, first, last, task.task_id, task.func_id,
-                           static_cast<uint32_t>(task.core), core_index});
-      }
+      // Each run of changed elements is also recorded as a write of this task.
+      uint64_t written = kNone;
+      auto record = [&](uint64_t e) {
+        if (writes_.size() < LaunchResult::kMaxCheckWrites) {
+          writes_.push_back({inside->name, written, e, task.task_id, task.func_id,
+                             static_cast<uint32_t>(task.core), core_index});
+        }
+        written = kNone;
+      };
       for (uint64_t e = first; e < last; ++e) {
-        const bool bad = changed(e) && !writable(task, inside_handle, e);
+        const bool wrote = changed(e);
+        if (wrote && written == kNone) written = e;
+        if (!wrote && written != kNone) record(e);
+        const bool bad = wrote && !writable(task, inside_handle, e);
         if (bad && open == kNone) open = e;
         if (!bad && open != kNone) close(e);
       }
+      if (written != kNone) record(last);
       if (open != kNone) close(last);
       p = stop;
       continue;

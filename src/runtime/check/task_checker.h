@@ -9,6 +9,10 @@
 //   the task declared defeats dependency inference: a finding naming the elements;
 // - outside every tensor the task names (past its end or before its start, up to kMargin
 //   bytes): a finding naming the tensor it ran past and the bytes.
+// Two tasks that no chain of dependencies orders but whose writes (the stretches memcheck saw
+// change) overlap race on the chip whichever order this schedule took: a racecheck finding
+// naming both (for runs of up to kMaxOrderedTasks tasks).
+//
 // Consecutive bytes of one kind coalesce into one finding. Not seen: a write that stores the
 // value already there, writes further than kMargin from every tensor the task names, and reads
 // (guard pages would see those).
@@ -33,6 +37,7 @@ class TaskChecker {
   static constexpr uint64_t kMargin = 16 * 1024;
   // Changed bytes this close together are one stretch.
   static constexpr size_t kSlack = 8;
+  static constexpr uint64_t kMaxOrderedTasks = 8192;
 
   // `memory`: this process's whole view of device memory (margins stay inside it).
   TaskChecker(std::span<std::byte> memory, bool memcheck, uint8_t poison);
@@ -42,6 +47,11 @@ class TaskChecker {
   // earlier record.
   void add_tensor(uint64_t handle, std::byte* host, uint64_t bytes, uint32_t dtype,
                   std::string name, std::string label, bool fresh);
+
+  // Task `task` waits for each of `predecessors` (given before it runs). Given as the task is
+  // submitted (tmr), it is also ordered after every task finished by then: the orchestration
+  // saw them finish (a ring slot or heap space they freed, a sync) before it submitted it.
+  void depends(uint64_t task, std::span<const uint64_t> predecessors);
 
   void before(const TaskDesc& task);
   void after(const TaskDesc& task, uint32_t core_index);
@@ -86,6 +96,18 @@ class TaskChecker {
 
   std::vector<CheckFinding> findings_;
   std::vector<CheckWrite> writes_;
+  // Whether `earlier` is an ancestor of `task` (by the dependencies given), from bitsets made as
+  // tasks run: a task's ancestors are its predecessors' and the predecessors themselves.
+  bool ordered(uint64_t earlier, uint64_t task) const;
+  void note_ancestors(uint64_t task);
+  void check_overlaps(size_t first_new_write);
+  std::unordered_map<uint64_t, std::vector<uint64_t>> predecessors_;
+  std::unordered_map<uint64_t, std::vector<uint64_t>> ancestors_;  // bitsets by task
+  std::unordered_map<std::string, std::vector<size_t>> writes_by_tensor_;
+  std::unordered_map<std::string, std::string> labels_;     // by tensor name
+  uint64_t finished_ = 0;                                   // tasks checked so far
+  std::unordered_map<uint64_t, uint64_t> finish_order_;     // by task: finished_ when it ended
+  std::unordered_map<uint64_t, uint64_t> submitted_after_;  // by task: finished_ at depends()
   uint64_t dropped_ = 0;
 };
 

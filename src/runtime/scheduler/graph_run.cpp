@@ -42,6 +42,11 @@ void GraphRun::submit(uint32_t node, const TaskDesc& desc, std::span<const Depen
     n.pending.fetch_add(1, std::memory_order_relaxed);
     p.successors.push_back(node);
   }
+  if (check_ && check_->checker) {  // every dependency, finished or not, orders the task
+    std::vector<uint64_t> tasks;
+    for (const Dependency& d : deps) tasks.push_back(d.task);
+    check_->checker->depends(desc.task_id, tasks);
+  }
   outstanding_.fetch_add(1, std::memory_order_relaxed);  // before it can complete
   if (n.pending.fetch_sub(1, std::memory_order_acq_rel) == 1) dispatch(node);
 }
@@ -61,6 +66,14 @@ void GraphRun::set_fixed(uint32_t node, const TaskDesc& desc, uint32_t deps,
 void GraphRun::start_fixed(bool wake_cores) {
   outstanding_.fetch_add(node_count_, std::memory_order_relaxed);
   if (check_) {  // drive_checked() runs them and drops the close() guard
+    if (check_->checker) {
+      for (uint32_t i = 0; i < node_count_; ++i) {
+        const uint64_t task = nodes_[i].desc.task_id;
+        for (uint32_t s : nodes_[i].fixed_successors) {
+          check_->checker->depends(nodes_[s].desc.task_id, std::span<const uint64_t>(&task, 1));
+        }
+      }
+    }
     for (uint32_t root : roots_) check_->push(root);
     return;
   }
