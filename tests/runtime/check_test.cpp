@@ -241,6 +241,48 @@ TEST_P(CheckTest, RandomDagsPassEveryCheckWithTheirUncheckedOutputs) {
   }
 }
 
+// The test suite's other callables (chains of inout updates, scoped intermediates reused
+// across iterations, many live intermediates, tiled outputs) pass every check with their
+// unchecked outputs.
+TEST_P(CheckTest, TheSuitesCallablesPassEveryCheckWithTheirUncheckedOutputs) {
+  struct Callable {
+    const char* orch;
+    uint32_t func_id;
+    const char* kernel;
+    std::vector<int64_t> shape;
+    std::map<std::string, double> scalars;
+  };
+  const std::vector<Callable> callables = {
+      {"orch_chain.so", 2, "kernel_dag_op.so", {4}, {{"tasks", 16}}},
+      {"orch_stream.so", 2, "kernel_dag_op.so", {1, 64}, {{"iterations", 50}}},
+      {"orch_many.so", 2, "kernel_dag_op.so", {1, 64}, {{"count", 200}}},
+      {"orch_logged.so", 1, "kernel_double.so", {3000}, {}},
+      {"orch_probe.so", 1, "kernel_probe.so", {256}, {{"mode", 0}, {"tasks", 4}}},
+      {"orch_probe.so", 1, "kernel_probe.so", {256}, {{"mode", 2}, {"bytes", 4096}}},
+  };
+  for (const Callable& c : callables) {
+    SCOPED_TRACE(c.orch);
+    auto id =
+        rig_.worker->register_callable(test_image(c.orch, {{c.func_id, CoreType::aiv, c.kernel}}));
+    ASSERT_TRUE(id.ok()) << id.status().to_string();
+    RunArgs args;
+    int64_t n = 1;
+    for (int64_t d : c.shape) n *= d;
+    args.tensors["x"] = host_f32(c.shape, std::vector<float>(static_cast<size_t>(n), 1.0f));
+    args.scalars = c.scalars;
+    auto plain = rig_.worker->run(*id, args);
+    ASSERT_TRUE(plain.ok()) << plain.status().to_string();
+    args.checks = all_checks();
+    auto checked = rig_.worker->run(*id, args);
+    ASSERT_TRUE(checked.ok()) << checked.status().to_string();
+    ASSERT_FALSE(plain->outputs.empty());
+    for (const auto& [name, tensor] : plain->outputs) {
+      EXPECT_EQ(tensor.data, checked->outputs.at(name).data) << name;
+    }
+    ASSERT_TRUE(rig_.worker->unregister_callable(*id).ok());
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Checks, CheckTest, ::testing::Values(RuntimeKind::tmr, RuntimeKind::hbg),
                          [](const auto& info) { return std::string(runtime_name(info.param)); });
 
