@@ -38,6 +38,26 @@ Checks all_checks() {
   return c;
 }
 
+// Runs `args` unchecked and then under every check: the checked run must pass, make the same
+// outputs (at least one) bitwise equal, and have made every schedule.
+void expect_clean(ChipWorker& worker, CallableId id, RunArgs args) {
+  auto plain = worker.run(id, args);
+  ASSERT_TRUE(plain.ok()) << plain.status().to_string();
+  args.checks = all_checks();
+  auto checked = worker.run(id, args);
+  ASSERT_TRUE(checked.ok()) << checked.status().to_string();
+  ASSERT_FALSE(plain->outputs.empty());
+  ASSERT_EQ(plain->outputs.size(), checked->outputs.size());
+  for (const auto& [name, tensor] : plain->outputs) {
+    ASSERT_TRUE(checked->outputs.contains(name)) << name;
+    EXPECT_EQ(tensor.data, checked->outputs.at(name).data) << name;
+  }
+  ASSERT_TRUE(checked->checks.has_value());
+  EXPECT_TRUE(checked->checks->findings.empty());
+  // memcheck's schedule, initcheck's second poison, 7 more racecheck schedules.
+  EXPECT_EQ(checked->checks->schedules, 1u + 1u + (Checks::kDefaultSeeds - 1));
+}
+
 class CheckTest : public ::testing::TestWithParam<RuntimeKind> {
  protected:
   void SetUp() override {
@@ -229,15 +249,8 @@ TEST_P(CheckTest, RandomDagsPassEveryCheckWithTheirUncheckedOutputs) {
     args.tensors["x0"] = host_f32({DAG_SIDE, DAG_SIDE}, x0);
     args.tensors["y0"] = host_f32({DAG_SIDE, DAG_SIDE}, y0);
     args.scalars["seed"] = seed;
-    auto plain = rig_.worker->run(*id, args);
-    ASSERT_TRUE(plain.ok()) << plain.status().to_string();
-    args.checks = all_checks();
-    auto checked = rig_.worker->run(*id, args);
-    ASSERT_TRUE(checked.ok()) << "seed " << seed << ": " << checked.status().to_string();
-    for (const char* name : {"x", "y"}) {
-      ASSERT_EQ(plain->outputs.at(name).data.size(), DAG_SIDE * DAG_SIDE * sizeof(float));
-      EXPECT_EQ(plain->outputs.at(name).data, checked->outputs.at(name).data) << name;
-    }
+    SCOPED_TRACE(seed);
+    expect_clean(*rig_.worker, *id, args);
   }
 }
 
@@ -270,15 +283,7 @@ TEST_P(CheckTest, TheSuitesCallablesPassEveryCheckWithTheirUncheckedOutputs) {
     for (int64_t d : c.shape) n *= d;
     args.tensors["x"] = host_f32(c.shape, std::vector<float>(static_cast<size_t>(n), 1.0f));
     args.scalars = c.scalars;
-    auto plain = rig_.worker->run(*id, args);
-    ASSERT_TRUE(plain.ok()) << plain.status().to_string();
-    args.checks = all_checks();
-    auto checked = rig_.worker->run(*id, args);
-    ASSERT_TRUE(checked.ok()) << checked.status().to_string();
-    ASSERT_FALSE(plain->outputs.empty());
-    for (const auto& [name, tensor] : plain->outputs) {
-      EXPECT_EQ(tensor.data, checked->outputs.at(name).data) << name;
-    }
+    expect_clean(*rig_.worker, *id, args);
     ASSERT_TRUE(rig_.worker->unregister_callable(*id).ok());
   }
 }
@@ -371,18 +376,7 @@ TEST_P(CleanExampleTest, PassesEveryCheckWithItsUncheckedOutputs) {
   Rig rig = make_rig("a2a3", runtime);
   auto id = rig.worker->register_callable(example_image(example.name));
   ASSERT_TRUE(id.ok()) << id.status().to_string();
-  auto plain = rig.worker->run(*id, example.args());
-  ASSERT_TRUE(plain.ok()) << plain.status().to_string();
-  RunArgs args = example.args();
-  args.checks = all_checks();
-  auto checked = rig.worker->run(*id, args);
-  ASSERT_TRUE(checked.ok()) << checked.status().to_string();
-  ASSERT_FALSE(plain->outputs.empty());
-  for (const auto& [name, tensor] : plain->outputs) {
-    ASSERT_TRUE(checked->outputs.contains(name)) << name;
-    EXPECT_EQ(tensor.data, checked->outputs.at(name).data) << name;
-  }
-  EXPECT_EQ(checked->checks->schedules, 1u + 1u + (Checks::kDefaultSeeds - 1));
+  expect_clean(*rig.worker, *id, example.args());
   ASSERT_TRUE(rig.worker->unregister_callable(*id).ok());
 }
 
