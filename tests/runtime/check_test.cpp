@@ -19,7 +19,9 @@ Bytes check_image() {
                      {2, CoreType::aiv, "kernel_check.so"},
                      {3, CoreType::aiv, "kernel_check.so"},
                      {4, CoreType::aiv, "kernel_check.so"},
-                     {5, CoreType::aiv, "kernel_check.so"}},
+                     {5, CoreType::aiv, "kernel_check.so"},
+                     {6, CoreType::aiv, "kernel_check.so"},
+                     {7, CoreType::aiv, "kernel_check.so"}},
                     "checks");
 }
 
@@ -115,6 +117,24 @@ TEST_P(CheckTest, AWriteFarPastItsOutputIsAMemcheckFindingNamingTheKernelAndOutp
   EXPECT_NE(f.message.find("func_id 2"), std::string::npos) << f.message;
   // Unchecked, the overrun lands silently.
   EXPECT_TRUE(rig_.worker->run(id_, bug_args(1)).ok());
+}
+
+// Guard pages: a read or a write far from every tensor the task names (1 MiB past its input or
+// output, beyond the snapshot's margins) is a memcheck finding naming the access and the tensor.
+TEST_P(CheckTest, AFarReadIsAMemcheckFindingFromAGuardPage) {
+  const CheckFinding f = expect_finding(6, "memcheck", "x", 6);
+  EXPECT_EQ(f.unit, "bytes");
+  EXPECT_EQ(f.begin, (1u << 20) - kN * sizeof(float));  // 1 MiB from x's start, past its end
+  EXPECT_NE(f.message.find("read device memory"), std::string::npos) << f.message;
+  EXPECT_NE(f.message.find("past the end of argument 'x'"), std::string::npos) << f.message;
+  EXPECT_TRUE(rig_.worker->run(id_, bug_args(6)).ok());  // unchecked, it reads silently
+}
+
+TEST_P(CheckTest, AFarWriteIsAMemcheckFindingFromAGuardPage) {
+  const CheckFinding f = expect_finding(7, "memcheck", "y0", 7);
+  EXPECT_EQ(f.begin, (1u << 20) - kN * sizeof(float));
+  EXPECT_NE(f.message.find("wrote device memory"), std::string::npos) << f.message;
+  EXPECT_NE(f.message.find("past the end of output 'y0'"), std::string::npos) << f.message;
 }
 
 TEST_P(CheckTest, AWriteOutsideTheDeclaredViewIsAMemcheckFindingNamingTheElements) {
@@ -294,7 +314,7 @@ INSTANTIATE_TEST_SUITE_P(Checks, CheckTest, ::testing::Values(RuntimeKind::tmr, 
 // Both runtimes find the same things, word for word: the same schedules place the same tasks on
 // the same cores.
 TEST(CheckRuntimes, BothRuntimesReportTheSameFindings) {
-  for (int bug = 1; bug <= 5; ++bug) {
+  for (int bug = 1; bug <= 7; ++bug) {
     std::vector<std::string> messages[2];
     for (RuntimeKind runtime : {RuntimeKind::tmr, RuntimeKind::hbg}) {
       Rig rig = make_rig("a2a3", runtime);

@@ -245,7 +245,7 @@ TEST_P(CliRunTest, TextReportCountsOneTaskInTheSingular) {
 TEST_P(CliRunTest, ChecksFailABuggyKernelAndPassACleanOne) {
   const fs::path so(CHIPRT_TEST_SO_DIR);
   std::string kernels;
-  for (int f = 1; f <= 5; ++f) {
+  for (int f = 1; f <= 7; ++f) {
     kernels += " --kernel " + std::to_string(f) + ":aiv:" + (so / "kernel_check.so").string();
   }
   ASSERT_EQ(chiprt("pack --orch " + (so / "orch_check.so").string() + kernels + " -o " +

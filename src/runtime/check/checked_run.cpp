@@ -20,6 +20,7 @@ constexpr uint64_t kFirstSeed = 1;
 // What a run left that the caller sees: its host outputs, device output targets and device
 // inputs, by name.
 struct Observed {
+  std::string name;
   std::string label;  // "output 'y'", "device input 'w'"
   uint32_t dtype = CHIPRT_DTYPE_F32;
   bool fresh = false;  // poisoned by initcheck (an output)
@@ -35,16 +36,19 @@ Result<Bytes> read_device(const Device& device, const DeviceTensorRef& ref) {
 
 Result<Observation> observe(const Device& device, const RunArgs& args, const RunReport& report) {
   Observation out;
+  // Keyed by kind and name: a device input may share its name with an output.
   for (const auto& [name, t] : report.outputs) {
-    out[name] = Observed{fmt::format("output '{}'", name), t.dtype, true, t.data};
+    out["output " + name] = Observed{name, fmt::format("output '{}'", name), t.dtype, true, t.data};
   }
   for (const auto& [name, ref] : args.device_outputs) {
     CHIPRT_ASSIGN_OR_RETURN(Bytes data, read_device(device, ref));
-    out[name] = Observed{fmt::format("output '{}'", name), ref.dtype, true, std::move(data)};
+    out["output " + name] =
+        Observed{name, fmt::format("output '{}'", name), ref.dtype, true, std::move(data)};
   }
   for (const auto& [name, ref] : args.device_inputs) {
     CHIPRT_ASSIGN_OR_RETURN(Bytes data, read_device(device, ref));
-    out[name] = Observed{fmt::format("device input '{}'", name), ref.dtype, false, std::move(data)};
+    out["input " + name] =
+        Observed{name, fmt::format("device input '{}'", name), ref.dtype, false, std::move(data)};
   }
   return out;
 }
@@ -53,13 +57,14 @@ uint32_t element_bytes(uint32_t dtype) {
   return std::max(1u, chiprt_dtype_size(dtype));
 }
 
-// Element ranges [begin, end) where `a` and `b` differ.
+// Whether two runs made `a` and `b` alike in dtype and size (an orchestration may not).
+bool same_form(const Observed& a, const Observed& b) {
+  return a.dtype == b.dtype && a.data.size() == b.data.size();
+}
+
+// Element ranges [begin, end) where `a` and `b` (of the same form) differ.
 std::vector<std::pair<uint64_t, uint64_t>> differences(const Observed& a, const Observed& b) {
   std::vector<std::pair<uint64_t, uint64_t>> out;
-  if (a.data.size() != b.data.size()) {
-    out.emplace_back(0, a.data.size() / element_bytes(a.dtype));
-    return out;
-  }
   const uint32_t size = element_bytes(a.dtype);
   const uint64_t elements = a.data.size() / size;
   constexpr uint64_t kNone = ~0ull;
@@ -117,12 +122,27 @@ CheckFinding tensor_finding(std::string check, const std::string& name, uint64_t
   return f;
 }
 
+// A tensor of another dtype or size in another run: the run depends on the schedule or on
+// memory no task wrote. Never indexes either.
+CheckFinding form_finding(const std::string& check, const Observed& a, const Observed& b,
+                          const std::string& how) {
+  return tensor_finding(
+      check, a.name, 0, 0,
+      fmt::format("{}: {} is dtype {} of {} bytes in one run and dtype {} of {} "
+                  "bytes in {}",
+                  check, a.label, a.dtype, a.data.size(), b.dtype, b.data.size(), how));
+}
+
 // initcheck: where the runs poisoned with A and B differ, an output depends on memory no task
 // wrote; where it still holds each run's poison, no task wrote it at all.
 void initcheck(const Observation& a, const Observation& b, std::vector<CheckFinding>& out) {
   for (const auto& [name, ta] : a) {
     auto it = b.find(name);
     if (!ta.fresh || it == b.end()) continue;
+    if (!same_form(ta, it->second)) {
+      out.push_back(form_finding("initcheck", ta, it->second, "the run poisoned otherwise"));
+      continue;
+    }
     for (auto [begin, end] : differences(ta, it->second)) {
       // Split the range into stretches that were never written and ones that were.
       uint64_t from = begin;
@@ -135,7 +155,7 @@ void initcheck(const Observation& a, const Observation& b, std::vector<CheckFind
           ++to;
         }
         out.push_back(tensor_finding(
-            "initcheck", name, from, to,
+            "initcheck", ta.name, from, to,
             unwritten ? fmt::format("initcheck: elements [{}, {}) of {} were never written by any "
                                     "task (they hold the poison of each run)",
                                     from, to, ta.label)
@@ -157,12 +177,18 @@ void racecheck(const Observation& first, uint64_t first_seed, const Observation&
   for (const auto& [name, ta] : first) {
     auto it = other.find(name);
     if (it == other.end() || reported[name]) continue;
+    if (!same_form(ta, it->second)) {
+      reported[name] = true;
+      out.push_back(
+          form_finding("racecheck", ta, it->second, fmt::format("the schedule of seed {}", seed)));
+      continue;
+    }
     auto ranges = differences(ta, it->second);
     if (ranges.empty()) continue;
     reported[name] = true;
     const auto [begin, end] = ranges.front();
     out.push_back(tensor_finding(
-        "racecheck", name, begin, end,
+        "racecheck", ta.name, begin, end,
         fmt::format("racecheck: elements [{}, {}) of {} depend on the order of tasks the declared "
                     "dependencies leave free: element {} is {} with seed {} and {} with seed {} "
                     "(replay one with --check-seed)",
@@ -259,20 +285,32 @@ Result<RunReport> run_checked(Device& device, const Checks& checks, const RunArg
                                                                     report.findings.front().message,
                                                                     more, more == 1 ? "" : "s"));
   };
+  CHIPRT_ASSIGN_OR_RETURN(RunReport first, once(seed0, true, init ? kPoisonA : 0));
+  CHIPRT_ASSIGN_OR_RETURN(Observation seen, observe(device, args, first));
+  // Whatever the outcome, the caller's device tensors are as the first schedule left them.
+  auto restore_first = [&]() -> Status {
+    if (report.schedules < 2) return Status::Ok();
+    for (const auto& [name, ref] : args.device_outputs) {
+      CHIPRT_RETURN_IF_ERROR(device.copy_to_device(ref.addr, seen["output " + name].data));
+    }
+    for (const auto& [name, ref] : args.device_inputs) {
+      CHIPRT_RETURN_IF_ERROR(device.copy_to_device(ref.addr, seen["input " + name].data));
+    }
+    return Status::Ok();
+  };
   // A later schedule that fails after findings were made (the corruption they name may be why)
   // reports the findings.
   auto later_failure = [&](Status failed) -> Status {
+    (void)restore_first();  // best effort: the failure (or the findings) is what is reported
     if (memchecks.empty() && inits.empty() && races.empty()) return failed;
     return finish();
   };
-
-  CHIPRT_ASSIGN_OR_RETURN(RunReport first, once(seed0, true, init ? kPoisonA : 0));
-  CHIPRT_ASSIGN_OR_RETURN(Observation seen, observe(device, args, first));
   if (init) {
     auto second = once(seed0, false, kPoisonB);
     if (!second.ok()) return later_failure(second.status());
-    CHIPRT_ASSIGN_OR_RETURN(Observation poisoned, observe(device, args, *second));
-    initcheck(seen, poisoned, inits);
+    auto poisoned = observe(device, args, *second);
+    if (!poisoned.ok()) return later_failure(poisoned.status());
+    initcheck(seen, *poisoned, inits);
   }
   if (checks.has(Checks::kRacecheck) && !checks.seed) {
     std::map<std::string, bool> reported;
@@ -280,20 +318,13 @@ Result<RunReport> run_checked(Device& device, const Checks& checks, const RunArg
     for (uint64_t seed = seed0 + 1; seed < seed0 + seeds; ++seed) {
       auto other = once(seed, false, init ? kPoisonA : 0);
       if (!other.ok()) return later_failure(other.status());
-      CHIPRT_ASSIGN_OR_RETURN(Observation then, observe(device, args, *other));
-      racecheck(seen, seed0, then, seed, reported, races);
+      auto then = observe(device, args, *other);
+      if (!then.ok()) return later_failure(then.status());
+      racecheck(seen, seed0, *then, seed, reported, races);
     }
   }
+  CHIPRT_RETURN_IF_ERROR(restore_first());
   CHIPRT_RETURN_IF_ERROR(finish());
-  // What the caller gets is the first schedule's: restore the device tensors it left.
-  if (report.schedules > 1) {
-    for (const auto& [name, ref] : args.device_outputs) {
-      CHIPRT_RETURN_IF_ERROR(device.copy_to_device(ref.addr, seen[name].data));
-    }
-    for (const auto& [name, ref] : args.device_inputs) {
-      CHIPRT_RETURN_IF_ERROR(device.copy_to_device(ref.addr, seen[name].data));
-    }
-  }
   first.checks = report;
   return first;
 }

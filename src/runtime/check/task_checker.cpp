@@ -129,8 +129,73 @@ void TaskChecker::check_overlaps(size_t first_new_write) {
   }
 }
 
-void TaskChecker::after(const TaskDesc& task, uint32_t core_index) {
+std::unique_ptr<PageGuard> TaskChecker::guard() const {
+  if (!memcheck_) return nullptr;
+  std::vector<PageGuard::Range> allowed;
+  for (uint64_t h : named_) {
+    const Tensor& t = tensors_.at(h);
+    allowed.emplace_back(t.host, t.host + t.bytes);
+  }
+  return std::make_unique<PageGuard>(memory_, std::move(allowed));
+}
+
+void TaskChecker::report_outside(const TaskDesc& task, uint32_t core_index,
+                                 const std::byte* address, bool write) {
+  // The tensor it ran past: the nearest below the address (else above) among those the task
+  // reads (for a read) or writes (for a write), or among all it names when none is nearer.
+  const Tensor* below = nullptr;
+  const Tensor* above = nullptr;
+  for (const bool by_kind : {true, false}) {
+    for (uint64_t h : named_) {
+      bool kind = !by_kind;
+      for (uint32_t i = 0; i < task.param_count && !kind; ++i) {
+        const chiprt_param_t& p = task.params[i];
+        kind = p.kind != CHIPRT_PARAM_SCALAR && p.tensor.base == h &&
+               (p.kind == CHIPRT_PARAM_INOUT || (p.kind == CHIPRT_PARAM_OUTPUT) == write);
+      }
+      if (!kind) continue;
+      const Tensor& t = tensors_.at(h);
+      if (t.host + t.bytes <= address &&
+          (!below || t.host + t.bytes > below->host + below->bytes)) {
+        below = &t;
+      }
+      if (t.host > address && (!above || t.host < above->host)) above = &t;
+    }
+    if (below || above) break;
+  }
+  const Tensor* near = below ? below : above;
+  if (near == nullptr) return;
+  const uint64_t offset = below ? static_cast<uint64_t>(address - (below->host + below->bytes))
+                                : static_cast<uint64_t>(above->host - address);
+  CheckFinding f;
+  f.check = "memcheck";
+  f.has_task = true;
+  f.task_id = task.task_id;
+  f.func_id = task.func_id;
+  f.core_type = static_cast<uint32_t>(task.core);
+  f.core_index = core_index;
+  f.tensor = near->name;
+  f.unit = "bytes";
+  f.begin = offset;
+  f.end = offset + 1;
+  f.message = fmt::format(
+      "memcheck: task {} (func_id {}, {} core {}) {} device memory {} bytes {} {} (a guard page: "
+      "no tensor the task names lies there)",
+      task.task_id, task.func_id, core_type_name(task.core), core_index, write ? "wrote" : "read",
+      offset, below ? "past the end of" : "before the start of", near->label);
+  add(std::move(f));
+}
+
+void TaskChecker::after(const TaskDesc& task, uint32_t core_index,
+                        std::span<const PageGuard::Fault> faults) {
   if (!memcheck_) return;
+  for (const PageGuard::Fault& fault : faults) {
+    // A write near a named tensor is the snapshot's to report (with its whole extent).
+    const bool near = std::any_of(regions_.begin(), regions_.end(), [&](const Region& r) {
+      return fault.address >= r.begin && fault.address < r.end;
+    });
+    if (!(fault.write && near)) report_outside(task, core_index, fault.address, fault.write);
+  }
   const bool order = task.task_id < kMaxOrderedTasks;
   if (order) note_ancestors(task.task_id);
   const size_t first_new_write = writes_.size();
@@ -182,6 +247,15 @@ bool TaskChecker::writable(const TaskDesc& task, uint64_t handle, uint64_t e) {
       for (uint32_t d = 0; d < v.ndim && d < CHIPRT_MAX_DIMS; ++d) {
         shape[d] = v.shape[d];
         stride[d] = v.strides[d];
+      }
+      // A view of many more elements than its tensor (stride 0, overlapping strides) is not
+      // walked: the whole tensor counts as writable (no false finding, bounded time).
+      uint64_t count = 1;
+      for (int64_t d : shape)
+        count = d > 0 && count <= 4 * elements ? count * static_cast<uint64_t>(d) : count;
+      if (count > 4 * elements) {
+        mask.assign(elements, true);
+        continue;
       }
       for (int64_t a = 0; a < shape[0]; ++a) {
         for (int64_t b = 0; b < shape[1]; ++b) {

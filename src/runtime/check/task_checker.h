@@ -13,14 +13,16 @@
 // change) overlap race on the chip whichever order this schedule took: a racecheck finding
 // naming both (for runs of up to kMaxOrderedTasks tasks).
 //
-// Consecutive bytes of one kind coalesce into one finding. Not seen: a write that stores the
-// value already there, writes further than kMargin from every tensor the task names, and reads
-// (guard pages would see those).
+// Consecutive bytes of one kind coalesce into one finding. Not seen by the snapshot: a write that
+// stores the value already there, or one further than kMargin from every tensor the task names.
+// guard() adds guard pages (see PageGuard) around the kernel: any access, read or write, to a
+// page that holds no byte of the tensors the task names is a finding too.
 //
 // Not thread-safe: a checked run calls it from the one thread that executes its tasks.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -28,6 +30,7 @@
 
 #include "chiprt/check.h"
 #include "chiprt/launch.h"
+#include "runtime/check/page_guard.h"
 #include "runtime/scheduler/task_desc.h"
 
 namespace chiprt::runtime {
@@ -54,7 +57,11 @@ class TaskChecker {
   void depends(uint64_t task, std::span<const uint64_t> predecessors);
 
   void before(const TaskDesc& task);
-  void after(const TaskDesc& task, uint32_t core_index);
+  // After before(), for the kernel's duration: guard pages around the tensors the task names
+  // (null when memcheck is off).
+  std::unique_ptr<PageGuard> guard() const;
+  // `faults`: the guard's, taken before it was released.
+  void after(const TaskDesc& task, uint32_t core_index, std::span<const PageGuard::Fault> faults);
 
   std::vector<CheckFinding> take_findings() { return std::move(findings_); }
   // What each task wrote into each tensor, in execution order (see CheckWrite).
@@ -80,6 +87,9 @@ class TaskChecker {
   void report(const TaskDesc& task, uint32_t core_index, const std::byte* begin,
               const std::byte* end, const std::byte* was);
   void add(CheckFinding finding);
+  // A finding for an access at `address`, outside every tensor the task names.
+  void report_outside(const TaskDesc& task, uint32_t core_index, const std::byte* address,
+                      bool write);
   // Whether element `e` of tensor `handle` lies in a writable view the task declared.
   bool writable(const TaskDesc& task, uint64_t handle, uint64_t e);
 

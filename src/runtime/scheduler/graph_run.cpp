@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "runtime/check/page_guard.h"
 #include "runtime/check/task_checker.h"
 
 namespace chiprt::runtime {
@@ -142,11 +143,33 @@ void GraphRun::invoke(const Node& n, CoreType core, uint32_t core_index) {
   std::chrono::steady_clock::time_point begin;
   if (trace_) begin = std::chrono::steady_clock::now();  // clock reads only when tracing
   TaskChecker* checker = check_ ? check_->checker : nullptr;
-  if (checker) checker->before(d);
+  // The checker's host memory may run out (snapshots): that fails the run, never the process.
+  auto checking = [&](auto&& step) {
+    try {
+      step();
+      return true;
+    } catch (const std::exception& e) {
+      fail(Status(StatusCode::resource_exhausted, fmt::format("checking task {} (func_id {}): {}",
+                                                              d.task_id, d.func_id, e.what())));
+      return false;
+    }
+  };
+  std::unique_ptr<PageGuard> guard;
+  if (checker && !checking([&] {
+        checker->before(d);
+        guard = checker->guard();
+      })) {
+    return;
+  }
   if (monitor_) monitor_->kernel_begin(run_tag_, d, core_index);
   const int32_t rc = d.entry(&args);
+  std::vector<PageGuard::Fault> faults;
+  if (guard) {
+    (void)checking([&] { faults = guard->faults(); });
+    guard.reset();
+  }
   if (monitor_) monitor_->kernel_end();
-  if (checker) checker->after(d, core_index);
+  if (checker) (void)checking([&] { checker->after(d, core_index, faults); });
   if (trace_) {
     const auto end = std::chrono::steady_clock::now();
     auto us = [&](auto t) { return std::chrono::duration<double, std::micro>(t - start_).count(); };

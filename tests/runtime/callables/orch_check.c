@@ -6,7 +6,9 @@
  * 3 wide read:    intermediate i [128]: task 0 fills i[0:64], task 1 fills i[64:128]; task 2
  *                 declares i[0:64] as its input, reads all of i, writes y [64]
  * 4 half written: y [128], one task fills y[0:64]
- * 5 unwritten:    intermediate i [64] that no task writes; y = 2i */
+ * 5 unwritten:    intermediate i [64] that no task writes; y = 2i
+ * 6 far read:     as 0, but y0's task also reads the float 1 MiB past the start of x
+ * 7 far write:    as 0, but y0's task also writes the float 1 MiB past the start of y0 */
 #include "chiprt/abi/image_format.h"
 #include "chiprt/abi/orchestration.h"
 
@@ -48,6 +50,13 @@ int32_t chiprt_orchestration_entry(const chiprt_orch_api_t* api, void* ctx) {
         return 2;
       }
       return scale(api, ctx, bug == 1 ? 2 : 1, x, y) || scale(api, ctx, 1, x, y1);
+    case 6:
+    case 7:
+      if (api->alloc_output(ctx, "y0", CHIPRT_DTYPE_F32, 1, n64, &y) ||
+          api->alloc_output(ctx, "y1", CHIPRT_DTYPE_F32, 1, n64, &y1)) {
+        return 2;
+      }
+      return scale(api, ctx, (uint32_t)bug, x, y) || scale(api, ctx, 1, x, y1);
     case 2: {
       if (api->alloc_output(ctx, "y", CHIPRT_DTYPE_F32, 1, n128, &y)) return 2;
       chiprt_param_t p[1] = {{CHIPRT_PARAM_OUTPUT, 0, half(y, 0), 0}};
