@@ -294,8 +294,7 @@ Result<LaunchResult> DeviceProcess::launch(Message type,
     result.orchestration_calls = r.get<uint64_t>();
     result.outputs = protocol::get_tensors(r);
     result.trace = protocol::get_trace(r);
-    result.findings =
-        protocol::get_findings(r, result.findings_dropped, CheckReport::kMaxFindings);
+    result.findings = protocol::get_findings(r, result.findings_dropped, CheckReport::kMaxFindings);
     result.writes = protocol::get_writes(r, LaunchResult::kMaxCheckWrites);
     if (!r.ok() || !known_code(code)) return violation("a malformed run completion");
   } catch (const std::bad_alloc&) {

@@ -114,13 +114,11 @@ Result<RunReport> ChipWorker::run(CallableId id, const RunArgs& args) {
   const Checks checks = args.checks.value_or(impl_->options.checks);
   runtime::Executor& executor = *impl_->executor;
   const registry::ChipBuffer& buffer = lease.buffer();
-  auto report = checks.any()
-                    ? runtime::run_checked(*impl_->device, checks, args,
-                                           [&](const RunArgs& a, const LaunchCheck& check,
-                                               std::vector<CheckWrite>* writes) {
-                                             return executor.run(buffer, a, check, writes);
-                                           })
-                    : executor.run(buffer, args, LaunchCheck{}, nullptr);
+  auto once = [&](const RunArgs& a, const LaunchCheck& check, std::vector<CheckWrite>* writes) {
+    return executor.run(buffer, a, check, writes);
+  };
+  auto report = checks.any() ? runtime::run_checked(*impl_->device, checks, args, once)
+                             : once(args, LaunchCheck{}, nullptr);
   if (!report.ok()) {
     return std::move(report).status().annotate(running_callable(lease->name, id));
   }
