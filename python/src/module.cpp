@@ -601,8 +601,21 @@ const DeviceTensor& tensor_of(const py::handle& obj, const std::string& name) {
   return t.tensor;
 }
 
-py::dict do_run(PyWorker& w, const py::object& handle, const py::object& out,
-                const py::object& checks, const py::kwargs& kwargs) {
+// What run(..., report=True) returns: the outputs and what the run measured.
+struct PyRunReport {
+  py::dict outputs;
+  uint64_t tasks = 0;
+  double elapsed_us = 0;
+  uint64_t orchestration_calls = 0;
+  bool graph_cache_hit = false;
+  uint64_t peak_ring_occupancy = 0;
+  uint64_t peak_heap_bytes = 0;
+  py::list trace;                  // one dict per executed task
+  py::object checks = py::none();  // the check report of a checked run
+};
+
+py::object do_run(PyWorker& w, const py::object& handle, const py::object& out,
+                  const py::object& checks, bool with_report, const py::kwargs& kwargs) {
   const CallableId id = handle_id(handle);
   RunArgs args;
   if (!checks.is_none()) {
@@ -643,6 +656,7 @@ py::dict do_run(PyWorker& w, const py::object& handle, const py::object& out,
       args.device_outputs[name] = tensor_of(value, "out['" + name + "']").ref();
     }
   }
+  args.trace = with_report;  // asked for: the report carries the trace
   std::stop_source stop;
   args.stop = stop.get_token();
   Result<RunReport> ran = interruptible([&] { return w.worker->run(id, args); }, &stop);
@@ -650,7 +664,27 @@ py::dict do_run(PyWorker& w, const py::object& handle, const py::object& out,
   RunReport report = std::move(ran).value();
   py::dict result;
   for (auto& [name, host] : report.outputs) result[py::str(name)] = to_numpy(std::move(host));
-  return result;
+  if (!with_report) return result;
+  PyRunReport r;
+  r.outputs = result;
+  r.tasks = report.tasks;
+  r.elapsed_us = report.elapsed_us;
+  r.orchestration_calls = report.orchestration_calls;
+  r.graph_cache_hit = report.graph_cache_hit;
+  r.peak_ring_occupancy = report.peak_ring_occupancy;
+  r.peak_heap_bytes = report.peak_heap_bytes;
+  for (const TaskTrace& t : report.trace) {
+    py::dict slice;
+    slice["task_id"] = t.task_id;
+    slice["func_id"] = t.func_id;
+    slice["core_type"] = std::string(core_type_name(static_cast<CoreType>(t.core_type)));
+    slice["core_index"] = t.core_index;
+    slice["start_us"] = t.start_us;
+    slice["end_us"] = t.end_us;
+    r.trace.append(std::move(slice));
+  }
+  if (report.checks) r.checks = from_json(cli::check_report_json(*report.checks));
+  return py::cast(std::move(r));
 }
 
 PyTensor do_to_device(PyWorker& w, const py::array& array) {
@@ -834,6 +868,24 @@ PYBIND11_MODULE(_chiprt, m) {
                ", dtype=" + py::str(numpy_dtype(t.tensor.dtype())).cast<std::string>() + ")";
       });
 
+  py::class_<PyRunReport>(m, "RunReport", "What run(..., report=True) returns")
+      .def_readonly("outputs", &PyRunReport::outputs, "output name -> numpy array")
+      .def_readonly("tasks", &PyRunReport::tasks)
+      .def_readonly("elapsed_us", &PyRunReport::elapsed_us, "the run's wall time on the host")
+      .def_readonly("orchestration_calls", &PyRunReport::orchestration_calls,
+                    "entry calls, counted at the call (0 for an hbg replay of a cached graph)")
+      .def_readonly("graph_cache_hit", &PyRunReport::graph_cache_hit)
+      .def_readonly("peak_ring_occupancy", &PyRunReport::peak_ring_occupancy)
+      .def_readonly("peak_heap_bytes", &PyRunReport::peak_heap_bytes)
+      .def_readonly("trace", &PyRunReport::trace,
+                    "one dict per executed task: task_id, func_id, core_type, core_index, "
+                    "start_us, end_us (microseconds from the run's start)")
+      .def_readonly("checks", &PyRunReport::checks, "a checked run's report, else None")
+      .def("__repr__", [](const PyRunReport& r) {
+        return "<chiprt.RunReport " + std::to_string(r.tasks) + " tasks, " +
+               std::to_string(static_cast<int64_t>(r.elapsed_us)) + " us>";
+      });
+
   py::class_<PyWorker, std::shared_ptr<PyWorker>>(m, "ChipWorker",
                                                   "One runtime on one device (thread-safe)")
       .def(py::init(&new_worker), py::arg("runtime") = "tmr", py::arg("profile") = "a2a3",
@@ -852,10 +904,11 @@ PYBIND11_MODULE(_chiprt, m) {
            "Registers an Image or the bytes of one; returns its Callable handle")
       .def("unregister", &do_unregister, py::arg("handle"))
       .def("run", &do_run, py::arg("handle"), py::kw_only(), py::arg("out") = py::none(),
-           py::arg("checks") = py::none(),
+           py::arg("checks") = py::none(), py::arg("report") = false,
            "Runs a callable: keywords are numpy arrays, device tensors or numbers; returns the "
            "outputs not written into `out` as numpy arrays. checks: this run's instead of the "
-           "worker's (\"none\" for none)")
+           "worker's (\"none\" for none). report=True returns a RunReport instead: the outputs "
+           "and what the run measured, with its trace")
       .def(
           "alloc",
           [](PyWorker& w, const py::object& shape, const py::object& dtype) {

@@ -137,3 +137,22 @@ def test_the_plugin_refuses_unknown_checks(pytester):
                                            "--chiprt-check=memchek")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--chiprt-check: not a list of checks: 'memchek'*"])
+
+
+def test_a_run_report_carries_the_outputs_the_trace_and_the_checks(chips):
+    """run(..., report=True): the outputs, the measured figures and one trace slice per task,
+    against what the checks image does (8 row tasks of func 1 on an aiv core)."""
+    plain, _ = chips
+    r = run(plain, case=0, report=True)
+    assert isinstance(r, chiprt.RunReport)
+    assert np.array_equal(r.outputs["y"], 2 * X)
+    assert r.tasks == 8 and r.elapsed_us > 0
+    assert sorted(s["task_id"] for s in r.trace) == list(range(8))
+    assert {(s["func_id"], s["core_type"]) for s in r.trace} == {(1, "aiv")}
+    assert all(0 <= s["start_us"] <= s["end_us"] for s in r.trace)
+    assert r.checks is None
+    checked = run(plain, case=0, report=True, checks="all")
+    assert checked.checks["findings"] == [] and checked.checks["schedules"] == 9
+    assert checked.outputs["y"].tobytes() == r.outputs["y"].tobytes()
+    # Without report=True, run returns the outputs alone.
+    assert set(run(plain, case=0)) == {"y"}

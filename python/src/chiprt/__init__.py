@@ -6,6 +6,10 @@
         out = worker.run(handle, a=numpy_array, b=device_tensor, tile=512.0)
         worker.unregister(handle)
 
+``worker.run(handle, ..., report=True)`` returns a chiprt.RunReport instead of the outputs: its
+``outputs``, ``tasks``, ``elapsed_us``, ``orchestration_calls``, ``graph_cache_hit``, peaks, the
+run's ``trace`` (one dict per task) and, for a checked run, its ``checks`` report.
+
 Workers are thread-safe and release the GIL while they register, run and unregister. Errors are
 chiprt.ChiprtError (with .code, the status name) or one of its subclasses; a tensor argument of a
 wrong dtype or layout is a TypeError naming the argument.
@@ -31,6 +35,7 @@ from ._chiprt import (
     InvalidImage,
     NotFound,
     OutOfDeviceMemory,
+    RunReport,
     WorkerPool,
 )
 
@@ -48,5 +53,6 @@ __all__ = [
     "InvalidImage",
     "NotFound",
     "OutOfDeviceMemory",
+    "RunReport",
     "WorkerPool",
 ]
