@@ -116,8 +116,10 @@ TEST(BenchFloorAloneTest, WaitsUntilEveryExecutionThreadParksAndFailsAtItsBound)
   args.tensors["x"] = host_f32({2}, {0, 1});
   args.scalars["tasks"] = kThreads;  // one kernel per thread, each sleeping 1 s
   args.scalars["sleep_ms"] = 1000;
+  // From an idle device (its threads may not have parked yet after its start), so that no
+  // parked thread below is one that never woke: both kernels run once no thread is parked.
+  ASSERT_TRUE(cli::wait_until_parked(*device).ok());
   auto run = std::async(std::launch::async, [&] { return (*worker)->run(*id, args); });
-  // Both kernels run once no thread is parked.
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (device->stats().parked_execution_threads != 0 &&
          std::chrono::steady_clock::now() < give_up) {
