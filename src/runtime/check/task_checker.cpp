@@ -167,23 +167,11 @@ void TaskChecker::report_outside(const TaskDesc& task, uint32_t core_index,
   if (near == nullptr) return;
   const uint64_t offset = below ? static_cast<uint64_t>(address - (below->host + below->bytes))
                                 : static_cast<uint64_t>(above->host - address);
-  CheckFinding f;
-  f.check = "memcheck";
-  f.has_task = true;
-  f.task_id = task.task_id;
-  f.func_id = task.func_id;
-  f.core_type = static_cast<uint32_t>(task.core);
-  f.core_index = core_index;
-  f.tensor = near->name;
-  f.unit = "bytes";
-  f.begin = offset;
-  f.end = offset + 1;
-  f.message = fmt::format(
-      "memcheck: task {} (func_id {}, {} core {}) {} device memory {} bytes {} {} (a guard page: "
-      "no tensor the task names lies there)",
-      task.task_id, task.func_id, core_type_name(task.core), core_index, write ? "wrote" : "read",
-      offset, below ? "past the end of" : "before the start of", near->label);
-  add(std::move(f));
+  add_memcheck(task, core_index, *near, "bytes", offset, offset + 1,
+               fmt::format("{} device memory {} bytes {} {} (a guard page: no tensor the task "
+                           "names lies there)",
+                           write ? "wrote" : "read", offset,
+                           below ? "past the end of" : "before the start of", near->label));
 }
 
 void TaskChecker::after(const TaskDesc& task, uint32_t core_index,
@@ -275,22 +263,8 @@ bool TaskChecker::writable(const TaskDesc& task, uint64_t handle, uint64_t e) {
 
 void TaskChecker::report(const TaskDesc& task, uint32_t core_index, const std::byte* begin,
                          const std::byte* end, const std::byte* was) {
-  const std::string who = fmt::format("task {} (func_id {}, {} core {})", task.task_id,
-                                      task.func_id, core_type_name(task.core), core_index);
   auto finding = [&](const Tensor& t, std::string unit, uint64_t b, uint64_t e, std::string msg) {
-    CheckFinding f;
-    f.check = "memcheck";
-    f.has_task = true;
-    f.task_id = task.task_id;
-    f.func_id = task.func_id;
-    f.core_type = static_cast<uint32_t>(task.core);
-    f.core_index = core_index;
-    f.tensor = t.name;
-    f.unit = std::move(unit);
-    f.begin = b;
-    f.end = e;
-    f.message = fmt::format("memcheck: {} {}", who, msg);
-    add(std::move(f));
+    add_memcheck(task, core_index, t, std::move(unit), b, e, std::move(msg));
   };
   // Walk the changed bytes, one stretch of one kind at a time.
   for (const std::byte* p = begin; p < end;) {
@@ -380,6 +354,24 @@ void TaskChecker::report(const TaskDesc& task, uint32_t core_index, const std::b
     }
     p = stop;
   }
+}
+
+void TaskChecker::add_memcheck(const TaskDesc& task, uint32_t core_index, const Tensor& tensor,
+                               std::string unit, uint64_t begin, uint64_t end, std::string what) {
+  CheckFinding f;
+  f.check = "memcheck";
+  f.has_task = true;
+  f.task_id = task.task_id;
+  f.func_id = task.func_id;
+  f.core_type = static_cast<uint32_t>(task.core);
+  f.core_index = core_index;
+  f.tensor = tensor.name;
+  f.unit = std::move(unit);
+  f.begin = begin;
+  f.end = end;
+  f.message = fmt::format("memcheck: task {} (func_id {}, {} core {}) {}", task.task_id,
+                          task.func_id, core_type_name(task.core), core_index, what);
+  add(std::move(f));
 }
 
 void TaskChecker::add(CheckFinding finding) {

@@ -87,6 +87,9 @@ class TaskChecker {
   void report(const TaskDesc& task, uint32_t core_index, const std::byte* begin,
               const std::byte* end, const std::byte* was);
   void add(CheckFinding finding);
+  // A memcheck finding of `task` on `tensor`: "memcheck: task ... <what>".
+  void add_memcheck(const TaskDesc& task, uint32_t core_index, const Tensor& tensor,
+                    std::string unit, uint64_t begin, uint64_t end, std::string what);
   // A finding for an access at `address`, outside every tensor the task names.
   void report_outside(const TaskDesc& task, uint32_t core_index, const std::byte* address,
                       bool write);
