@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake ninja-build pkg-config git python3
   libxxhash-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libelf-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libtbb-dev xtensor-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libtbb-dev xtensor-dev libgraphviz-dev
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
   python3-dev pybind11-dev python3-pybind11 python3-numpy python3-pytest python3-pytest-xdist)
 missing=()

@@ -58,6 +58,7 @@ void add_pack_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);
 void add_churn_command(CLI::App& app);
 void add_run_command(CLI::App& app);
+void add_graph_command(CLI::App& app);
 void add_stats_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_config_command(CLI::App& app);

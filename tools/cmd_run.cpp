@@ -1,6 +1,7 @@
 // chiprt run IMG: registers one image on a simulated chip, runs it K times with .npy tensors
 // and scalars, writes the outputs as .npy, and reports timings (JSON with --json) and,
-// with --trace, a Chrome trace of the last run (one track per core, one slice per task).
+// with --trace, a Chrome trace of the last run (see run_trace_export.h); with --report, where
+// the last run's time went (run_summary_report.h).
 // Exit 2 for bad input (image, .npy, options), 1 when the run fails.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -14,9 +15,12 @@
 
 #include "chiprt/worker.h"
 #include "cli_common.h"
+#include "cli_run_args.h"
 #include "interrupt.h"
 #include "json_report.h"
 #include "npy_io.h"
+#include "run_summary_report.h"
+#include "run_trace_export.h"
 
 namespace chiprt::cli {
 namespace {
@@ -32,21 +36,13 @@ struct RunOptions {
   uint64_t heap_bytes = 0;
   bool json = false;
   std::string trace;
+  bool report = false;
   double timeout_s = 300;
   double stall_timeout_s = 30;
   std::string check;
   uint32_t check_seeds = Checks::kDefaultSeeds;
   std::optional<uint64_t> check_seed;
 };
-
-std::pair<std::string, std::string> split_pair(const std::string& spec, const char* option) {
-  const size_t eq = spec.find('=');
-  if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
-    fail(kExitBadInput, Status(StatusCode::invalid_argument,
-                               fmt::format("{} expects NAME=VALUE, got '{}'", option, spec)));
-  }
-  return {spec.substr(0, eq), spec.substr(eq + 1)};
-}
 
 // A signed image says what it makes: an --out it does not make is refused before any work.
 Status outputs_in_signature(const Signature& signature,
@@ -72,33 +68,8 @@ double elapsed_us(std::chrono::steady_clock::time_point since) {
       .count();
 }
 
-Status write_trace(const std::string& path, const RunReport& report) {
-  nlohmann::json events = nlohmann::json::array();
-  std::map<uint32_t, std::string> tracks;
-  for (const TaskTrace& t : report.trace) {
-    const uint32_t tid = t.core_type * 1000 + t.core_index;
-    tracks[tid] =
-        fmt::format("{} {}", t.core_type == CHIPRT_CORE_AIC ? "AIC" : "AIV", t.core_index);
-    events.push_back({{"name", fmt::format("func {}", t.func_id)},
-                      {"cat", "task"},
-                      {"ph", "X"},
-                      {"ts", t.start_us},
-                      {"dur", std::max(t.end_us - t.start_us, 0.0)},
-                      {"pid", 1},
-                      {"tid", tid},
-                      {"args", {{"task_id", t.task_id}, {"func_id", t.func_id}}}});
-  }
-  for (const auto& [tid, name] : tracks) {
-    events.push_back({{"name", "thread_name"},
-                      {"ph", "M"},
-                      {"pid", 1},
-                      {"tid", tid},
-                      {"args", {{"name", name}}}});
-  }
-  events.push_back(
-      {{"name", "process_name"}, {"ph", "M"}, {"pid", 1}, {"args", {{"name", "chip"}}}});
-  const std::string text =
-      nlohmann::json{{"traceEvents", events}, {"displayTimeUnit", "ns"}}.dump();
+Status write_trace(const std::string& path, const RunReport& report, const std::string& run) {
+  const std::string text = chrome_trace_json(report, run).dump();
   return write_file(path, as_bytes(text));
 }
 
@@ -107,29 +78,7 @@ void run_command(const RunOptions& o) {
   const ChipProfile profile = take(chip_profile(o.profile), kExitBadInput);
   const Bytes image = take(read_file(o.image), kExitBadInput);
   const ImageView view = take(parse_image_file(image, o.image), kExitBadInput);
-  RunArgs args;
-  for (const std::string& spec : o.args) {
-    auto [name, file] = split_pair(spec, "--arg");
-    if (args.tensors.count(name)) {
-      fail(kExitBadInput, Status(StatusCode::invalid_argument,
-                                 fmt::format("--arg {} is given more than once", name)));
-    }
-    args.tensors[name] = take(load_npy(file), kExitBadInput);
-  }
-  for (const std::string& spec : o.scalars) {
-    auto [name, text] = split_pair(spec, "--scalar");
-    if (args.scalars.count(name)) {
-      fail(kExitBadInput, Status(StatusCode::invalid_argument,
-                                 fmt::format("--scalar {} is given more than once", name)));
-    }
-    char* end = nullptr;
-    const double value = std::strtod(text.c_str(), &end);
-    if (end == text.c_str() || *end != '\0') {
-      fail(kExitBadInput, Status(StatusCode::invalid_argument,
-                                 fmt::format("--scalar {}: '{}' is not a number", name, text)));
-    }
-    args.scalars[name] = value;
-  }
+  RunArgs args = run_args_from_cli(o.args, o.scalars);
   std::vector<std::pair<std::string, std::string>> outs;
   for (const std::string& spec : o.outs) outs.push_back(split_pair(spec, "--out"));
   for (const auto& [name, file] : outs) require_writable(file);
@@ -166,7 +115,7 @@ void run_command(const RunOptions& o) {
   uint64_t cache_hits = 0;
   uint64_t orchestration_calls = 0;  // over every run: as the device or the sandbox counted them
   for (size_t i = 0; i < o.repeat; ++i) {
-    args.trace = !o.trace.empty() && i + 1 == o.repeat;
+    args.trace = (!o.trace.empty() || o.report) && i + 1 == o.repeat;
     start = std::chrono::steady_clock::now();
     auto report = worker->run(id, args);
     // Arguments the callable's signature (or input checks) refuse are bad input, not failed work.
@@ -196,7 +145,10 @@ void run_command(const RunOptions& o) {
     }
     check(save_npy(file, it->second));
   }
-  if (!o.trace.empty()) check(write_trace(o.trace, last));
+  const std::string run_label = fmt::format("run {} of '{}' (id {})", o.repeat, view.name(), id);
+  if (!o.trace.empty()) check(write_trace(o.trace, last, run_label));
+  std::optional<RunSummary> summary;
+  if (o.report) summary = take(summarize_run(last));
   check(worker->unregister_callable(id));
 
   std::vector<double> steady(run_us.begin() + (run_us.size() > 1 ? 1 : 0), run_us.end());
@@ -230,6 +182,7 @@ void run_command(const RunOptions& o) {
                    {"runtime_fixed_bytes", last.runtime_fixed_bytes},
                    {"runtime_peak_bytes", after.tag(MemoryTag::runtime).peak_bytes},
                    {"peak_bytes", after.peak_bytes}};
+  if (summary) out["report"] = run_summary_json(*summary);
   if (o.json) {
     std::cout << out.dump(2) << "\n";
   } else {
@@ -237,6 +190,7 @@ void run_command(const RunOptions& o) {
         "{} task{} on {} ({}): register {:.1f} us, first run {:.1f} us, median run {:.1f} us\n",
         last.tasks, last.tasks == 1 ? "" : "s", o.runtime, o.profile, register_us, run_us.front(),
         median);
+    if (summary) fmt::print("{}", run_summary_text(*summary));
   }
 }
 
@@ -260,6 +214,9 @@ void add_run_command(CLI::App& app) {
                   "tmr intermediate heap bytes (default: chip profile)")
       ->check(at_least(1));
   cmd->add_option("--trace", o->trace, "write a Chrome trace JSON of the last run");
+  cmd->add_flag("--report", o->report,
+                "report where the last run's time went: critical path, core busy shares, waits, "
+                "high-water marks, dependencies (under \"report\" with --json)");
   cmd->add_option("--timeout", o->timeout_s,
                   "seconds a run may take before the device is killed (default 300)")
       ->check(CLI::Range(0.001, 1e7));

@@ -150,6 +150,7 @@ int main(int argc, char** argv) {
   chiprt::cli::add_inspect_command(app);
   chiprt::cli::add_churn_command(app);
   chiprt::cli::add_run_command(app);
+  chiprt::cli::add_graph_command(app);
   chiprt::cli::add_stats_command(app);
   chiprt::cli::add_bench_command(app);
   chiprt::cli::add_config_command(app);

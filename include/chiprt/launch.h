@@ -117,7 +117,9 @@ struct LaunchResult {
   uint64_t peak_heap_bytes = 0;
   uint64_t orchestration_calls = 0;
   std::vector<LaunchTensor> outputs;  // tmr: allocated by the device during the run
-  std::vector<TaskTrace> trace;
+  std::vector<TaskTrace> trace;       // when the launch asked for a trace: tasks, edges (tmr) and
+  std::vector<TaskEdge> edges;        // the orchestration's track
+  std::vector<OrchestrationSpan> orchestration;
   std::vector<CheckFinding> findings;  // a checked launch's memcheck findings
   uint64_t findings_dropped = 0;       // beyond CheckReport::kMaxFindings
   std::vector<CheckWrite> writes;      // in execution order, at most kMaxCheckWrites

@@ -61,7 +61,9 @@ struct RunArgs {
   CheckReport* check_report = nullptr;
 };
 
-// One executed task: which core ran it and when (microseconds from the run's start).
+// One executed task: which core ran it and when (microseconds from the start of the run on the
+// device). submit_us: when the orchestration submitted it (tmr); 0 on hbg, whose graph is whole
+// before the replay starts.
 struct TaskTrace {
   uint64_t task_id = 0;
   uint32_t func_id = 0;
@@ -69,7 +71,44 @@ struct TaskTrace {
   uint32_t core_index = 0;
   double start_us = 0;
   double end_us = 0;
+  double submit_us = 0;
 };
+
+// Why a task waits for another: the kinds of overlap between their tensor views (a bit set).
+enum DependencyKind : uint32_t {
+  kReadAfterWrite = 1,   // RAW: the task reads what the earlier one writes
+  kWriteAfterRead = 2,   // WAR: the task writes what the earlier one reads
+  kWriteAfterWrite = 4,  // WAW: both write
+  // hbg: the task's intermediate takes heap bytes an intermediate of the earlier task used in a
+  // scope that has ended (the recorder orders the reuse; tmr orders it by retirement instead).
+  kMemoryReuse = 8,
+};
+inline constexpr uint32_t kDependencyKinds = 15;  // all the bits
+// "RAW", "WAR", "WAW", "reuse", joined by '+' when several.
+std::string dependency_kind_names(uint32_t kinds);
+
+// One dependency edge of a traced run: task `to` started after task `from` ended. Every edge
+// the runtime derived, also those to tasks that had finished already when the later one was
+// submitted.
+struct TaskEdge {
+  uint64_t from = 0;
+  uint64_t to = 0;
+  uint32_t kinds = 0;  // DependencyKind bits
+};
+
+// What the orchestration did, on its own track of a traced run (same clock as TaskTrace).
+// tmr: `entry` (the orchestration function), `submit` (one per task), and the waits: `ring`
+// (ring full), `heap` (heap full), `sync`, `drain` (after the entry returned, for the run's
+// tasks). hbg: `record` (the host recording the graph, ending at 0; absent when the graph was
+// replayed from the cache) and `replay` (the device replaying it).
+struct OrchestrationSpan {
+  enum Kind : uint32_t { entry, submit, ring, heap, sync, drain, record, replay };
+  Kind kind = entry;
+  uint64_t task_id = 0;  // submit: the task submitted
+  double start_us = 0;
+  double end_us = 0;
+};
+const char* orchestration_span_name(OrchestrationSpan::Kind kind);
 
 struct RunReport {
   std::map<std::string, HostTensor> outputs;
@@ -89,7 +128,15 @@ struct RunReport {
   // run's graph in it (a recorded graph is uploaded before the LRU evicts); tmr: 0, its launch
   // tables travel with the launch message and its intermediates live in the heap.
   uint64_t runtime_fixed_bytes = 0;
-  std::vector<TaskTrace> trace;       // when RunArgs::trace
+  // The run's limits, for its high-water marks above (ring: tmr only).
+  uint64_t ring_slots = 0;
+  uint64_t heap_limit_bytes = 0;
+  // func_id -> kernel name, for every kernel of the callable (`func N` when the image names none).
+  std::map<uint32_t, std::string> kernel_names;
+  // When RunArgs::trace: every executed task, every dependency edge and the orchestration track.
+  std::vector<TaskTrace> trace;
+  std::vector<TaskEdge> edges;
+  std::vector<OrchestrationSpan> orchestration;
   std::optional<CheckReport> checks;  // a checked run's (then without findings: it passed)
 };
 

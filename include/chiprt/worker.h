@@ -186,6 +186,10 @@ class ChipWorker {
   Result<CallableId> register_callable(ByteSpan image);
   Status unregister_callable(CallableId id);
   Result<RunReport> run(CallableId id, const RunArgs& args);
+  // The task graph of one run with `args`, as a traced report (RunReport::trace, edges and
+  // orchestration): hbg records it without executing a kernel (its tasks carry no times); tmr
+  // runs the callable, traced. Unchecked.
+  Result<RunReport> graph(CallableId id, const RunArgs& args);
   void finalize();
   // Frees the intermediate heaps no run holds (see WorkerStats::heaps); the next run that needs
   // one makes it again. For measuring device memory against a baseline taken before any run.

@@ -27,9 +27,12 @@
 
 #include "chiprt/check.h"
 #include "chiprt/image.h"
+#include "chiprt/run_summary.h"
 #include "chiprt/worker.h"
 #include "chiprt/worker_pool.h"
 #include "json_report.h"
+#include "run_summary_report.h"
+#include "run_trace_export.h"
 
 namespace py = pybind11;
 using namespace chiprt;
@@ -610,8 +613,12 @@ struct PyRunReport {
   bool graph_cache_hit = false;
   uint64_t peak_ring_occupancy = 0;
   uint64_t peak_heap_bytes = 0;
-  py::list trace;                  // one dict per executed task
-  py::object checks = py::none();  // the check report of a checked run
+  py::list trace;                   // one dict per executed task
+  py::list edges;                   // one dict per dependency edge
+  py::list orchestration;           // the orchestration track's spans
+  py::object summary = py::none();  // run_summary_json's dict
+  std::string chrome_trace;         // Chrome trace JSON text
+  py::object checks = py::none();   // the check report of a checked run
 };
 
 py::object do_run(PyWorker& w, const py::object& handle, const py::object& out,
@@ -681,8 +688,29 @@ py::object do_run(PyWorker& w, const py::object& handle, const py::object& out,
     slice["core_index"] = t.core_index;
     slice["start_us"] = t.start_us;
     slice["end_us"] = t.end_us;
+    slice["submit_us"] = t.submit_us;
+    slice["kernel"] = kernel_name(report, t.func_id);
     r.trace.append(std::move(slice));
   }
+  for (const TaskEdge& e : report.edges) {
+    py::dict edge;
+    edge["from"] = e.from;
+    edge["to"] = e.to;
+    edge["kinds"] = dependency_kind_names(e.kinds);
+    r.edges.append(std::move(edge));
+  }
+  for (const OrchestrationSpan& s : report.orchestration) {
+    py::dict span;
+    span["what"] = orchestration_span_name(s.kind);
+    span["task_id"] = s.task_id;
+    span["start_us"] = s.start_us;
+    span["end_us"] = s.end_us;
+    r.orchestration.append(std::move(span));
+  }
+  if (Result<RunSummary> summary = summarize_run(report); summary.ok()) {
+    r.summary = from_json(cli::run_summary_json(*summary));
+  }
+  r.chrome_trace = cli::chrome_trace_json(report, "run of callable " + std::to_string(id)).dump();
   if (report.checks) r.checks = from_json(cli::check_report_json(*report.checks));
   return py::cast(std::move(r));
 }
@@ -880,6 +908,24 @@ PYBIND11_MODULE(_chiprt, m) {
       .def_readonly("trace", &PyRunReport::trace,
                     "one dict per executed task: task_id, func_id, core_type, core_index, "
                     "start_us, end_us (microseconds from the run's start)")
+      .def_readonly("edges", &PyRunReport::edges,
+                    "one dict per dependency edge: from, to (task ids), kinds ('RAW', 'WAR', "
+                    "'WAW', 'reuse', joined by '+')")
+      .def_readonly("orchestration", &PyRunReport::orchestration,
+                    "the orchestration track: what (submit, sync, waits, record, replay...), "
+                    "task_id, start_us, end_us")
+      .def_readonly("summary", &PyRunReport::summary,
+                    "where the time went, as `chiprt run --report --json` gives it under "
+                    "'report': critical_path {us, tasks}, core busy shares, ready waits, "
+                    "tasks per kernel, ring and heap high-water marks, dependency counts")
+      .def_property_readonly(
+          "critical_path",
+          [](const PyRunReport& r) -> py::object {
+            return r.summary.is_none() ? py::none() : r.summary["critical_path"];
+          },
+          "summary['critical_path']: {'us': ..., 'tasks': [{task, func_id, kernel, us}, ...]}")
+      .def_readonly("chrome_trace", &PyRunReport::chrome_trace,
+                    "the run as Chrome trace JSON text (Perfetto, chrome://tracing)")
       .def_readonly("checks", &PyRunReport::checks, "a checked run's report, else None")
       .def("__repr__", [](const PyRunReport& r) {
         return "<chiprt.RunReport " + std::to_string(r.tasks) + " tasks, " +

@@ -293,7 +293,7 @@ Result<LaunchResult> DeviceProcess::launch(Message type,
     result.peak_heap_bytes = r.get<uint64_t>();
     result.orchestration_calls = r.get<uint64_t>();
     result.outputs = protocol::get_tensors(r);
-    result.trace = protocol::get_trace(r);
+    protocol::get_trace(r, result);
     result.findings = protocol::get_findings(r, result.findings_dropped, CheckReport::kMaxFindings);
     result.writes = protocol::get_writes(r, LaunchResult::kMaxCheckWrites);
     if (!r.ok() || !known_code(code)) return violation("a malformed run completion");

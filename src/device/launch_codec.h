@@ -38,21 +38,45 @@ inline std::vector<LaunchTensor> get_tensors(WireReader& r) {
   return out;
 }
 
-inline void put_trace(WireWriter& w, const std::vector<TaskTrace>& trace) {
+// A launch's trace: its tasks, edges and orchestration spans.
+inline void put_trace(WireWriter& w, const std::vector<TaskTrace>& trace,
+                      const std::vector<TaskEdge>& edges_in = {},
+                      const std::vector<OrchestrationSpan>& spans_in = {}) {
   std::vector<TraceRecord> records;
   records.reserve(trace.size());
   for (const TaskTrace& t : trace) {
-    records.push_back({t.task_id, t.func_id, t.core_type, t.core_index, 0, t.start_us, t.end_us});
+    records.push_back(
+        {t.task_id, t.func_id, t.core_type, t.core_index, 0, t.start_us, t.end_us, t.submit_us});
   }
   w.put_array(records.data(), static_cast<uint32_t>(records.size()));
+  std::vector<TraceEdgeRecord> edges;
+  edges.reserve(edges_in.size());
+  for (const TaskEdge& e : edges_in) edges.push_back({e.from, e.to, e.kinds, 0});
+  w.put_array(edges.data(), static_cast<uint32_t>(edges.size()));
+  std::vector<TraceSpanRecord> spans;
+  spans.reserve(spans_in.size());
+  for (const OrchestrationSpan& s : spans_in) {
+    spans.push_back({static_cast<uint32_t>(s.kind), 0, s.task_id, s.start_us, s.end_us});
+  }
+  w.put_array(spans.data(), static_cast<uint32_t>(spans.size()));
 }
 
-inline std::vector<TaskTrace> get_trace(WireReader& r) {
-  std::vector<TaskTrace> out;
+// Reads what put_trace() wrote into `result`; a span of an unknown kind or an edge with unknown
+// kind bits makes the reader fail (the device's message is then malformed).
+inline void get_trace(WireReader& r, LaunchResult& result) {
   for (const TraceRecord& t : r.get_array<TraceRecord>()) {
-    out.push_back({t.task_id, t.func_id, t.core_type, t.core_index, t.start_us, t.end_us});
+    result.trace.push_back(
+        {t.task_id, t.func_id, t.core_type, t.core_index, t.start_us, t.end_us, t.submit_us});
   }
-  return out;
+  for (const TraceEdgeRecord& e : r.get_array<TraceEdgeRecord>()) {
+    if (e.kinds == 0 || (e.kinds & ~kDependencyKinds) != 0) r.fail();
+    result.edges.push_back({e.from, e.to, e.kinds});
+  }
+  for (const TraceSpanRecord& s : r.get_array<TraceSpanRecord>()) {
+    if (s.kind > OrchestrationSpan::replay) r.fail();
+    result.orchestration.push_back(
+        {static_cast<OrchestrationSpan::Kind>(s.kind), s.task_id, s.start_us, s.end_us});
+  }
 }
 
 inline void put_check(WireWriter& w, const LaunchCheck& check) {

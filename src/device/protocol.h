@@ -1,4 +1,4 @@
-// The device protocol, version 7: how the host (DeviceProcess) and a simulated chip's device
+// The device protocol, version 8: how the host (DeviceProcess) and a simulated chip's device
 // process (chiprt-device) talk. Besides the C ABI headers this is the only header both sides
 // include.
 //
@@ -40,7 +40,8 @@
 //   kLog [run]           text str
 //   kRunDone [run]       status code i32, message str, tasks u64, peak ring u64, peak heap u64,
 //                        orchestration calls u64, tensors (outputs), trace (count u32, TraceRecord
-//                        each), findings, writes
+//                        each; count u32, TraceEdgeRecord each; count u32, TraceSpanRecord each),
+//                        findings, writes
 // where kernels = count u32, then (func_id u32, core u32, handle u64) each, and tensors =
 // count u32, then (name str, dtype u32, ndim u32, shape i64 x4, addr u64, bytes u64) each;
 // check = serial u8, seed u64, memcheck u8, poison u8, tensors (count u32, then (name str,
@@ -65,7 +66,7 @@ namespace chiprt::device::protocol {
 // 4: kForgetGraph, the graph launch's replay cache bound, the replay cache on the status page;
 // 5: code loads and unloads on the status page, kUnload answered by kUnloaded; 6: parked
 // execution threads on the status page; 7: checked launches and their findings
-inline constexpr uint32_t kVersion = 7;
+inline constexpr uint32_t kVersion = 8;
 inline constexpr int kMemoryFd = 3;
 inline constexpr int kStatusFd = 4;
 inline constexpr int kControlFd = 5;
@@ -102,6 +103,20 @@ struct TraceRecord {
   uint32_t core_type;
   uint32_t core_index;
   uint32_t reserved;
+  double start_us;
+  double end_us;
+  double submit_us;
+};
+struct TraceEdgeRecord {
+  uint64_t from;
+  uint64_t to;
+  uint32_t kinds;
+  uint32_t reserved;
+};
+struct TraceSpanRecord {
+  uint32_t kind;  // OrchestrationSpan::Kind
+  uint32_t reserved;
+  uint64_t task_id;
   double start_us;
   double end_us;
 };
@@ -219,6 +234,7 @@ class WireReader {
     return out;
   }
   bool ok() const { return ok_; }
+  void fail() { ok_ = false; }  // a value read was out of its range
   size_t position() const { return at_; }
 
  private:

@@ -153,7 +153,7 @@ void DeviceRuntime::send_done(uint64_t run, const Result<LaunchResult>& result) 
         .put(result->peak_heap_bytes)
         .put(result->orchestration_calls);
     device::protocol::put_tensors(out, result->outputs);
-    device::protocol::put_trace(out, result->trace);
+    device::protocol::put_trace(out, result->trace, result->edges, result->orchestration);
     device::protocol::put_findings(out, result->findings, result->findings_dropped);
     device::protocol::put_writes(out, result->writes);
   } else {

@@ -20,6 +20,14 @@ class Executor {
   // `writes` (nullable).
   virtual Result<RunReport> run(const registry::ChipBuffer& buffer, const RunArgs& args,
                                 const LaunchCheck& check, std::vector<CheckWrite>* writes) = 0;
+  // The task graph of one run of the callable, as a traced report (tasks, edges, orchestration
+  // track): a runtime that can build it without executing kernels does (hbg: recorded, not
+  // replayed; its tasks carry no times); tmr runs it.
+  virtual Result<RunReport> graph(const registry::ChipBuffer& buffer, const RunArgs& args) {
+    RunArgs traced = args;
+    traced.trace = true;
+    return run(buffer, traced, LaunchCheck{}, nullptr);
+  }
   // The buffer of `generation` is being released: drop anything cached for it.
   virtual void forget(uint64_t generation) noexcept { (void)generation; }
   // Frees the device memory kept between runs that no run holds (heaps); at finalize, all of it.

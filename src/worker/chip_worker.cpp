@@ -125,6 +125,21 @@ Result<RunReport> ChipWorker::run(CallableId id, const RunArgs& args) {
   return report;
 }
 
+Result<RunReport> ChipWorker::graph(CallableId id, const RunArgs& args) {
+  impl_->follow_device();
+  std::shared_lock lock(impl_->lifecycle);
+  CHIPRT_RETURN_IF_ERROR(impl_->check_live());
+  CHIPRT_ASSIGN_OR_RETURN(registry::Lease lease, impl_->registry.lease(id));
+  if (Status fits = registry::check_run_args(lease->signature, args); !fits.ok()) {
+    return std::move(fits).annotate(running_callable(lease->name, id));
+  }
+  auto report = impl_->executor->graph(lease.buffer(), args);
+  if (!report.ok()) {
+    return std::move(report).status().annotate(running_callable(lease->name, id));
+  }
+  return report;
+}
+
 void ChipWorker::finalize() {
   std::unique_lock lock(impl_->lifecycle);
   if (impl_->finalized) return;

@@ -10,7 +10,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -139,7 +141,7 @@ TEST_P(CliRunTest, VectorFromNpyGives47WithReportAndTrace) {
   const auto trace = nlohmann::json::parse(slurp("trace.json"));
   size_t slices = 0, tracks = 0;
   for (const auto& e : trace["traceEvents"]) {
-    if (e["ph"] == "X") ++slices;
+    if (e["ph"] == "X" && e["cat"] == "task") ++slices;
     if (e["ph"] == "M" && e["name"] == "thread_name") ++tracks;
   }
   EXPECT_EQ(slices, report["tasks"].get<uint64_t>());
@@ -288,6 +290,76 @@ TEST_P(CliRunTest, ChecksFailABuggyKernelAndPassACleanOne) {
   expect_usage_error("run " + path("check.chipimg") + " --runtime " + GetParam() +
                          " --arg x=" + path("x.npy") + " --check memcheck,leakcheck",
                      "'leakcheck'");
+}
+
+// A diamond (A; B and C; D): the trace's flow arrows are its 4 dependencies, the report's
+// critical path is 3 tasks long, and `graph` draws 4 nodes and 4 edges as DOT and as SVG.
+TEST_P(CliRunTest, ReportTraceAndGraphOfADiamond) {
+  const fs::path so(CHIPRT_TEST_SO_DIR);
+  const std::string kernel = (so / "kernel_diagnostics.so").string();
+  ASSERT_EQ(chiprt("pack --orch " + (so / "orch_diagnostics.so").string() +
+                   " --kernel 1:aiv:" + kernel + " --kernel 2:aiv:" + kernel +
+                   " --kernel 3:aiv:" + kernel + " --name diamond -o " + path("d.chipimg")),
+            0)
+      << slurp("err");
+  xt::xarray<float> x = xt::ones<float>({4, 16});
+  xt::dump_npy(path("x.npy"), x);
+  const std::string args = path("d.chipimg") + " --runtime " + GetParam() +
+                           " --arg x=" + path("x.npy") + " --scalar spin=500";
+  ASSERT_EQ(chiprt("run " + args + " --report --json --trace " + path("t.json")), 0)
+      << slurp("err");
+  const auto out = nlohmann::json::parse(slurp("out"));
+  const auto& report = out["report"];
+  EXPECT_EQ(report["tasks"], 4);
+  EXPECT_EQ(report["critical_path"]["tasks"].size(), 3u);
+  EXPECT_EQ(report["critical_path"]["tasks"][0]["task"], 0);
+  EXPECT_EQ(report["critical_path"]["tasks"][2]["task"], 3);
+  EXPECT_GE(report["critical_path"]["us"].get<double>(), 1500.0);
+  EXPECT_EQ(report["dependencies"]["edges"], 4);
+  EXPECT_EQ(report["dependencies"]["raw"], 4);
+  EXPECT_EQ(report["tasks_per_kernel"]["func 2"], 2);
+  for (const auto& core : report["cores"]) {
+    EXPECT_GE(core["busy_share"].get<double>(), 0.0);
+    EXPECT_LE(core["busy_share"].get<double>(), 1.0);
+  }
+
+  const auto trace = nlohmann::json::parse(slurp("t.json"));
+  std::set<std::pair<uint64_t, uint64_t>> arrows;
+  std::map<uint64_t, nlohmann::json> starts;
+  size_t tasks = 0, finishes = 0;
+  for (const auto& e : trace["traceEvents"]) {
+    if (e["ph"] == "X" && e["cat"] == "task") ++tasks;
+    if (e["ph"] == "s") starts[e["id"].get<uint64_t>()] = e;
+    if (e["ph"] == "f") {
+      ++finishes;
+      EXPECT_EQ(e["name"], "RAW");
+      arrows.emplace(e["args"]["from"].get<uint64_t>(), e["args"]["to"].get<uint64_t>());
+      EXPECT_TRUE(starts.contains(e["id"].get<uint64_t>()));
+    }
+  }
+  EXPECT_EQ(tasks, 4u);
+  EXPECT_EQ(starts.size(), 4u);
+  EXPECT_EQ(finishes, 4u);
+  EXPECT_EQ(arrows, (std::set<std::pair<uint64_t, uint64_t>>{{0, 1}, {0, 2}, {1, 3}, {2, 3}}));
+
+  ASSERT_EQ(chiprt("graph " + args + " --format dot -o " + path("g.dot")), 0) << slurp("err");
+  const std::string dot = slurp("g.dot");
+  size_t edges = 0;
+  for (size_t at = dot.find("->"); at != std::string::npos; at = dot.find("->", at + 2)) ++edges;
+  EXPECT_EQ(edges, 4u) << dot;
+  for (const char* node : {"t0 [", "t1 [", "t2 [", "t3 ["}) {
+    EXPECT_NE(dot.find(node), std::string::npos) << node << "\n" << dot;
+  }
+  EXPECT_NE(dot.find("t0 -> t1"), std::string::npos) << dot;
+  ASSERT_EQ(chiprt("graph " + args + " --format svg -o " + path("g.svg")), 0) << slurp("err");
+  const std::string svg = slurp("g.svg");
+  EXPECT_NE(svg.find("<svg"), std::string::npos);
+  size_t nodes = 0;
+  for (size_t at = svg.find("class=\"node\""); at != std::string::npos;
+       at = svg.find("class=\"node\"", at + 1)) {
+    ++nodes;
+  }
+  EXPECT_EQ(nodes, 4u);
 }
 
 TEST_P(CliRunTest, ArgumentsOffTheSignatureAreBadInputNamingTheArgument) {

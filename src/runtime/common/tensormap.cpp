@@ -1,5 +1,7 @@
 #include "runtime/common/tensormap.h"
 
+#include "chiprt/run.h"
+
 #include <algorithm>
 
 namespace chiprt::runtime {
@@ -61,8 +63,10 @@ void TensorMap::free_entry(uint32_t index) {
 }
 
 void TensorMap::submit(uint64_t task, std::span<const TensorAccess> accesses,
-                       std::vector<uint64_t>& deps, std::vector<Placed>* placed) {
+                       std::vector<uint64_t>& deps, std::vector<Placed>* placed,
+                       std::vector<uint32_t>* kinds) {
   const size_t first = deps.size();
+  if (kinds) kind_scratch_.clear();
   for (const TensorAccess& a : accesses) {
     PerTensor* found = find_tensor(a.handle);
     if (found == nullptr) continue;
@@ -77,6 +81,12 @@ void TensorMap::submit(uint64_t task, std::span<const TensorAccess> accesses,
       const bool same = entry.footprint == a.footprint;
       if (!same && !a.footprint.overlaps(entry.footprint)) continue;
       deps.push_back(entry.task);
+      if (kinds) {
+        const uint32_t kind = !a.write      ? kReadAfterWrite
+                              : entry.write ? kWriteAfterWrite
+                                            : kWriteAfterRead;
+        kind_scratch_.emplace_back(entry.task, kind);
+      }
       if (a.write && (same ? a.footprint.exact() : a.footprint.covers(entry.footprint))) {
         entry.drop = true;
         dropped = true;
@@ -94,6 +104,15 @@ void TensorMap::submit(uint64_t task, std::span<const TensorAccess> accesses,
   }
   std::sort(deps.begin() + static_cast<ptrdiff_t>(first), deps.end());
   deps.erase(std::unique(deps.begin() + static_cast<ptrdiff_t>(first), deps.end()), deps.end());
+  if (kinds) {
+    std::sort(kind_scratch_.begin(), kind_scratch_.end());
+    auto k = kind_scratch_.begin();
+    for (size_t i = first; i < deps.size(); ++i) {
+      uint32_t bits = 0;
+      for (; k != kind_scratch_.end() && k->first == deps[i]; ++k) bits |= k->second;
+      kinds->push_back(bits);
+    }
+  }
   for (const TensorAccess& a : accesses) {
     PerTensor& t = tensor(a.handle);
     const uint32_t index = new_entry();

@@ -74,9 +74,10 @@ class TensorMap {
 
   // Appends to `deps` the tasks `task` must wait for (each at most once, ascending), drops
   // the entries its writes supersede, then records its accesses; appends where they went to
-  // `placed` when given.
+  // `placed` when given. With `kinds` (traced runs), appends each dependency's DependencyKind
+  // bits (chiprt/run.h), in the order of `deps`.
   void submit(uint64_t task, std::span<const TensorAccess> accesses, std::vector<uint64_t>& deps,
-              std::vector<Placed>* placed = nullptr);
+              std::vector<Placed>* placed = nullptr, std::vector<uint32_t>* kinds = nullptr);
   // Forgets the accesses listed in `placed` (from one submit) that are still recorded, and
   // clears it.
   void retire(std::vector<Placed>& placed);
@@ -115,6 +116,8 @@ class TensorMap {
   // once each has been used after the widest shape appeared. Wider footprints allocate.
   static constexpr size_t kEagerRuns = 256;
   size_t widest_runs_ = 0;
+
+  std::vector<std::pair<uint64_t, uint32_t>> kind_scratch_;  // (task, kind bit), when asked
 
   std::vector<Entry> pool_;
   std::vector<uint32_t> free_;

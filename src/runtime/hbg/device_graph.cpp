@@ -29,6 +29,7 @@ uint64_t graph_host_bytes(const DeviceGraph& graph) {
     bytes += string_heap_bytes(read.name) + vector_heap_bytes(read.shape);
   }
   bytes += vector_heap_bytes(graph.key.scalars);
+  bytes += vector_heap_bytes(graph.edges) + vector_heap_bytes(graph.task_kernels);
   for (const GraphKey::ScalarRead& read : graph.key.scalars) bytes += string_heap_bytes(read.name);
   return bytes;
 }
@@ -45,6 +46,10 @@ Result<std::shared_ptr<const DeviceGraph>> upload_graph(Device& device, uint64_t
   out->tensors = std::move(graph.tensors);
   out->heap_bytes = graph.heap_bytes;
   out->task_count = graph.tasks.size();
+  out->edges = std::move(graph.edges);
+  out->task_kernels.reserve(graph.tasks.size());
+  for (const DeviceGraphTask& t : graph.tasks)
+    out->task_kernels.emplace_back(t.func_id, t.core_type);
   out->serialized_bytes = bytes.size();
   DeviceGraphHeader header;
   std::memcpy(&header, bytes.data(), sizeof header);

@@ -51,7 +51,10 @@ struct DeviceGraph {
   uint64_t task_count = 0;
   uint64_t serialized_bytes = 0;  // of the device copy (the allocation may be larger)
   uint64_t edge_count = 0;        // as the serialized header states it
-  uint64_t host_bytes = 0;        // what it holds in host memory: see graph_host_bytes
+  std::vector<TaskEdge> edges;    // with their kinds, for traces
+  // Each task's (func_id, core type), for a graph of a run that is not replayed.
+  std::vector<std::pair<uint32_t, uint32_t>> task_kernels;
+  uint64_t host_bytes = 0;  // what it holds in host memory: see graph_host_bytes
   DeviceBuffer memory;
   GraphOnDevice on_device;  // declared last: the device forgets the graph before its memory goes
 

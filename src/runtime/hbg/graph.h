@@ -83,7 +83,8 @@ struct RecordedGraph {
   std::vector<chiprt_param_t> views;  // distinct parameter values
   std::vector<uint32_t> refs;         // per task parameter: its index in views
   std::vector<uint32_t> successors;
-  uint64_t heap_bytes = 0;  // peak heap use of the intermediates (reused across scopes)
+  std::vector<TaskEdge> edges;  // host only: the dependencies with their kinds, in task order
+  uint64_t heap_bytes = 0;      // peak heap use of the intermediates (reused across scopes)
 
   // The compact device form.
   std::vector<std::byte> serialize(uint32_t graph_id) const;

@@ -168,10 +168,18 @@ int32_t GraphRecorder::submit_task(const chiprt_task_t* task) {
   }
   task_accesses(checked, accesses_);
   task_deps_.clear();
-  map_.submit(id, accesses_, task_deps_);
+  dep_kinds_.clear();
+  map_.submit(id, accesses_, task_deps_, nullptr, &dep_kinds_);
+  overlap_deps_.assign(task_deps_.begin(), task_deps_.end());
   order_heap_reuse(id, checked);
   for (uint64_t dep : task_deps_) {
     edges_.emplace_back(static_cast<uint32_t>(dep), static_cast<uint32_t>(id));
+    // Both lists ascend; a dependency the tensormap did not give comes from heap reuse.
+    auto it = std::lower_bound(overlap_deps_.begin(), overlap_deps_.end(), dep);
+    const uint32_t kinds = it != overlap_deps_.end() && *it == dep
+                               ? dep_kinds_[static_cast<size_t>(it - overlap_deps_.begin())]
+                               : uint32_t{kMemoryReuse};
+    graph_.edges.push_back({dep, id, kinds});
   }
   graph_.tasks.push_back({task->func_id, task->core_type, static_cast<uint32_t>(graph_.refs.size()),
                           checked.count, static_cast<uint32_t>(task_deps_.size()), 0, 0, 0});

@@ -74,6 +74,8 @@ class GraphRecorder final : public OrchBackend {
   TensorMap map_;
   RecordedGraph graph_;
   std::vector<std::pair<uint32_t, uint32_t>> edges_;  // (dependency, task), in task order
+  std::vector<uint64_t> overlap_deps_;                // the current task's, from the tensormap
+  std::vector<uint32_t> dep_kinds_;                   // and their kinds
   // Keys are the bytes of the copies in view_keys_ (a deque: they never move).
   std::deque<chiprt_param_t> view_keys_;
   std::unordered_map<std::string_view, uint32_t> view_index_;

@@ -78,41 +78,82 @@ WorkerStats::GraphCache HbgExecutor::graph_cache() const {
   return out;
 }
 
-Result<RunReport> HbgExecutor::run(const registry::ChipBuffer& buffer, const RunArgs& args,
-                                   const LaunchCheck& check, std::vector<CheckWrite>* writes) {
+Result<HbgExecutor::Found> HbgExecutor::find_or_record(const registry::ChipBuffer& buffer,
+                                                       const RunArgs& args) {
   if (!buffer.orchestration) {
     return Status(StatusCode::failed_precondition, "the callable has no loaded orchestration");
   }
-  const auto start = std::chrono::steady_clock::now();
   CHIPRT_RETURN_IF_ERROR(check_tensor_args(args));
   RunArgs shapes;
   if (!args.device_inputs.empty()) shapes = shape_args(args, false);
   const RunArgs& keyed = args.device_inputs.empty() ? args : shapes;
-  std::shared_ptr<const DeviceGraph> graph = cache_.find(buffer.generation, keyed);
-  const bool hit = graph != nullptr;
-  // Graph memory this run saw: the cache, plus the new graph before the LRU evicts for it.
-  uint64_t fixed_bytes = cache_.device_bytes();
-  uint64_t entry_calls = 0;  // counted by the sandbox at each call of the entry it records
-  if (!hit) {
-    RunArgs sized;
-    if (!args.device_inputs.empty()) sized = shape_args(args, true);
-    const KernelTable kernels = kernel_table(buffer);
-    GraphRecorder recorder(device_, kernels, buffer.name, args.device_inputs.empty() ? args : sized,
-                           heap_limit_);
-    const RecordRequest request{buffer.name, heap_limit_, &kernels, &keyed, &entry_calls};
-    CHIPRT_ASSIGN_OR_RETURN(RecordedGraph recorded, recorder.record([&](OrchBackend& sink) {
-      Deadlines limits = deadlines_;
-      limits.stop = args.stop;  // a stop request ends the recording (and its sandbox)
-      return record_orchestration(*buffer.orchestration, request, sink, limits);
-    }));
-    CHIPRT_ASSIGN_OR_RETURN(graph, upload_graph(device_, buffer.generation, std::move(recorded)));
-    fixed_bytes += graph->device_bytes();
-    graph = cache_.insert(std::move(graph), keyed);
+  Found found;
+  found.graph = cache_.find(buffer.generation, keyed);
+  found.hit = found.graph != nullptr;
+  found.fixed_bytes = cache_.device_bytes();
+  if (found.hit) return found;
+  const auto start = std::chrono::steady_clock::now();
+  RunArgs sized;
+  if (!args.device_inputs.empty()) sized = shape_args(args, true);
+  const KernelTable kernels = kernel_table(buffer);
+  GraphRecorder recorder(device_, kernels, buffer.name, args.device_inputs.empty() ? args : sized,
+                         heap_limit_);
+  const RecordRequest request{buffer.name, heap_limit_, &kernels, &keyed, &found.entry_calls};
+  CHIPRT_ASSIGN_OR_RETURN(RecordedGraph recorded, recorder.record([&](OrchBackend& sink) {
+    Deadlines limits = deadlines_;
+    limits.stop = args.stop;  // a stop request ends the recording (and its sandbox)
+    return record_orchestration(*buffer.orchestration, request, sink, limits);
+  }));
+  found.record_us =
+      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
+  CHIPRT_ASSIGN_OR_RETURN(found.graph,
+                          upload_graph(device_, buffer.generation, std::move(recorded)));
+  found.fixed_bytes += found.graph->device_bytes();
+  found.graph = cache_.insert(std::move(found.graph), keyed);
+  return found;
+}
+
+namespace {
+// A traced report's edges and orchestration track from the graph: the recording (ending where
+// the replay starts, at 0) and, when replayed, the replay up to its last task's end.
+void trace_graph(const DeviceGraph& graph, double record_us, bool replayed, RunReport& report) {
+  report.edges = graph.edges;
+  if (record_us > 0) report.orchestration.push_back({OrchestrationSpan::record, 0, -record_us, 0});
+  if (!replayed) return;
+  double end = 0;
+  for (const TaskTrace& t : report.trace) end = std::max(end, t.end_us);
+  report.orchestration.push_back({OrchestrationSpan::replay, 0, 0, end});
+}
+}  // namespace
+
+Result<RunReport> HbgExecutor::graph(const registry::ChipBuffer& buffer, const RunArgs& args) {
+  CHIPRT_ASSIGN_OR_RETURN(Found found, find_or_record(buffer, args));
+  RunReport report;
+  report.tasks = found.graph->task_count;
+  report.orchestration_calls = found.entry_calls;
+  report.graph_cache_hit = found.hit;
+  report.peak_heap_bytes = found.graph->heap_bytes;
+  report.heap_limit_bytes = heap_limit_;
+  for (uint64_t i = 0; i < found.graph->task_kernels.size(); ++i) {
+    const auto [func_id, core] = found.graph->task_kernels[i];
+    report.trace.push_back({i, func_id, core, 0, 0, 0, 0});
   }
+  trace_graph(*found.graph, found.record_us, false, report);
+  return report;
+}
+
+Result<RunReport> HbgExecutor::run(const registry::ChipBuffer& buffer, const RunArgs& args,
+                                   const LaunchCheck& check, std::vector<CheckWrite>* writes) {
+  const auto start = std::chrono::steady_clock::now();
+  CHIPRT_ASSIGN_OR_RETURN(Found found, find_or_record(buffer, args));
+  std::shared_ptr<const DeviceGraph> graph = std::move(found.graph);
+  const uint64_t fixed_bytes = found.fixed_bytes;
   auto report = replay(buffer, *graph, args, check, writes);
   if (!report.ok()) return report;
-  report->graph_cache_hit = hit;
-  report->orchestration_calls = entry_calls;
+  if (args.trace) trace_graph(*graph, found.record_us, true, *report);
+  report->graph_cache_hit = found.hit;
+  report->orchestration_calls = found.entry_calls;
+  report->heap_limit_bytes = heap_limit_;
   report->graph_bytes = graph->device_bytes();
   report->graph_edges = graph->edge_count;
   graph.reset();  // an evicted graph is freed before the cache is measured

@@ -30,6 +30,8 @@ class HbgExecutor final : public Executor {
   HbgExecutor(Device& device, const WorkerOptions& options);
   Result<RunReport> run(const registry::ChipBuffer& buffer, const RunArgs& args,
                         const LaunchCheck& check, std::vector<CheckWrite>* writes) override;
+  // The cached graph, or one recorded now (and cached): never replayed.
+  Result<RunReport> graph(const registry::ChipBuffer& buffer, const RunArgs& args) override;
   void forget(uint64_t generation) noexcept override { cache_.forget(generation); }
   void release_memory() noexcept override { heaps_.release_all(); }
   uint64_t heap_bytes_reserved() const override { return heaps_.reserved_bytes(); }
@@ -37,6 +39,15 @@ class HbgExecutor final : public Executor {
   WorkerStats::GraphCache graph_cache() const override;
 
  private:
+  // The graph of a run of `buffer` with `args`: from the cache, or recorded, uploaded and cached.
+  struct Found {
+    std::shared_ptr<const DeviceGraph> graph;
+    bool hit = false;
+    uint64_t entry_calls = 0;  // counted by the sandbox at each call of the entry it records
+    double record_us = 0;      // the recording's, when not a hit
+    uint64_t fixed_bytes = 0;  // graph memory seen: the cache, plus the new graph before eviction
+  };
+  Result<Found> find_or_record(const registry::ChipBuffer& buffer, const RunArgs& args);
   Result<RunReport> replay(const registry::ChipBuffer& buffer, const DeviceGraph& graph,
                            const RunArgs& args, const LaunchCheck& check,
                            std::vector<CheckWrite>* writes);

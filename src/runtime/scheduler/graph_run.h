@@ -140,6 +140,12 @@ class GraphRun {
   bool failed() const { return failed_.load(std::memory_order_acquire); }
   uint32_t node_count() const { return node_count_; }
   std::vector<TaskTrace> take_trace();
+  bool tracing() const { return trace_; }
+  // Microseconds since the run started, on its trace's clock.
+  double trace_now_us() const {
+    return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start_)
+        .count();
+  }
   // Host bytes this run holds (itself, its nodes, edges and roots, by capacity), for caches
   // that keep runs to replay them. Not while the run is being armed.
   uint64_t memory_bytes() const;

@@ -70,7 +70,11 @@ Result<RunReport> TmrExecutor::run(const registry::ChipBuffer& buffer, const Run
   report.peak_heap_bytes = result.peak_heap_bytes;
   report.orchestration_calls = result.orchestration_calls;
   report.runtime_fixed_bytes = 0;  // nothing tagged runtime besides the heap: see RunReport
+  report.ring_slots = limits_.ring_slots;
+  report.heap_limit_bytes = limits_.heap_bytes;
   report.trace = std::move(result.trace);
+  report.edges = std::move(result.edges);
+  report.orchestration = std::move(result.orchestration);
   if (check.serial) report.checks = launch_check_report(result);
   if (writes) *writes = std::move(result.writes);
   CHIPRT_RETURN_IF_ERROR(deliver_outputs(device_, result, args, report.outputs));

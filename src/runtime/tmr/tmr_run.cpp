@@ -60,7 +60,12 @@ void TmrRun::orchestrate() {
     CorePool::publish_quietly(true);
   }
   ++orchestration_calls_;  // counted at the call, so the report says what happened
+  const double entry_start = tracing() ? trace_now_us() : 0;
   orch_rc_ = call_orchestration(const_cast<void*>(launch_.orchestration), *this);
+  if (tracing()) {
+    span(OrchestrationSpan::entry, entry_start);
+    entry_end_us_ = spans_.back().end_us;
+  }
   // What the orchestration submitted last is still queued: run it here while the time lasts.
   while (alone_ && std::chrono::steady_clock::now() < alone_until_ && help_cores(kHelpChain)) {
   }
@@ -91,6 +96,18 @@ Result<LaunchResult> TmrRun::result() {
   report.peak_heap_bytes = intermediates_.peak();
   report.orchestration_calls = orchestration_calls_;
   report.trace = take_trace();
+  if (tracing()) {
+    for (TaskTrace& t : report.trace) {
+      if (t.task_id < submitted_us_.size()) t.submit_us = submitted_us_[t.task_id];
+    }
+    double last_end = entry_end_us_;
+    for (const TaskTrace& t : report.trace) last_end = std::max(last_end, t.end_us);
+    if (last_end > entry_end_us_) {
+      spans_.push_back({OrchestrationSpan::drain, 0, entry_end_us_, last_end});
+    }
+    report.edges = std::move(trace_edges_);
+    report.orchestration = std::move(spans_);
+  }
   report.outputs = tensors_.disown_outputs();
   if (checker_) {
     report.findings = checker_->take_findings();
@@ -98,6 +115,10 @@ Result<LaunchResult> TmrRun::result() {
     report.writes = checker_->take_writes();
   }
   return report;
+}
+
+void TmrRun::span(OrchestrationSpan::Kind kind, double start_us, uint64_t task) {
+  if (tracing()) spans_.push_back({kind, task, start_us, trace_now_us()});
 }
 
 int32_t TmrRun::get_tensor_arg(const char* name, chiprt_tensor_t* out) {
@@ -133,7 +154,10 @@ int32_t TmrRun::alloc_tensor(uint32_t dtype, uint32_t ndim, const int64_t* shape
   made_intermediates_ = true;  // from now on submit_task checks tasks under the lock
   std::unique_lock lock(mutex_);
   std::optional<uint64_t> offset;
+  const double wait_start = tracing() ? trace_now_us() : 0;
+  bool waited = false;
   while (!(offset = intermediates_.allocate(bytes))) {
+    waited = true;
     if (failed()) return CHIPRT_ORCH_FAILED;
     if (help_while_waiting(lock)) continue;
     waiting_ = Wait::any;  // before checking in_flight: see waiting_
@@ -147,6 +171,7 @@ int32_t TmrRun::alloc_tensor(uint32_t dtype, uint32_t ndim, const int64_t* shape
     progress_.wait(lock);
     waiting_ = Wait::none;
   }
+  if (waited) span(OrchestrationSpan::heap, wait_start);
   const uint64_t handle =
       tensors_.add_intermediate(dtype, ndim, shape, *elements, *offset, heap_ + *offset);
   intermediates_.enter(*tensors_.find(handle));
@@ -207,10 +232,27 @@ int32_t TmrRun::submit_task(const chiprt_task_t* task) {
   note_progress();
   if (failed()) return CHIPRT_ORCH_FAILED;
   const uint64_t id = next_task_;
+  if (tracing()) {
+    const double start = trace_now_us();
+    const int32_t rc = submit_traced(*task, id, start);
+    span(OrchestrationSpan::submit, start, id);
+    return rc;
+  }
+  return submit_untraced(*task, id);
+}
+
+int32_t TmrRun::submit_traced(const chiprt_task_t& task, uint64_t id, double start_us) {
+  // Recorded first: a task may start (and be traced) before its submit returns.
+  if (submitted_us_.size() <= id) submitted_us_.resize(id + 1);
+  submitted_us_[id] = start_us;
+  return submit_untraced(task, id);
+}
+
+int32_t TmrRun::submit_untraced(const chiprt_task_t& task, uint64_t id) {
   // Whatever throws (host allocation) fails the run, and runs before the ring slot is taken or
   // hands it back: a slot no task will retire would leave sync() and the run waiting forever.
   try {
-    return submit_checked(*task, id);
+    return submit_checked(task, id);
   } catch (const std::exception& e) {
     try {
       return reject(CHIPRT_ORCH_FAILED,
@@ -239,6 +281,8 @@ int32_t TmrRun::submit_checked(const chiprt_task_t& task, uint64_t id) {
   // itself while there are any; it parks only when none is left to run. waiting_ is published
   // only when about to park (so retirers do not chase a submitter that is not waiting), then
   // busy is checked again before parking: see waiting_. Only busy goes back to free meanwhile.
+  const bool slot_waited = slot.busy;
+  const double slot_wait_start = tracing() && slot_waited ? trace_now_us() : 0;
   while (slot.busy && !failed()) {
     if (help_while_waiting(lock)) continue;
     if (!lock.owns_lock()) lock.lock();
@@ -247,6 +291,7 @@ int32_t TmrRun::submit_checked(const chiprt_task_t& task, uint64_t id) {
     waiting_ = Wait::none;
   }
   if (lock.owns_lock()) lock.unlock();
+  if (slot_waited) span(OrchestrationSpan::ring, slot_wait_start);
   if (failed()) return CHIPRT_ORCH_FAILED;
 
   // The slot is free, and a free slot is touched by this thread only: fill it with every step
@@ -270,7 +315,13 @@ int32_t TmrRun::submit_checked(const chiprt_task_t& task, uint64_t id) {
   }
   task_accesses(checked, accesses_);
   deps_.clear();
-  map_.submit(id, accesses_, deps_, &slot.placed);
+  if (tracing()) {
+    dep_kinds_.clear();
+    map_.submit(id, accesses_, deps_, &slot.placed, &dep_kinds_);
+    for (size_t i = 0; i < deps_.size(); ++i) trace_edges_.push_back({deps_[i], id, dep_kinds_[i]});
+  } else {
+    map_.submit(id, accesses_, deps_, &slot.placed);
+  }
   edges_.clear();
   for (uint64_t dep : deps_) edges_.push_back({ring_.index(dep), dep});
 
@@ -308,6 +359,12 @@ int32_t TmrRun::submit_checked(const chiprt_task_t& task, uint64_t id) {
 }
 
 int32_t TmrRun::sync() {
+  const double start = tracing() ? trace_now_us() : 0;
+  struct Traced {  // the span ends however sync() returns
+    TmrRun& run;
+    double start;
+    ~Traced() { run.span(OrchestrationSpan::sync, start); }
+  } traced{*this, start};
   std::unique_lock lock(mutex_);
   while (ring_.in_flight() > 0) {
     if (help_while_waiting(lock)) continue;

@@ -98,6 +98,8 @@ class TmrRun final : public GraphRun, public OrchBackend {
   int32_t reject(int32_t code, Status why);  // remembers why for the run's error message
   // submit_task's work; may throw (host allocation), never with the slot taken.
   int32_t submit_checked(const chiprt_task_t& task, uint64_t id);
+  int32_t submit_untraced(const chiprt_task_t& task, uint64_t id);
+  int32_t submit_traced(const chiprt_task_t& task, uint64_t id, double start_us);
   // What retiring a slot's task does: releases its intermediates and frees the slot.
   void release_slot(TaskSlot& slot);
   void end_scope_locked();
@@ -137,6 +139,15 @@ class TmrRun final : public GraphRun, public OrchBackend {
   TaskAccesses accesses_;
   std::vector<uint64_t> deps_;
   std::vector<Dependency> edges_;
+  // A traced run's: each task's submit time (by task id), dependency edges and kinds, and the
+  // orchestration track.
+  std::vector<uint32_t> dep_kinds_;
+  std::vector<double> submitted_us_;
+  std::vector<TaskEdge> trace_edges_;
+  std::vector<OrchestrationSpan> spans_;
+  double entry_end_us_ = 0;
+  // Records an orchestration span from `start_us` to now, when tracing.
+  void span(OrchestrationSpan::Kind kind, double start_us, uint64_t task = 0);
   uint64_t intermediates_made_ = 0;  // alloc_tensor calls that made one: names them in findings
   std::unique_ptr<TaskChecker> checker_;  // a checked run's
   int32_t orch_rc_ = 0;
