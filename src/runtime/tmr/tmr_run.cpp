@@ -60,7 +60,9 @@ void TmrRun::orchestrate() {
     CorePool::publish_quietly(true);
   }
   ++orchestration_calls_;  // counted at the call, so the report says what happened
+  set_orchestration(StallReport::Orchestration::in_user_code);
   orch_rc_ = call_orchestration(const_cast<void*>(launch_.orchestration), *this);
+  set_orchestration(StallReport::Orchestration::finished_submitting);
   // What the orchestration submitted last is still queued: run it here while the time lasts.
   while (alone_ && std::chrono::steady_clock::now() < alone_until_ && help_cores(kHelpChain)) {
   }
@@ -133,7 +135,20 @@ int32_t TmrRun::alloc_tensor(uint32_t dtype, uint32_t ndim, const int64_t* shape
   made_intermediates_ = true;  // from now on submit_task checks tasks under the lock
   std::unique_lock lock(mutex_);
   std::optional<uint64_t> offset;
+  // Published once per wait (not per pass), and only when there is one.
+  bool published = false;
+  struct BackInUserCode {
+    TmrRun& run;
+    bool& waited;
+    ~BackInUserCode() {
+      if (waited) run.set_orchestration(StallReport::Orchestration::in_user_code);
+    }
+  } back{*this, published};
   while (!(offset = intermediates_.allocate(bytes))) {
+    if (!published) {
+      published = true;
+      set_orchestration(StallReport::Orchestration::heap_full);
+    }
     if (failed()) return CHIPRT_ORCH_FAILED;
     if (help_while_waiting(lock)) continue;
     waiting_ = Wait::any;  // before checking in_flight: see waiting_
@@ -239,6 +254,8 @@ int32_t TmrRun::submit_checked(const chiprt_task_t& task, uint64_t id) {
   // itself while there are any; it parks only when none is left to run. waiting_ is published
   // only when about to park (so retirers do not chase a submitter that is not waiting), then
   // busy is checked again before parking: see waiting_. Only busy goes back to free meanwhile.
+  if (slot.busy) set_orchestration(StallReport::Orchestration::ring_full);
+  const bool waited = slot.busy;
   while (slot.busy && !failed()) {
     if (help_while_waiting(lock)) continue;
     if (!lock.owns_lock()) lock.lock();
@@ -247,6 +264,7 @@ int32_t TmrRun::submit_checked(const chiprt_task_t& task, uint64_t id) {
     waiting_ = Wait::none;
   }
   if (lock.owns_lock()) lock.unlock();
+  if (waited) set_orchestration(StallReport::Orchestration::in_user_code);
   if (failed()) return CHIPRT_ORCH_FAILED;
 
   // The slot is free, and a free slot is touched by this thread only: fill it with every step
@@ -308,6 +326,11 @@ int32_t TmrRun::submit_checked(const chiprt_task_t& task, uint64_t id) {
 }
 
 int32_t TmrRun::sync() {
+  set_orchestration(StallReport::Orchestration::in_sync);
+  struct BackInUserCode {
+    TmrRun& run;
+    ~BackInUserCode() { run.set_orchestration(StallReport::Orchestration::in_user_code); }
+  } back{*this};
   std::unique_lock lock(mutex_);
   while (ring_.in_flight() > 0) {
     if (help_while_waiting(lock)) continue;
