@@ -571,8 +571,8 @@ void DeviceProcess::check_deadlines() {
     detail = ": " + describe_stall(stall);
   } catch (const std::exception&) {  // host memory: the run still fails, with less said
   }
-  lose("was killed by the host: " + why, late_run, why + detail, code,
-       detail.empty() ? nullptr : &stall);
+  lose("was killed by the host: " + why, late_run, why, code, detail.empty() ? nullptr : &stall,
+       detail);
 }
 
 std::vector<StallReport::Task> DeviceProcess::running_kernels(uint64_t run) const {
@@ -671,7 +671,8 @@ std::string DeviceProcess::describe_activity(uint64_t run) const {
 }
 
 void DeviceProcess::lose(std::string cause, uint64_t late_run, std::string late_why,
-                         StatusCode late_code, const StallReport* late_stall) {
+                         StatusCode late_code, const StallReport* late_stall,
+                         std::string_view late_detail) {
   // One loss at a time: the reader that sees the device end must not record a plain loss while
   // the supervisor that killed it for a deadline is still reaping it.
   std::lock_guard losing(lose_mutex_);
@@ -704,10 +705,9 @@ void DeviceProcess::lose(std::string cause, uint64_t late_run, std::string late_
     state->done = true;
     state->allocations.clear();
     if (id == late_run) {
-      // A stall's own description names what ran: the thread records are not repeated.
-      state->status =
-          Status(late_code, fmt::format("{}{}; the device is lost until reset()", late_why,
-                                        late_stall ? std::string() : describe_activity(id)));
+      // The thread records first, then (a stall) what the run waited for.
+      state->status = Status(late_code, fmt::format("{}{}{}; the device is lost until reset()",
+                                                    late_why, describe_activity(id), late_detail));
       if (late_stall && state->deadlines.stall_report) {
         try {
           *state->deadlines.stall_report = *late_stall;

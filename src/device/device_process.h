@@ -97,10 +97,11 @@ class DeviceProcess {
   void reject(std::string what);  // the same, where nobody waits for the loss
   // Kills (if needed) and reaps the child, records why it is lost, fails every pending call
   // (run `late_run` with `late_code`: it missed a deadline or was cancelled; `late_stall`, if
-  // given, is what it waited for, copied to its Deadlines::stall_report).
+  // given, is what it waited for, copied to its Deadlines::stall_report, and `late_detail` ends
+  // its message).
   void lose(std::string cause, uint64_t late_run = 0, std::string late_why = {},
             StatusCode late_code = StatusCode::deadline_exceeded,
-            const StallReport* late_stall = nullptr);
+            const StallReport* late_stall = nullptr, std::string_view late_detail = {});
   // Asks the device's stall reporter to describe run `run` (progress slot `slot`), waits at
   // most StallReport::kSnapshotWait for the answer, and reads it (and the thread records) as
   // untrusted input. Without the answer the report names what the thread records show.
