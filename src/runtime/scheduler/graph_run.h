@@ -30,7 +30,8 @@
 //
 // Thread safety: submit/close are called from one submitting thread;
 // run_chain()/count_chains() from core threads; fail() from any thread; wait() from one waiting
-// thread. A run must stay alive until wait() returned or its on_finished callback ran.
+// thread; describe_stall() from any thread. A run must stay alive until wait() returned or its
+// on_finished callback ran.
 #pragma once
 
 #include <atomic>
