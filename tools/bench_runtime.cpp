@@ -258,11 +258,15 @@ Result<BenchResult> attention_share(const std::string& name, const std::filesyst
   return result;
 }
 
-// The cost of every check (--check all: 9 schedules, the first memchecked) against the same run
-// unchecked, sampled in turns on one worker. Each checked run must pass and give outputs bitwise
-// equal to the unchecked run's; the attention output is also checked against its reference.
-Result<BenchResult> check_cost(const std::string& name, const std::filesystem::path& examples,
-                               RuntimeKind runtime, const std::string& example, size_t iterations) {
+// What a run costs with an option on, against the same run without it, sampled in turns on one
+// worker: every check (--check all: 9 schedules, the first memchecked), or a trace (--trace:
+// tasks, edges, the orchestration track). Each run with the option must succeed and give outputs
+// bitwise equal to the plain run's (a traced run must also trace every task); the attention
+// output is also checked against its reference.
+enum class RunOption { check_all, trace };
+Result<BenchResult> option_cost(const std::string& name, const std::filesystem::path& examples,
+                                RuntimeKind runtime, const std::string& example, RunOption option,
+                                size_t iterations) {
   CHIPRT_ASSIGN_OR_RETURN(Bytes image, read_file(examples.parent_path() / (example + ".chipimg")));
   CHIPRT_ASSIGN_OR_RETURN(ChipProfile profile, chip_profile("a2a3"));
   auto device = create_sim_chip(profile, 256ull << 20);
@@ -287,7 +291,9 @@ Result<BenchResult> check_cost(const std::string& name, const std::filesystem::p
     }
   }
   RunArgs checked = args;
-  checked.checks = Checks{Checks::kAll};
+  if (option == RunOption::check_all) checked.checks = Checks{Checks::kAll};
+  if (option == RunOption::trace) checked.trace = true;
+  const char* with = option == RunOption::trace ? "traced" : "checked";
   FirstFailure failure;
   CHIPRT_ASSIGN_OR_RETURN(RunReport first, worker->run(id, args));
   std::map<std::string, HostTensor> plain_outputs = std::move(first.outputs);
@@ -299,15 +305,19 @@ Result<BenchResult> check_cost(const std::string& name, const std::filesystem::p
         if (!report.ok()) {
           failure.keep(report.status());
         } else if (report->outputs.empty()) {
-          failure.keep(Status(StatusCode::internal, "the checked run made no output"));
+          failure.keep(Status(StatusCode::internal, fmt::format("the {} run made no output", with)));
+        } else if (option == RunOption::trace &&
+                   (report->trace.size() != report->tasks || report->orchestration.empty())) {
+          failure.keep(Status(StatusCode::internal,
+                              fmt::format("the traced run traced {} of its {} tasks",
+                                          report->trace.size(), report->tasks)));
         } else {
           for (const auto& [tensor, t] : report->outputs) {
             auto plain = plain_outputs.find(tensor);
             if (plain == plain_outputs.end() || plain->second.data != t.data) {
               failure.keep(Status(StatusCode::internal,
-                                  fmt::format("the checked run's output '{}' is not the unchecked "
-                                              "run's",
-                                              tensor)));
+                                  fmt::format("the {} run's output '{}' is not the plain run's",
+                                              with, tensor)));
             }
           }
         }
@@ -325,7 +335,9 @@ Result<BenchResult> check_cost(const std::string& name, const std::filesystem::p
         return us;
       });
   CHIPRT_RETURN_IF_ERROR(failure.status);
-  return BenchResult::from(name, fmt::format("the same run unchecked"), "us", samples, 20.0);
+  return BenchResult::from(
+      name, option == RunOption::trace ? "the same run untraced" : "the same run unchecked", "us",
+      samples, option == RunOption::trace ? 2.0 : 20.0);
 }
 
 }  // namespace
@@ -363,11 +375,14 @@ std::vector<BenchRecord> bench_runtime(const std::filesystem::path& examples, si
   add(fmt::format("tmr attention {}x{}, tile {}", kAttentionRows, kAttentionDim, kAttentionTile),
       attention_share, iterations);
   for (RuntimeKind runtime : {RuntimeKind::tmr, RuntimeKind::hbg}) {
-    add(fmt::format("{} vector 64x512 under --check all (us)", runtime_name(runtime)), check_cost,
-        runtime, std::string("vector"), iterations);
+    add(fmt::format("{} vector 64x512 under --check all (us)", runtime_name(runtime)), option_cost,
+        runtime, std::string("vector"), RunOption::check_all, iterations);
     add(fmt::format("{} attention {}x{}, tile {}, under --check all (us)", runtime_name(runtime),
                     kAttentionRows, kAttentionDim, kAttentionTile),
-        check_cost, runtime, std::string("attention"), iterations);
+        option_cost, runtime, std::string("attention"), RunOption::check_all, iterations);
+    add(fmt::format("{} attention {}x{}, tile {}, traced (us)", runtime_name(runtime),
+                    kAttentionRows, kAttentionDim, kAttentionTile),
+        option_cost, runtime, std::string("attention"), RunOption::trace, iterations);
   }
   return records;
 }

@@ -109,6 +109,8 @@ void run_command(const RunOptions& o) {
   const double register_us = elapsed_us(start);
   const uint64_t live_before = device->stats().live_bytes;
 
+  StallReport stall_report;
+  args.stall_report = &stall_report;
   args.stop = interrupt_token();  // Ctrl-C or SIGTERM cancels the run (see interrupt.h)
   std::vector<double> run_us;
   RunReport last;
@@ -127,6 +129,14 @@ void run_command(const RunOptions& o) {
       nlohmann::json failed{{"status", "check_failed"},
                             {"message", std::string(report.status().message())},
                             {"checks", check_report_json(check_report)}};
+      std::cout << failed.dump(2) << "\n";
+    }
+    // A stalled run: what it waited for, as data.
+    if (!report.ok() && report.status().code() == StatusCode::deadline_exceeded && o.json &&
+        stall_report.run != 0) {
+      nlohmann::json failed{{"status", "deadline_exceeded"},
+                            {"message", std::string(report.status().message())},
+                            {"stall", stall_report_json(stall_report)}};
       std::cout << failed.dump(2) << "\n";
     }
     last = take(std::move(report));

@@ -238,4 +238,34 @@ nlohmann::json check_report_json(const CheckReport& report) {
           {"dropped", report.dropped}};
 }
 
+nlohmann::json stall_report_json(const StallReport& report) {
+  auto task_json = [](const StallReport::Task& t) {
+    static constexpr const char* kStates[] = {"waiting", "ready", "running"};
+    nlohmann::json j{{"task_id", t.task_id},
+                     {"func_id", t.func_id},
+                     {"core_type", core_type_name(static_cast<CoreType>(t.core_type))},
+                     {"state", kStates[static_cast<uint32_t>(t.state)]}};
+    if (t.core_known) j["core_index"] = t.core_index;
+    return j;
+  };
+  nlohmann::json waiting = nlohmann::json::array();
+  for (const StallReport::Waiting& w : report.waiting) {
+    nlohmann::json on = nlohmann::json::array();
+    for (const StallReport::Task& p : w.waits_on) on.push_back(task_json(p));
+    nlohmann::json j = task_json(w.task);
+    j["unmet"] = w.unmet;
+    j["waits_on"] = std::move(on);
+    waiting.push_back(std::move(j));
+  }
+  nlohmann::json running = nlohmann::json::array();
+  for (const StallReport::Task& t : report.running) running.push_back(task_json(t));
+  return {{"run", report.run},
+          {"stall_timeout_s", report.stalled_for_s},
+          {"orchestration", std::string(orchestration_name(report.orchestration))},
+          {"snapshot", report.snapshot},
+          {"not_started", report.not_started},
+          {"waiting", std::move(waiting)},
+          {"running", std::move(running)}};
+}
+
 }  // namespace chiprt::cli

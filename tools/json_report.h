@@ -30,5 +30,11 @@ nlohmann::json resident_memory_json(const WorkerPoolStats& stats);
 // "core_type", "core_index" (the four only for findings of one task), "tensor", "unit", "begin",
 // "end", "message"}], "dropped"}.
 nlohmann::json check_report_json(const CheckReport& report);
+// A stalled run's report: {"run", "stall_timeout_s", "orchestration" ("in user code", "ring
+// full", ...), "snapshot" (whether the device described its tasks), "not_started", "waiting":
+// [{"task_id", "func_id", "core_type", "state", "unmet", "waits_on": [tasks]}], "running":
+// [tasks]}, where a task is {"task_id", "func_id", "core_type", "state" ("waiting", "ready",
+// "running"), "core_index" (when known)}.
+nlohmann::json stall_report_json(const StallReport& report);
 
 }  // namespace chiprt::cli

@@ -47,6 +47,8 @@ struct Deadlines {
   std::chrono::milliseconds run{std::chrono::seconds(300)};
   std::chrono::milliseconds stall{std::chrono::seconds(30)};
   std::stop_token stop;
+  // Borrowed, nullable: filled when the run misses its stall deadline (RunArgs::stall_report).
+  StallReport* stall_report = nullptr;
 };
 
 // A checked launch (chiprt/check.h): its tasks run one at a time, in an order drawn from `seed`

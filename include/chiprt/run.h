@@ -12,6 +12,7 @@
 #include "chiprt/abi/tensor.h"
 #include "chiprt/bytes.h"
 #include "chiprt/check.h"
+#include "chiprt/stall_report.h"
 
 namespace chiprt {
 
@@ -59,6 +60,9 @@ struct RunArgs {
   // Borrowed, nullable: a checked run fills it, also when it fails with check_failed (whose
   // message carries the first finding only).
   CheckReport* check_report = nullptr;
+  // Borrowed, nullable: a run that fails with deadline_exceeded because it made no progress
+  // for its stall deadline fills it (chiprt/stall_report.h); other runs leave it untouched.
+  StallReport* stall_report = nullptr;
 };
 
 // One executed task: which core ran it and when (microseconds from the start of the run on the

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <linux/futex.h>
 #include <poll.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -10,8 +11,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -20,6 +23,7 @@
 
 #include "base/thread_name.h"
 #include "chiprt/abi/tensor.h"
+#include "device/stall_page.h"
 #include "launch_codec.h"
 #include "process/child_process.h"
 
@@ -113,6 +117,7 @@ struct DeviceProcess::Call {
   uint64_t progress = 0;
   Clock::time_point started;
   Clock::time_point last_progress;
+  bool late = false;  // a deadline check is ending it (only one does)
   Deadlines deadlines;
   std::string label;
   std::unordered_map<DeviceAddr, DeviceBuffer> allocations;
@@ -128,6 +133,7 @@ Result<std::unique_ptr<DeviceProcess>> DeviceProcess::start(const Config& config
   page->magic = protocol::kStatusMagic;
   page->version = protocol::kVersion;
   process->status_ = page;
+  process->stall_ = &page->stall;
   for (uint32_t slot = protocol::kMaxRuns; slot > 0; --slot)
     process->free_slots_.push_back(slot - 1);
 
@@ -516,13 +522,16 @@ void DeviceProcess::handle(const protocol::FrameHeader& header, std::vector<std:
 
 void DeviceProcess::check_deadlines() {
   uint64_t late_run = 0;
+  uint32_t late_slot = 0;
+  bool stalled = false;
   std::string why;
   StatusCode code = StatusCode::deadline_exceeded;
+  std::chrono::milliseconds stall_deadline{0};
   {
     std::lock_guard lock(mutex_);
     const auto now = Clock::now();
     for (auto& [id, state] : calls_) {
-      if (!state->run || state->done) continue;
+      if (!state->run || state->done || state->late) continue;
       const uint64_t progress = activity(id, state->slot);
       if (progress != state->progress) {
         state->progress = progress;
@@ -538,13 +547,77 @@ void DeviceProcess::check_deadlines() {
                           seconds(state->deadlines.run));
       } else if (now - state->last_progress > state->deadlines.stall) {
         late_run = id;
+        stalled = true;
+        stall_deadline = state->deadlines.stall;
         why = fmt::format("run {} made no progress for its stall deadline of {}", id,
                           seconds(state->deadlines.stall));
       }
-      if (late_run != 0) break;
+      if (late_run != 0) {
+        state->late = true;
+        late_slot = state->slot;
+        break;
+      }
     }
   }
-  if (late_run != 0) lose("was killed by the host: " + why, late_run, why, code);
+  if (late_run == 0) return;
+  if (!stalled) return lose("was killed by the host: " + why, late_run, why, code);
+  // What the run waits for, asked of the device before it is killed: its tasks may be stuck,
+  // its stall reporter is not.
+  StallReport stall;
+  std::string detail;
+  try {
+    stall = snapshot_stall(late_run, late_slot);
+    stall.stalled_for_s = static_cast<double>(stall_deadline.count()) / 1000.0;
+    detail = ": " + describe_stall(stall);
+  } catch (const std::exception&) {  // host memory: the run still fails, with less said
+  }
+  lose("was killed by the host: " + why, late_run, why, code, detail.empty() ? nullptr : &stall,
+       detail);
+}
+
+std::vector<StallReport::Task> DeviceProcess::running_kernels(uint64_t run) const {
+  std::vector<StallReport::Task> out;
+  const uint32_t used = std::min(status_->threads.load(), protocol::kMaxThreadRecords);
+  for (uint32_t i = 0; i < used; ++i) {
+    const protocol::ThreadRecord& t = status_->records[i];
+    if (t.state.load(std::memory_order_acquire) != protocol::ThreadRecord::kernel ||
+        t.run.load(std::memory_order_relaxed) != run) {
+      continue;
+    }
+    StallReport::Task task;
+    task.task_id = t.task.load(std::memory_order_relaxed);
+    task.func_id = t.func_id.load(std::memory_order_relaxed);
+    task.core_type = t.core_type.load(std::memory_order_relaxed);
+    task.state = StallReport::Task::State::running;
+    task.core_known = true;
+    task.core_index = t.core_index.load(std::memory_order_relaxed);
+    if (task.core_type > CHIPRT_CORE_AIV) continue;  // not a core type: the page is untrusted
+    out.push_back(task);
+  }
+  std::sort(out.begin(), out.end(), [](const StallReport::Task& a, const StallReport::Task& b) {
+    return a.task_id < b.task_id;
+  });
+  return out;
+}
+
+StallReport DeviceProcess::snapshot_stall(uint64_t run, uint32_t slot) {
+  std::lock_guard lock(stall_mutex_);
+  stall_->run.store(run, std::memory_order_relaxed);
+  const uint32_t request = stall_->request.load(std::memory_order_relaxed) + 1;
+  stall_->request.store(request, std::memory_order_release);
+  // Not FUTEX_PRIVATE_FLAG: the reporter waits on the word in the page both processes map.
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&stall_->request), FUTEX_WAKE, INT_MAX, nullptr,
+          nullptr, 0);
+  const auto give_up = Clock::now() + StallReport::kSnapshotWait;
+  bool answered = false;
+  while (!(answered = stall_->answer.load(std::memory_order_acquire) == request) &&
+         Clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  protocol::StallSnapshot copy{};
+  if (answered) std::memcpy(&copy, &stall_->snapshot, sizeof(copy));
+  const uint32_t orchestration = status_->orchestration[slot].load(std::memory_order_relaxed);
+  return read_stall_snapshot(answered ? &copy : nullptr, run, orchestration, running_kernels(run));
 }
 
 uint64_t DeviceProcess::activity(uint64_t run, uint32_t slot) const {
@@ -598,7 +671,8 @@ std::string DeviceProcess::describe_activity(uint64_t run) const {
 }
 
 void DeviceProcess::lose(std::string cause, uint64_t late_run, std::string late_why,
-                         StatusCode late_code) {
+                         StatusCode late_code, const StallReport* late_stall,
+                         std::string_view late_detail) {
   // One loss at a time: the reader that sees the device end must not record a plain loss while
   // the supervisor that killed it for a deadline is still reaping it.
   std::lock_guard losing(lose_mutex_);
@@ -631,8 +705,15 @@ void DeviceProcess::lose(std::string cause, uint64_t late_run, std::string late_
     state->done = true;
     state->allocations.clear();
     if (id == late_run) {
-      state->status = Status(late_code, fmt::format("{}{}; the device is lost until reset()",
-                                                    late_why, describe_activity(id)));
+      // The thread records first, then (a stall) what the run waited for.
+      state->status = Status(late_code, fmt::format("{}{}{}; the device is lost until reset()",
+                                                    late_why, describe_activity(id), late_detail));
+      if (late_stall && state->deadlines.stall_report) {
+        try {
+          *state->deadlines.stall_report = *late_stall;
+        } catch (const std::exception&) {  // host memory: the status still says it
+        }
+      }
     } else {
       state->status = Status(StatusCode::device_lost,
                              fmt::format("device lost: {} {}{}", who, cause,

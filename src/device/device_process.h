@@ -31,6 +31,7 @@
 
 #include "channel.h"
 #include "chiprt/device.h"
+#include "chiprt/stall_report.h"
 #include "process/child_process.h"
 #include "shared_memory.h"
 
@@ -95,9 +96,18 @@ class DeviceProcess {
   Status violation(std::string what);
   void reject(std::string what);  // the same, where nobody waits for the loss
   // Kills (if needed) and reaps the child, records why it is lost, fails every pending call
-  // (run `late_run` with `late_code`: it missed a deadline or was cancelled).
+  // (run `late_run` with `late_code`: it missed a deadline or was cancelled; `late_stall`, if
+  // given, is what it waited for, copied to its Deadlines::stall_report, and `late_detail` ends
+  // its message).
   void lose(std::string cause, uint64_t late_run = 0, std::string late_why = {},
-            StatusCode late_code = StatusCode::deadline_exceeded);
+            StatusCode late_code = StatusCode::deadline_exceeded,
+            const StallReport* late_stall = nullptr, std::string_view late_detail = {});
+  // Asks the device's stall reporter to describe run `run` (progress slot `slot`), waits at
+  // most StallReport::kSnapshotWait for the answer, and reads it (and the thread records) as
+  // untrusted input. Without the answer the report names what the thread records show.
+  StallReport snapshot_stall(uint64_t run, uint32_t slot);
+  // The kernels of run `run` that the thread records show running (validated).
+  std::vector<StallReport::Task> running_kernels(uint64_t run) const;
   std::string describe_activity(uint64_t run) const;
   // What changes whenever run `run` (in progress slot `slot`) makes progress: its completed
   // tasks (counted per batch of chains, see GraphRun) plus the kernels its threads are running
@@ -108,6 +118,8 @@ class DeviceProcess {
   Allocator allocator_;
   std::unique_ptr<SharedMemory> status_memory_;
   const protocol::StatusPage* status_ = nullptr;
+  protocol::StallSection* stall_ = nullptr;  // in the status page: the host writes requests
+  std::mutex stall_mutex_;                   // one snapshot request at a time
   std::unique_ptr<Channel> channel_;
   std::unique_ptr<process::ChildProcess> child_;
   pid_t pid_ = -1;

@@ -13,6 +13,14 @@
 // - Status page: one small memfd (fd 4) holding a StatusPage: what each device thread is
 //   running and each run's progress, so the host can name a crash and see a stall; and the
 //   device's own counts of code loads and unloads (I12).
+// - Stall snapshots: when a run misses its stall deadline, the host writes the run into the
+//   status page's StallSection, bumps `request` and wakes it (a futex on the shared page); the
+//   device's stall reporter thread (which runs no user code, so it answers even when every
+//   other thread is stuck in a kernel) writes a StallSnapshot of that run's oldest waiting
+//   tasks and their unmet predecessors, then sets `answer` to `request`. The host waits a
+//   bounded time for it, reads it as untrusted input, then kills the device as before. Each
+//   run's orchestration state (StallReport::Orchestration) is a word of its progress slot,
+//   stored by the device at each change (a store per wait, not per task).
 //
 // Messages (id meaning in brackets), host -> device:
 //   kLoad [request]      addr u64, size u64, entry symbol str     -> kLoaded
@@ -65,7 +73,9 @@ namespace chiprt::device::protocol {
 // 2: the tmr launch lends its heap (heap addr); 3: thread records on cache lines of their own;
 // 4: kForgetGraph, the graph launch's replay cache bound, the replay cache on the status page;
 // 5: code loads and unloads on the status page, kUnload answered by kUnloaded; 6: parked
-// execution threads on the status page; 7: checked launches and their findings
+// execution threads on the status page; 7: checked launches and their findings; 8: stall
+// snapshots and the orchestration state of each run on the status page, traces with their
+// dependency edges and the orchestration track
 inline constexpr uint32_t kVersion = 8;
 inline constexpr int kMemoryFd = 3;
 inline constexpr int kStatusFd = 4;
@@ -137,7 +147,40 @@ struct alignas(64) ThreadRecord {
 
 inline constexpr uint32_t kStatusMagic = 0x43535450u;  // "CSTP"
 inline constexpr uint32_t kMaxThreadRecords = 128;
-inline constexpr uint32_t kMaxRuns = 1024;  // concurrent runs per device (progress slots)
+inline constexpr uint32_t kMaxRuns = 1024;         // concurrent runs per device (progress slots)
+inline constexpr uint32_t kStallTasks = 8;         // StallReport::kMaxWaiting
+inline constexpr uint32_t kStallPredecessors = 4;  // StallReport::kMaxPredecessors
+
+// One task of a stall snapshot. state: StallReport::Task::State.
+struct StallTaskRecord {
+  uint64_t task;
+  uint32_t func_id;
+  uint32_t core_type;
+  uint32_t state;
+  uint32_t reserved;
+};
+// A not-started task and (up to kStallPredecessors of) the `unmet` predecessors it waits on.
+struct StallWaitingRecord {
+  StallTaskRecord task;
+  uint32_t unmet;
+  uint32_t listed;  // entries of `predecessors` written
+  StallTaskRecord predecessors[kStallPredecessors];
+};
+// Plain data, written by the reporter before it publishes `answer` (release) and copied out by
+// the host after reading it (acquire). found: the run was live on the device.
+struct StallSnapshot {
+  uint64_t run;
+  uint32_t found;
+  uint32_t count;  // entries of `waiting` written
+  uint64_t not_started;
+  StallWaitingRecord waiting[kStallTasks];
+};
+struct StallSection {
+  std::atomic<uint32_t> request;  // host: bumped for each snapshot asked for (futex word)
+  std::atomic<uint32_t> answer;   // device: `request` once the snapshot of `run` is written
+  std::atomic<uint64_t> run;      // host: the run to describe, written before `request`
+  StallSnapshot snapshot;
+};
 
 struct StatusPage {
   uint32_t magic;
@@ -169,6 +212,10 @@ struct StatusPage {
   // thread parks and wakes: what a test waits on, instead of sleeping, before a run that must
   // find the pool asleep.
   std::atomic<uint32_t> parked_execution_threads;
+  // Per progress slot: what the run's orchestration is doing (StallReport::Orchestration),
+  // stored by the device at each change.
+  std::atomic<uint32_t> orchestration[kMaxRuns];
+  StallSection stall;
 };
 static_assert(std::atomic<uint64_t>::is_always_lock_free, "the status page must be lock-free");
 

@@ -10,6 +10,7 @@
 #include "runtime/hbg/graph.h"
 #include "runtime/scheduler/graph_run.h"
 #include "runtime/tmr/tmr_run.h"
+#include "stall_reporter.h"
 #include "status_recorder.h"
 
 namespace chiprt::device_process {
@@ -34,7 +35,8 @@ DeviceRuntime::DeviceRuntime(ChipProfile profile, device::Channel& channel,
       status_(status),
       aicpu_(aicpu),
       cores_(cores),
-      recorder_(std::make_unique<StatusRecorder>(status)) {}
+      recorder_(std::make_unique<StatusRecorder>(status)),
+      stall_reporter_(std::make_unique<StallReporter>(status)) {}
 
 DeviceRuntime::~DeviceRuntime() = default;
 
@@ -223,32 +225,39 @@ void DeviceRuntime::launch_orchestration(uint64_t run, WireReader& in) {
     }
   }
   std::atomic<uint64_t>* progress = &status_.progress[slot];
-  aicpu_.post([this, run, orch_handle, progress, launch = std::move(launch)]() mutable {
-    const auto started = std::chrono::steady_clock::now();
-    auto memory = std::make_shared<RunMemory>(*this, run);
-    auto owned = std::make_unique<runtime::TmrRun>(*memory, cores_, std::move(launch));
-    runtime::TmrRun* tmr = owned.get();
-    tmr->observe(recorder_.get(), run, progress);
-    tmr->on_finished([this, run, orch_handle, started, memory,
-                      owned = std::shared_ptr<runtime::TmrRun>(std::move(owned))]() mutable {
-      {
-        std::lock_guard lock(tmr_runs_mutex_);
-        auto runs = tmr_runs_.find(orch_handle);
-        if (runs != tmr_runs_.end()) runs->second.last = std::chrono::steady_clock::now() - started;
-      }
-      Result<LaunchResult> result = owned->result();
-      owned.reset();  // every free of the run is sent before its completion
-      send_done(run, result);
-    });
-    if (Status prepared = tmr->prepare(); !prepared.ok()) tmr->fail(std::move(prepared));
-    recorder_->orchestration_begin(run);
-    if (tmr->failed()) {
-      tmr->close();
-    } else {
-      tmr->orchestrate();  // the run may be gone once this returns
-    }
-    recorder_->idle();
-  });
+  std::atomic<uint32_t>* orchestration = &status_.orchestration[slot];
+  orchestration->store(static_cast<uint32_t>(StallReport::Orchestration::unknown),
+                       std::memory_order_relaxed);
+  aicpu_.post(
+      [this, run, orch_handle, progress, orchestration, launch = std::move(launch)]() mutable {
+        const auto started = std::chrono::steady_clock::now();
+        auto memory = std::make_shared<RunMemory>(*this, run);
+        auto owned = std::make_unique<runtime::TmrRun>(*memory, cores_, std::move(launch));
+        runtime::TmrRun* tmr = owned.get();
+        tmr->observe(recorder_.get(), run, progress, orchestration);
+        stall_reporter_->add(run, *tmr);
+        tmr->on_finished([this, run, orch_handle, started, memory,
+                          owned = std::shared_ptr<runtime::TmrRun>(std::move(owned))]() mutable {
+          stall_reporter_->remove(run);  // first: the run may be destroyed below
+          {
+            std::lock_guard lock(tmr_runs_mutex_);
+            auto runs = tmr_runs_.find(orch_handle);
+            if (runs != tmr_runs_.end())
+              runs->second.last = std::chrono::steady_clock::now() - started;
+          }
+          Result<LaunchResult> result = owned->result();
+          owned.reset();  // every free of the run is sent before its completion
+          send_done(run, result);
+        });
+        if (Status prepared = tmr->prepare(); !prepared.ok()) tmr->fail(std::move(prepared));
+        recorder_->orchestration_begin(run);
+        if (tmr->failed()) {
+          tmr->close();
+        } else {
+          tmr->orchestrate();  // the run may be gone once this returns
+        }
+        recorder_->idle();
+      });
 }
 
 // A graph's replay, set up once per upload (graph_id) and reused by its later replays while
@@ -325,9 +334,12 @@ void DeviceRuntime::launch_graph(uint64_t run, WireReader& in) {
   if (made_now) cache_replay(header->graph_id, replay, replay_limit);
   runtime::GraphRun& graph = replay->graph;
   graph.rearm_fixed(trace);
-  graph.observe(recorder_.get(), run, &status_.progress[slot]);
+  graph.observe(recorder_.get(), run, &status_.progress[slot], &status_.orchestration[slot]);
+  graph.set_orchestration(StallReport::Orchestration::replaying);
+  stall_reporter_->add(run, graph);
   const auto launched = std::chrono::steady_clock::now();
   graph.on_finished([this, run, replay, launched]() mutable {
+    stall_reporter_->remove(run);  // first: the next launch may re-arm the graph
     Status failure = replay->graph.failure();
     LaunchResult result;
     result.tasks = replay->graph.node_count();
@@ -376,9 +388,12 @@ void DeviceRuntime::launch_checked_graph(uint64_t run, uint32_t slot,
   }
   runtime::GraphRun& graph = replay->graph;
   graph.rearm_fixed(trace);
-  graph.observe(recorder_.get(), run, &status_.progress[slot]);
+  graph.observe(recorder_.get(), run, &status_.progress[slot], &status_.orchestration[slot]);
+  graph.set_orchestration(StallReport::Orchestration::replaying);
   graph.check_with(checker.get(), check.seed);
+  stall_reporter_->add(run, graph);
   graph.on_finished([this, run, replay, checker]() {
+    stall_reporter_->remove(run);  // first: the run is destroyed with the last reference
     Status failure = replay->graph.failure();
     LaunchResult result;
     result.tasks = replay->graph.node_count();

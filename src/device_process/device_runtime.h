@@ -37,6 +37,7 @@
 namespace chiprt::device_process {
 
 class StatusRecorder;
+class StallReporter;
 
 class DeviceRuntime {
  public:
@@ -99,6 +100,7 @@ class DeviceRuntime {
   runtime::AicpuPool& aicpu_;
   runtime::CorePool& cores_;
   std::unique_ptr<StatusRecorder> recorder_;
+  std::unique_ptr<StallReporter> stall_reporter_;  // answers the host's stall snapshots
 
   mutable std::mutex code_mutex_;
   std::unordered_map<uint64_t, std::unique_ptr<LoadedCode>> code_;

@@ -38,7 +38,7 @@ KernelTable kernel_table(const registry::ChipBuffer& buffer) {
 }
 
 Deadlines deadlines(const WorkerOptions& options) {
-  return Deadlines{options.run_timeout, options.stall_timeout, {}};
+  return Deadlines{options.run_timeout, options.stall_timeout, {}, nullptr};
 }
 
 Result<Deadlines> launch_limits(const Deadlines& base, const RunArgs& args) {
@@ -47,6 +47,7 @@ Result<Deadlines> launch_limits(const Deadlines& base, const RunArgs& args) {
   }
   Deadlines out = base;
   out.stop = args.stop;
+  out.stall_report = args.stall_report;
   return out;
 }
 

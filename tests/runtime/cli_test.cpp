@@ -239,6 +239,47 @@ TEST_P(CliRunTest, TextReportCountsOneTaskInTheSingular) {
   EXPECT_EQ(slurp("out").rfind("1 task on " + GetParam(), 0), 0u) << slurp("out");
 }
 
+// A deadlocked program (orch_stall.c: task 1, func 2, waits on task 0, func 1, which never
+// finishes) fails with exit 1 and one stderr line naming both tasks; --json prints the stall
+// report under "stall".
+TEST_P(CliRunTest, AStalledRunPrintsWhatItWaitedFor) {
+  const fs::path so(CHIPRT_TEST_SO_DIR);
+  const std::string kernel = (so / "kernel_fault.so").string();
+  ASSERT_EQ(chiprt("pack --orch " + (so / "orch_stall.so").string() + " --kernel 1:aiv:" + kernel +
+                   " --kernel 2:aiv:" + kernel + " -o " + path("stall.chipimg")),
+            0)
+      << slurp("err");
+  xt::xarray<float> x = xt::arange<float>(64);
+  xt::dump_npy(path("x.npy"), x);
+  EXPECT_EQ(chiprt("run " + path("stall.chipimg") + " --runtime " + GetParam() +
+                   " --arg x=" + path("x.npy") + " --stall-timeout 0.3 --json"),
+            1);
+  const std::string err = slurp("err");
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  EXPECT_NE(err.find("deadline_exceeded: "), std::string::npos) << err;
+  EXPECT_NE(err.find("task 1 (func 2) waits on task 0 (func 1), running on aiv core "),
+            std::string::npos)
+      << err;
+  const auto failed = nlohmann::json::parse(slurp("out"));
+  EXPECT_EQ(failed["status"], "deadline_exceeded");
+  const auto& stall = failed["stall"];
+  EXPECT_EQ(stall["orchestration"], GetParam() == "tmr" ? "finished submitting" : "replaying");
+  EXPECT_EQ(stall["snapshot"], true);
+  EXPECT_EQ(stall["stall_timeout_s"], 0.3);
+  ASSERT_EQ(stall["waiting"].size(), 1u);
+  const auto& waiting = stall["waiting"][0];
+  EXPECT_EQ(waiting["task_id"], 1);
+  EXPECT_EQ(waiting["func_id"], 2);
+  EXPECT_EQ(waiting["state"], "waiting");
+  EXPECT_EQ(waiting["unmet"], 1);
+  ASSERT_EQ(waiting["waits_on"].size(), 1u);
+  EXPECT_EQ(waiting["waits_on"][0]["task_id"], 0);
+  EXPECT_EQ(waiting["waits_on"][0]["func_id"], 1);
+  EXPECT_EQ(waiting["waits_on"][0]["state"], "running");
+  EXPECT_EQ(waiting["waits_on"][0]["core_type"], "aiv");
+  EXPECT_TRUE(waiting["waits_on"][0].contains("core_index"));
+}
+
 // The signed example refuses arguments its signature does not list as bad input (exit 2, one
 // line naming the argument), before anything runs.
 // --check: a finding fails the run (exit 1) with one stderr line naming the check, the kernel

@@ -470,10 +470,10 @@ TEST(DeviceLifecycleTest, OneChipRunsOneProcessWithItsAicpuThreadsAndOneExecutio
   // The default pool leaves one hardware thread to the AICPU threads and the host.
   const size_t machine = std::thread::hardware_concurrency();
   const size_t execution = machine > 1 ? machine - 1 : 1;
-  // AICPU threads + the execution pool + the thread serving the control channel (+ the
-  // background thread ThreadSanitizer's runtime adds to every process).
+  // AICPU threads + the execution pool + the thread serving the control channel + the stall
+  // reporter (+ the background thread ThreadSanitizer's runtime adds to every process).
   size_t limit = profile.aicpu_threads +
-                 std::min<size_t>(execution, profile.aic_cores + profile.aiv_cores) + 1;
+                 std::min<size_t>(execution, profile.aic_cores + profile.aiv_cores) + 2;
 #if defined(__SANITIZE_THREAD__)
   limit += 1;
 #endif
@@ -488,6 +488,7 @@ TEST(DeviceLifecycleTest, OneChipRunsOneProcessWithItsAicpuThreadsAndOneExecutio
   for (size_t i = 0; i < std::min<size_t>(execution, profile.aic_cores + profile.aiv_cores); ++i) {
     EXPECT_EQ(names.count("chiprt-core" + std::to_string(i)), 1u) << "execution thread " << i;
   }
+  EXPECT_EQ(names.count("chiprt-stall"), 1u) << "the stall reporter";
 }
 
 // The status page names what each device thread was running when the device died. An

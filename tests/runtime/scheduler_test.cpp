@@ -221,6 +221,62 @@ std::map<uint32_t, int> run_fixed_graph(std::chrono::microseconds budget, bool a
   return per_core;
 }
 
+int32_t healthy_kernel(const chiprt_kernel_args_t*) {
+  return 0;
+}
+
+// A fixed graph's stall view: before it starts every task is not started (the root ready, the
+// others waiting on exactly their predecessors, oldest first); once it ran, nothing; re-armed
+// for its next replay, everything is not started again (a node's state from the run before
+// does not count as finished in this one).
+TEST(SchedulerTest, AStallViewNamesNotStartedTasksAndTheirUnmetPredecessors) {
+  using State = StallReport::Task::State;
+  auto pool = runtime::CorePool::create(1, 4, 1);
+  ASSERT_TRUE(pool.ok());
+  // 0 -> 1, 0 -> 2, 1 -> 3, 2 -> 3; tasks 10..13 as nodes 0..3, func_id 20 + node.
+  const std::vector<uint32_t> successors[4] = {{1, 2}, {3}, {3}, {}};
+  const uint32_t deps[4] = {0, 1, 1, 2};
+  runtime::GraphRun run(**pool, 4, runtime::GraphRun::Mode::fixed, false);
+  for (uint32_t n = 0; n < 4; ++n) {
+    runtime::TaskDesc desc;
+    desc.task_id = 10 + n;
+    desc.func_id = 20 + n;
+    desc.core = n == 3 ? CoreType::aic : CoreType::aiv;
+    desc.entry = healthy_kernel;
+    run.set_fixed(n, desc, deps[n], successors[n]);
+  }
+  auto expect_not_started = [&] {
+    runtime::GraphRun::StallView view;
+    run.describe_stall(view);
+    EXPECT_EQ(view.not_started, 4u);
+    ASSERT_EQ(view.count, 4u);
+    for (uint32_t n = 0; n < 4; ++n) {
+      EXPECT_EQ(view.waiting[n].task.task_id, 10u + n);
+      EXPECT_EQ(view.waiting[n].task.func_id, 20u + n);
+      EXPECT_EQ(view.waiting[n].unmet, deps[n]);
+      EXPECT_EQ(view.waiting[n].listed, deps[n]);
+    }
+    EXPECT_EQ(view.waiting[0].task.state, State::ready);
+    EXPECT_EQ(view.waiting[1].task.state, State::waiting);
+    EXPECT_EQ(view.waiting[3].task.core_type, static_cast<uint32_t>(CHIPRT_CORE_AIC));
+    EXPECT_EQ(view.waiting[1].predecessors[0].task_id, 10u);
+    EXPECT_EQ(view.waiting[1].predecessors[0].state, State::ready);
+    EXPECT_EQ(view.waiting[2].predecessors[0].task_id, 10u);
+    EXPECT_EQ(view.waiting[3].predecessors[0].task_id, 11u);
+    EXPECT_EQ(view.waiting[3].predecessors[0].state, State::waiting);
+    EXPECT_EQ(view.waiting[3].predecessors[1].task_id, 12u);
+  };
+  expect_not_started();
+  run.start_fixed();
+  ASSERT_TRUE(run.wait().ok());
+  runtime::GraphRun::StallView done;
+  run.describe_stall(done);
+  EXPECT_EQ(done.not_started, 0u);
+  EXPECT_EQ(done.count, 0u);
+  run.rearm_fixed(false);
+  expect_not_started();
+}
+
 // A thread that helps alone runs the graph itself while the pool's parked thread sleeps on;
 // once its budget is spent, the pool's thread is woken for the rest. Not alone, the pool's
 // thread takes part from the start.

@@ -33,6 +33,8 @@ void GraphRun::submit(uint32_t node, const TaskDesc& desc, std::span<const Depen
   n.desc = desc;
   e.done = false;
   e.successors.clear();
+  label(n);
+  n.phase.store(phase_word(kArmed), std::memory_order_release);
   // A guard, dropped below, so no completion dispatches it early. Each edge is counted before
   // it becomes visible to the predecessor's completer.
   n.pending.store(1, std::memory_order_relaxed);
@@ -59,6 +61,7 @@ void GraphRun::set_fixed(uint32_t node, const TaskDesc& desc, uint32_t deps,
   n.fixed_deps = static_cast<int32_t>(deps);
   n.pending.store(n.fixed_deps, std::memory_order_relaxed);
   n.fixed_successors = successors;
+  label(n);
   // Roots are noted here, not dispatched: once a root runs, it may bring a successor's count to
   // zero and dispatch it itself, and that node must not be taken for a root a second time.
   if (deps == 0) roots_.push_back(node);
@@ -95,6 +98,9 @@ void GraphRun::rearm_fixed(bool trace) {
   // per node here, so the next run's cores do not fetch every node from this thread's cache.
   trace_ = trace;
   start_ = std::chrono::steady_clock::now();
+  // Every node's phase word now names an earlier run: not started in this one.
+  const uint32_t next = (epoch_.load(std::memory_order_relaxed) + 1) & ((1u << 30) - 1);
+  epoch_.store(next == 0 ? 1 : next, std::memory_order_relaxed);
   outstanding_.store(1, std::memory_order_relaxed);
   failed_.store(false, std::memory_order_relaxed);
   std::lock_guard lock(finish_mutex_);
@@ -211,6 +217,7 @@ std::optional<uint32_t> GraphRun::execute(uint32_t node, uint32_t thread) {
   Node& n = nodes_[node];
   // A ready fixed node is counted down no more in this run: re-arm it for the next one now.
   if (mode_ == Mode::fixed) n.pending.store(n.fixed_deps, std::memory_order_relaxed);
+  n.phase.store(phase_word(kRunning), std::memory_order_relaxed);
   const CoreType core = n.desc.core;
   const uint32_t cores = std::max(1u, cores_.cores(core));
   const uint32_t core_index =
@@ -247,6 +254,7 @@ std::optional<uint32_t> GraphRun::execute(uint32_t node, uint32_t thread) {
   }
   if (ready_count > 0) publish(std::span<const uint32_t>(ready, ready_count));
   if (mode_ == Mode::dynamic) released.swap(edges_[node].successors);  // keep the capacity
+  n.phase.store(phase_word(kFinished), std::memory_order_relaxed);
   retire(node);
   return next;
 }
@@ -336,6 +344,82 @@ Status GraphRun::failure() {
 std::vector<TaskTrace> GraphRun::take_trace() {
   std::lock_guard lock(finish_mutex_);
   return std::move(slices_);
+}
+
+bool GraphRun::unfinished(uint32_t node, StallTask& out) const {
+  const Node& n = nodes_[node];
+  const uint32_t word = n.phase.load(std::memory_order_acquire);
+  const uint32_t epoch = epoch_.load(std::memory_order_relaxed);
+  uint32_t phase = word & 3;
+  if ((word >> 2) != epoch) {
+    if (mode_ == Mode::dynamic) return false;  // never armed
+    phase = kArmed;                            // a fixed node not started in this run
+  }
+  if (phase == kFinished) return false;
+  out.task_id = n.task_id.load(std::memory_order_relaxed);
+  const uint64_t func_core = n.func_core.load(std::memory_order_relaxed);
+  out.func_id = static_cast<uint32_t>(func_core);
+  out.core_type = static_cast<uint32_t>(func_core >> 32);
+  using State = StallReport::Task::State;
+  out.state = phase == kRunning                               ? State::running
+              : n.pending.load(std::memory_order_relaxed) > 0 ? State::waiting
+                                                              : State::ready;
+  return true;
+}
+
+bool GraphRun::waits_on(uint32_t waiter, uint32_t predecessor) {
+  if (mode_ == Mode::fixed) {
+    const auto& successors = nodes_[predecessor].fixed_successors;
+    return std::find(successors.begin(), successors.end(), waiter) != successors.end();
+  }
+  Edges& e = edges_[predecessor];
+  std::lock_guard lock(e.mutex);
+  return !e.done &&
+         std::find(e.successors.begin(), e.successors.end(), waiter) != e.successors.end();
+}
+
+void GraphRun::describe_stall(StallView& out) {
+  // Oldest first in fixed arrays: each candidate is inserted in task id order and the youngest
+  // falls off the end.
+  auto insert = [](auto* list, uint32_t& count, uint32_t capacity, const auto& item,
+                   uint64_t task_id) {
+    uint32_t at = count;
+    while (at > 0 && list[at - 1].task_id_key > task_id) --at;
+    if (at >= capacity) return;
+    for (uint32_t i = std::min(count, capacity - 1); i > at; --i) list[i] = list[i - 1];
+    list[at] = item;
+    count = std::min(count + 1, capacity);
+  };
+  struct Candidate {
+    uint64_t task_id_key;
+    uint32_t node;
+    StallTask task;
+  };
+  Candidate oldest[StallReport::kMaxWaiting];
+  uint32_t count = 0;
+  out = StallView{};
+  for (uint32_t i = 0; i < node_count_; ++i) {
+    StallTask task;
+    if (!unfinished(i, task) || task.state == StallReport::Task::State::running) continue;
+    ++out.not_started;
+    insert(oldest, count, StallReport::kMaxWaiting, Candidate{task.task_id, i, task}, task.task_id);
+  }
+  out.count = count;
+  for (uint32_t w = 0; w < count; ++w) {
+    StallWaiting& waiting = out.waiting[w];
+    waiting.task = oldest[w].task;
+    Candidate predecessors[StallReport::kMaxPredecessors];
+    uint32_t listed = 0;
+    for (uint32_t p = 0; p < node_count_; ++p) {
+      StallTask task;
+      if (p == oldest[w].node || !unfinished(p, task) || !waits_on(oldest[w].node, p)) continue;
+      ++waiting.unmet;
+      insert(predecessors, listed, StallReport::kMaxPredecessors, Candidate{task.task_id, p, task},
+             task.task_id);
+    }
+    waiting.listed = listed;
+    for (uint32_t k = 0; k < listed; ++k) waiting.predecessors[k] = predecessors[k].task;
+  }
 }
 
 uint64_t GraphRun::memory_bytes() const {

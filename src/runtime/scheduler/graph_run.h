@@ -30,7 +30,8 @@
 //
 // Thread safety: submit/close are called from one submitting thread;
 // run_chain()/count_chains() from core threads; fail() from any thread; wait() from one waiting
-// thread. A run must stay alive until wait() returned or its on_finished callback ran.
+// thread; describe_stall() from any thread. A run must stay alive until wait() returned or its
+// on_finished callback ran.
 #pragma once
 
 #include <atomic>
@@ -106,12 +107,21 @@ class GraphRun {
   void run_chain(uint32_t node, uint32_t thread, Chains& chains, uint64_t max_tasks = ~0ull);
   void count_chains(const Chains& chains);
 
-  // Before any task is armed: `monitor` sees every kernel (as run `run`), and `progress` is
-  // advanced by the tasks completed (counted per batch of chains). Both borrowed, nullable.
-  void observe(ExecutionMonitor* monitor, uint64_t run, std::atomic<uint64_t>* progress) {
+  // Before any task is armed: `monitor` sees every kernel (as run `run`), `progress` is
+  // advanced by the tasks completed (counted per batch of chains), and `orchestration` holds
+  // what the run's orchestration is doing (StallReport::Orchestration, see
+  // set_orchestration()). All borrowed, nullable.
+  void observe(ExecutionMonitor* monitor, uint64_t run, std::atomic<uint64_t>* progress,
+               std::atomic<uint32_t>* orchestration = nullptr) {
     monitor_ = monitor;
     run_tag_ = run;
     progress_ = progress;
+    orchestration_ = orchestration;
+  }
+  // One relaxed store per change of state (a wait begins or ends), never per task.
+  void set_orchestration(StallReport::Orchestration state) {
+    if (orchestration_)
+      orchestration_->store(static_cast<uint32_t>(state), std::memory_order_relaxed);
   }
   void note_progress(uint64_t steps = 1) {
     if (progress_ && steps > 0) progress_->fetch_add(steps, std::memory_order_relaxed);
@@ -134,6 +144,31 @@ class GraphRun {
   void drive_checked();
   // The logical core a checked run places `task` on, among `cores`.
   static uint32_t checked_core(uint64_t seed, uint64_t task, uint32_t cores);
+
+  // A stalled run's oldest not-started tasks (lowest task ids first) and, for each, the
+  // predecessors it still waits on (running, or not started themselves).
+  struct StallTask {
+    uint64_t task_id = 0;
+    uint32_t func_id = 0;
+    uint32_t core_type = 0;
+    StallReport::Task::State state = StallReport::Task::State::waiting;
+  };
+  struct StallWaiting {
+    StallTask task;
+    uint32_t unmet = 0;   // predecessors not finished
+    uint32_t listed = 0;  // of them, in `predecessors` (the oldest)
+    StallTask predecessors[StallReport::kMaxPredecessors];
+  };
+  struct StallView {
+    uint64_t not_started = 0;
+    uint32_t count = 0;
+    StallWaiting waiting[StallReport::kMaxWaiting];
+  };
+  // From any thread while the run is alive (the stall reporter): reads the nodes' state words
+  // and, in dynamic mode, takes each unfinished node's edge lock briefly (never held across a
+  // kernel, so a stuck kernel does not block it). Allocates nothing; O(kMaxWaiting x (nodes +
+  // edges)). A view of a run that is still moving may mix moments, which a stalled run is not.
+  void describe_stall(StallView& out);
 
   // Records a failure (the first wins); kernels of tasks not yet started are skipped.
   void fail(Status status);
@@ -171,7 +206,25 @@ class GraphRun {
     std::atomic<int32_t> pending{0};
     int32_t fixed_deps = 0;  // fixed mode: pending at the start of a run
     std::span<const uint32_t> fixed_successors;
+    // For describe_stall(), which may read while the node is re-armed: (epoch << 2) | phase
+    // (kArmed, kRunning, kFinished; epoch_ of the run that last touched it), the task id, and
+    // func_id | core type << 32 of the task it holds.
+    std::atomic<uint32_t> phase{0};
+    std::atomic<uint64_t> task_id{0};
+    std::atomic<uint64_t> func_core{0};
   };
+  static constexpr uint32_t kArmed = 0, kRunning = 1, kFinished = 2;
+  uint32_t phase_word(uint32_t phase) const {
+    return (epoch_.load(std::memory_order_relaxed) << 2) | phase;
+  }
+  void label(Node& n) {
+    n.task_id.store(n.desc.task_id, std::memory_order_relaxed);
+    n.func_core.store(n.desc.func_id | (uint64_t{static_cast<uint32_t>(n.desc.core)} << 32),
+                      std::memory_order_relaxed);
+  }
+  // Whether `node` is not finished in this run (and how far it is), for describe_stall().
+  bool unfinished(uint32_t node, StallTask& out) const;
+  bool waits_on(uint32_t waiter, uint32_t predecessor);
   // dynamic mode only: the successors added while the node's task is armed.
   struct Edges {
     std::mutex mutex;  // guards successors and done
@@ -228,6 +281,10 @@ class GraphRun {
   ExecutionMonitor* monitor_ = nullptr;
   uint64_t run_tag_ = 0;
   std::atomic<uint64_t>* progress_ = nullptr;
+  std::atomic<uint32_t>* orchestration_ = nullptr;
+  // Which run of a fixed graph this is (1, 2, ... within 30 bits, never 0, so that a node's
+  // phase word of an earlier run, or a never-used node's 0, is told from this run's).
+  std::atomic<uint32_t> epoch_{1};
   std::function<void()> on_finished_;
   std::atomic<bool> failed_{false};
 

@@ -60,12 +60,14 @@ void TmrRun::orchestrate() {
     CorePool::publish_quietly(true);
   }
   ++orchestration_calls_;  // counted at the call, so the report says what happened
+  set_orchestration(StallReport::Orchestration::in_user_code);
   const double entry_start = tracing() ? trace_now_us() : 0;
   orch_rc_ = call_orchestration(const_cast<void*>(launch_.orchestration), *this);
   if (tracing()) {
     span(OrchestrationSpan::entry, entry_start);
     entry_end_us_ = spans_.back().end_us;
   }
+  set_orchestration(StallReport::Orchestration::finished_submitting);
   // What the orchestration submitted last is still queued: run it here while the time lasts.
   while (alone_ && std::chrono::steady_clock::now() < alone_until_ && help_cores(kHelpChain)) {
   }
@@ -156,8 +158,21 @@ int32_t TmrRun::alloc_tensor(uint32_t dtype, uint32_t ndim, const int64_t* shape
   std::optional<uint64_t> offset;
   const double wait_start = tracing() ? trace_now_us() : 0;
   bool waited = false;
+  // Published once per wait (not per pass), and only when there is one.
+  bool published = false;
+  struct BackInUserCode {
+    TmrRun& run;
+    bool& waited;
+    ~BackInUserCode() {
+      if (waited) run.set_orchestration(StallReport::Orchestration::in_user_code);
+    }
+  } back{*this, published};
   while (!(offset = intermediates_.allocate(bytes))) {
     waited = true;
+    if (!published) {
+      published = true;
+      set_orchestration(StallReport::Orchestration::heap_full);
+    }
     if (failed()) return CHIPRT_ORCH_FAILED;
     if (help_while_waiting(lock)) continue;
     waiting_ = Wait::any;  // before checking in_flight: see waiting_
@@ -282,6 +297,7 @@ int32_t TmrRun::submit_checked(const chiprt_task_t& task, uint64_t id) {
   // only when about to park (so retirers do not chase a submitter that is not waiting), then
   // busy is checked again before parking: see waiting_. Only busy goes back to free meanwhile.
   const bool slot_waited = slot.busy;
+  if (slot_waited) set_orchestration(StallReport::Orchestration::ring_full);
   const double slot_wait_start = tracing() && slot_waited ? trace_now_us() : 0;
   while (slot.busy && !failed()) {
     if (help_while_waiting(lock)) continue;
@@ -291,7 +307,10 @@ int32_t TmrRun::submit_checked(const chiprt_task_t& task, uint64_t id) {
     waiting_ = Wait::none;
   }
   if (lock.owns_lock()) lock.unlock();
-  if (slot_waited) span(OrchestrationSpan::ring, slot_wait_start);
+  if (slot_waited) {
+    set_orchestration(StallReport::Orchestration::in_user_code);
+    span(OrchestrationSpan::ring, slot_wait_start);
+  }
   if (failed()) return CHIPRT_ORCH_FAILED;
 
   // The slot is free, and a free slot is touched by this thread only: fill it with every step
@@ -359,12 +378,16 @@ int32_t TmrRun::submit_checked(const chiprt_task_t& task, uint64_t id) {
 }
 
 int32_t TmrRun::sync() {
+  set_orchestration(StallReport::Orchestration::in_sync);
   const double start = tracing() ? trace_now_us() : 0;
-  struct Traced {  // the span ends however sync() returns
+  struct Back {  // the span ends, and the orchestration is back in its code, however sync returns
     TmrRun& run;
     double start;
-    ~Traced() { run.span(OrchestrationSpan::sync, start); }
-  } traced{*this, start};
+    ~Back() {
+      run.span(OrchestrationSpan::sync, start);
+      run.set_orchestration(StallReport::Orchestration::in_user_code);
+    }
+  } back{*this, start};
   std::unique_lock lock(mutex_);
   while (ring_.in_flight() > 0) {
     if (help_while_waiting(lock)) continue;
