@@ -56,7 +56,8 @@ struct WorkerOptions {
   RuntimeKind runtime = RuntimeKind::tmr;
   // Identity hash of an image; defaults to its verified content hash. Tests inject collisions.
   std::function<ImageHash(const ImageView&)> identity_hash;
-  // Loads the callable's code; defaults to device.code_loader() (code on the device).
+  // Loads the callable's code; defaults to device.code_loader(bounds) (code on the device, with
+  // the code cache bounds below).
   std::shared_ptr<CodeLoader> loader;
   // hbg: loads the orchestration; defaults to an orchestration sandbox of this worker's own
   // (orchestration_sandbox_loader(), stopped at finalize()). Orchestrations it loads must come
@@ -80,6 +81,17 @@ struct WorkerOptions {
   // DeviceStats::replay_cache); 0 takes kDefaultReplayCacheBytes (64 MiB). A replay is dropped
   // when the worker drops its graph (unregister, eviction, reset, finalize), whatever the bound.
   uint64_t replay_cache_bytes = 0;
+  // The device's code cache (CodeCacheBounds in chiprt/device.h): the device process keeps the
+  // code of an image whose last registration went, and a later registration of an image with
+  // the same code objects takes them back instead of loading them again (its bytes are still
+  // uploaded: device memory is freed at the last unregister as always). Bounded by entries and
+  // by object bytes, least recently cached out first; the cache is the device's, shared by its
+  // workers, and each load and unload applies the bounds of the worker that makes it. Either 0
+  // disables it for this worker: every registration of a released image loads its code again.
+  // Applies to the default `loader`; a loader given there brings its own
+  // (device.code_loader(bounds)). Figures in DeviceStats::code_cache.
+  uint32_t code_cache_entries = kDefaultCodeCacheEntries;
+  uint64_t code_cache_bytes = kDefaultCodeCacheBytes;
   // A run that takes longer than run_timeout, or in which no task completes or starts and the
   // orchestration makes no call for stall_timeout, fails with deadline_exceeded; the device
   // is then lost (its process killed).

@@ -1,4 +1,4 @@
-// The device protocol, version 7: how the host (DeviceProcess) and a simulated chip's device
+// The device protocol, version 8: how the host (DeviceProcess) and a simulated chip's device
 // process (chiprt-device) talk. Besides the C ABI headers this is the only header both sides
 // include.
 //
@@ -15,8 +15,8 @@
 //   device's own counts of code loads and unloads (I12).
 //
 // Messages (id meaning in brackets), host -> device:
-//   kLoad [request]      addr u64, size u64, entry symbol str     -> kLoaded
-//   kUnload [request]    handle u64                                  -> kUnloaded (answered, so
+//   kLoad [request]      addr u64, size u64, entry symbol str, code cache -> kLoaded
+//   kUnload [request]    handle u64, code cache                     -> kUnloaded (answered, so
 //                        that the device's unload count is current when the host's unload
 //                        returns)
 //   kLaunchOrch [run]    progress slot u32, orchestration handle u64, kernels, tensors (inputs),
@@ -41,7 +41,9 @@
 //   kRunDone [run]       status code i32, message str, tasks u64, peak ring u64, peak heap u64,
 //                        orchestration calls u64, tensors (outputs), trace (count u32, TraceRecord
 //                        each), findings, writes
-// where kernels = count u32, then (func_id u32, core u32, handle u64) each, and tensors =
+// where code cache = entries u32, bytes u64: the bounds of the device's cache of unloaded code
+// (device_process/code_cache.h) that the load may hit and the unload may fill (0: neither);
+// kernels = count u32, then (func_id u32, core u32, handle u64) each, and tensors =
 // count u32, then (name str, dtype u32, ndim u32, shape i64 x4, addr u64, bytes u64) each;
 // check = serial u8, seed u64, memcheck u8, poison u8, tensors (count u32, then (name str,
 // label str, dtype u32, bytes u64, fresh u8) each); findings = count u32, then (check str,
@@ -64,8 +66,9 @@ namespace chiprt::device::protocol {
 // 2: the tmr launch lends its heap (heap addr); 3: thread records on cache lines of their own;
 // 4: kForgetGraph, the graph launch's replay cache bound, the replay cache on the status page;
 // 5: code loads and unloads on the status page, kUnload answered by kUnloaded; 6: parked
-// execution threads on the status page; 7: checked launches and their findings
-inline constexpr uint32_t kVersion = 7;
+// execution threads on the status page; 7: checked launches and their findings; 8: the code
+// cache (its bounds on kLoad and kUnload, its figures on the status page)
+inline constexpr uint32_t kVersion = 8;
 inline constexpr int kMemoryFd = 3;
 inline constexpr int kStatusFd = 4;
 inline constexpr int kControlFd = 5;
@@ -150,6 +153,16 @@ struct StatusPage {
     std::atomic<uint64_t> loads;
     std::atomic<uint64_t> unloads;
   } code;
+  // The device's cache of code no handle names any more, written by the device whenever it
+  // changes: entries and their object bytes, loads it answered from the cache (hits) and loads
+  // it did not (misses: loaded afresh), entries unloaded to stay within the bounds.
+  struct CodeCache {
+    std::atomic<uint64_t> entries;
+    std::atomic<uint64_t> bytes;
+    std::atomic<uint64_t> hits;
+    std::atomic<uint64_t> misses;
+    std::atomic<uint64_t> evictions;
+  } code_cache;
   // The execution threads (the cores' pool) parked waiting for work, written by the pool as a
   // thread parks and wakes: what a test waits on, instead of sleeping, before a run that must
   // find the pool asleep.

@@ -428,7 +428,10 @@ TEST_P(ChurnTest, RollingPatternPeaksAtOneImage) {
   EXPECT_EQ(device["callable_bytes_peak"], churn_distinct_alloc_bytes(GetParam().runtime, 1));
   EXPECT_EQ(device["live_bytes_after_unregister"], device["baseline_bytes"]);
   EXPECT_EQ(device["callable_buffers_live_after_unregister"], 0);
-  EXPECT_EQ(out["loads"], 500 * 4) << "each registration of a released image loads it again";
+  // The device's code cache serves each registration of the released image after the first;
+  // hbg's orchestration sandbox loads its orchestration each time.
+  const bool tmr = GetParam().runtime == RuntimeKind::tmr;
+  EXPECT_EQ(out["loads"], tmr ? 4 : 3 + 500);
 }
 
 // The accounting check of I12: the images churn saves are read back from disk, and the device
