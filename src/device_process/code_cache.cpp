@@ -22,7 +22,7 @@ CodeCache::Entry CodeCache::take(ByteSpan bytes, const ImageHash& hash, const st
   }
   ++misses_;
   publish();
-  return Entry{hash, symbol, {}, nullptr};
+  return Entry{hash, symbol, {}, nullptr, 0};
 }
 
 std::vector<CodeCache::Entry> CodeCache::put(Entry entry, const CodeCacheBounds& bounds) {

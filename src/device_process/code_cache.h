@@ -36,6 +36,9 @@ class CodeCache {
     std::string symbol;
     std::vector<std::byte> bytes;  // a copy of the object it was loaded from
     std::unique_ptr<LoadedCode> code;
+    // The device's handle of the code: kept while it is cached, so that what the device learned
+    // about its runs (how long they take) outlives a re-registration. 0: not handed out yet.
+    uint64_t handle = 0;
   };
 
   explicit CodeCache(device::protocol::StatusPage::CodeCache& published) : published_(published) {}

@@ -94,7 +94,7 @@ void DeviceRuntime::load(uint64_t request, WireReader& in) {
                     fmt::format("code at 0x{:x} (+{}) is not in device memory", addr, size));
   } else {
     const ByteSpan object(bytes, size);
-    CodeCache::Entry code{{}, symbol, {}, nullptr};
+    CodeCache::Entry code{{}, symbol, {}, nullptr, 0};
     const bool cacheable = cache.enabled() && size <= cache.bytes;
     if (cacheable) code = code_cache_.take(object, hash_bytes(object), symbol);
     if (!code.code) {
@@ -110,8 +110,10 @@ void DeviceRuntime::load(uint64_t request, WireReader& in) {
       }
     }
     if (code.code) {
+      // Cached code comes back under its handle: one object, one handle, never two at once.
       std::lock_guard lock(code_mutex_);
-      handle = next_handle_++;
+      if (code.handle == 0) code.handle = next_handle_++;
+      handle = code.handle;
       code_.emplace(handle, std::move(code));
     }
   }
@@ -132,8 +134,6 @@ void DeviceRuntime::unload(uint64_t request, WireReader& in) {
       doomed = std::move(it->second);
       code_.erase(it);
     }
-    std::lock_guard runs_lock(tmr_runs_mutex_);
-    tmr_runs_.erase(handle);
   }
   std::vector<CodeCache::Entry> unloading;
   if (doomed.code && !doomed.bytes.empty()) {
@@ -142,6 +142,10 @@ void DeviceRuntime::unload(uint64_t request, WireReader& in) {
     unloading.push_back(std::move(doomed));
   }
   for (CodeCache::Entry& entry : unloading) {
+    {
+      std::lock_guard runs_lock(tmr_runs_mutex_);
+      tmr_runs_.erase(entry.handle);
+    }
     entry.code.reset();  // dlclose: the unload happens here, and is counted once it has
     status_.code.unloads.fetch_add(1, std::memory_order_relaxed);
   }

@@ -293,7 +293,7 @@ TEST(CodeCacheUnitTest, AHashCollisionWithOtherBytesOrSymbolIsAMiss) {
   const ImageHash hash{1, 2};  // every lookup below claims this hash
   auto owned = std::make_unique<FakeCode>();
   const LoadedCode* code = owned.get();
-  EXPECT_TRUE(cache.put({hash, "entry", cached, std::move(owned)}, {}).empty());
+  EXPECT_TRUE(cache.put({hash, "entry", cached, std::move(owned), 0}, {}).empty());
   EXPECT_EQ(cache.take(other, hash, "entry").code, nullptr) << "same hash and size, other bytes";
   EXPECT_EQ(cache.take(cached, hash, "other_entry").code, nullptr) << "other entry symbol";
   EXPECT_EQ(cache.take(Bytes(63, std::byte{7}), hash, "entry").code, nullptr) << "other size";
@@ -309,7 +309,7 @@ TEST(CodeCacheUnitTest, AnObjectLargerThanTheByteBoundIsNotCached) {
   device::protocol::StatusPage::CodeCache published{};
   device_process::CodeCache cache(published);
   const CodeCacheBounds bounds{4, 63};
-  auto out = cache.put({{1, 2}, "entry", Bytes(64), std::make_unique<FakeCode>()}, bounds);
+  auto out = cache.put({{1, 2}, "entry", Bytes(64), std::make_unique<FakeCode>(), 0}, bounds);
   EXPECT_EQ(out.size(), 1u);
   EXPECT_EQ(published.entries.load(), 0u);
   EXPECT_EQ(published.evictions.load(), 0u);
