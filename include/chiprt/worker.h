@@ -11,7 +11,8 @@
 //   and callable_info, even once its slot holds another registration: a stale id never reaches
 //   another caller's callable.
 // - unregister_callable frees the id at once; the buffer and its loaded code are released when
-//   the last registration of that image is gone and no run holds a lease on it.
+//   the last registration of that image is gone and no run holds a lease on it (the code may
+//   stay loaded in the device's code cache: WorkerOptions::code_cache_entries).
 // - Each run borrows an intermediate heap of the worker (device memory tagged runtime, the heap
 //   limit in size): made at the first run that needs one, kept for later runs (one per run that
 //   was ever in flight at once), freed by finalize() or release_idle_memory().
@@ -109,7 +110,8 @@ struct WorkerStats {
   // Code loads and unloads (memfd + dlopen, dlclose), counted where they happen: by the device
   // process (DeviceStats::code_loads, device-wide: every worker of the device) plus by this
   // worker's orchestration sandbox (hbg). A registration of a new image loads its orchestration
-  // and each kernel once; a duplicate loads nothing.
+  // and each kernel once; a duplicate loads nothing, nor does the device load an object its code
+  // cache holds (DeviceStats::code_cache).
   uint64_t loads = 0;
   uint64_t unloads = 0;
   // Uploads into callable buffers after their single placement upload (device-wide, counted by
