@@ -64,7 +64,10 @@ Result<std::vector<BenchResult>> bench_registration(const std::filesystem::path&
   WorkerOptions placing;
   placing.loader = no_load_loader();
   CHIPRT_ASSIGN_OR_RETURN(auto placer, ChipWorker::create(device, placing));
-  CHIPRT_ASSIGN_OR_RETURN(auto loader, ChipWorker::create(device, WorkerOptions{}));
+  // Without the code cache: every sample loads the new image's code.
+  WorkerOptions loading;
+  loading.code_cache_entries = 0;
+  CHIPRT_ASSIGN_OR_RETURN(auto loader, ChipWorker::create(device, loading));
   Status failure;
   auto keep = [&](const Status& s) {
     if (!s.ok() && failure.ok()) failure = s;

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "bench_code_cache.h"
 #include "bench_registration.h"
 #include "bench_runtime.h"
 #include "cli_common.h"
@@ -39,6 +40,9 @@ void add_bench_command(CLI::App& app) {
       } else {
         for (BenchResult& r : *registration) records.push_back(std::move(r));
       }
+      auto cycle = bench_seen_image_cycle(examples, o->iterations);
+      if (!cycle.ok()) cycle = std::move(cycle).status().annotate("record 'seen image cycle'");
+      records.push_back(std::move(cycle));
     }
     if (o->only != "registration") {
       for (BenchRecord& r : bench_runtime(examples, o->iterations)) records.push_back(std::move(r));

@@ -36,6 +36,9 @@ void print_stats(const char* when, const WorkerPoolStats& stats) {
           "{} evicted, {} dropped with their graph\n",
           process.pid, process.resident_bytes, process.peak_resident_bytes, r.entries, r.bytes,
           r.peak_bytes, r.evictions, r.drops);
+      const DeviceStats::CodeCache& c = d.memory.code_cache;
+      fmt::print("    code cache: {} objects ({} bytes), {} hits, {} misses, {} evicted\n",
+                 c.entries, c.bytes, c.hits, c.misses, c.evictions);
     }
     for (const WorkerStats& w : d.workers) {
       std::string histogram;

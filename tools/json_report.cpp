@@ -160,6 +160,7 @@ nlohmann::json device_memory_json(size_t device, const DeviceStats& memory) {
         {"live_allocations", memory.tags[t].live_allocations}};
   }
   const DeviceStats::ReplayCache& r = memory.replay_cache;
+  const DeviceStats::CodeCache& c = memory.code_cache;
   return {{"device", device},
           {"live_bytes", memory.live_bytes},
           {"peak_bytes", memory.peak_bytes},
@@ -170,6 +171,12 @@ nlohmann::json device_memory_json(size_t device, const DeviceStats& memory) {
             {"peak_bytes", r.peak_bytes},
             {"evictions", r.evictions},
             {"drops", r.drops}}},
+          {"code_cache",
+           {{"entries", c.entries},
+            {"bytes", c.bytes},
+            {"hits", c.hits},
+            {"misses", c.misses},
+            {"evictions", c.evictions}}},
           {"process",
            {{"pid", memory.process.pid},
             {"resident_bytes", memory.process.resident_bytes},

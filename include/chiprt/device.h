@@ -85,6 +85,17 @@ struct DeviceStats {
     uint64_t evictions = 0;
     uint64_t drops = 0;
   } replay_cache;
+  // The device's cache of code no registration uses any more (see CodeCacheBounds), counted by
+  // the device process: entries and their object bytes now, loads answered from it (hits) and
+  // loads made afresh while it was in use (misses), entries unloaded to stay within the
+  // bounds. Since the device's last start (reset() starts from an empty cache).
+  struct CodeCache {
+    uint64_t entries = 0;
+    uint64_t bytes = 0;
+    uint64_t hits = 0;
+    uint64_t misses = 0;
+    uint64_t evictions = 0;
+  } code_cache;
   // The process executing the device's code, read from /proc when stats() is taken: its pid
   // (0: none runs) and its resident memory now and at its peak (VmRSS, VmHWM).
   struct Process {
@@ -111,6 +122,22 @@ struct ChipProfile {
 
 // Profiles "a2a3" and "a5"; not_found for any other name.
 Result<ChipProfile> chip_profile(std::string_view name);
+
+inline constexpr uint32_t kDefaultCodeCacheEntries = 64;
+inline constexpr uint64_t kDefaultCodeCacheBytes = 64ull << 20;
+
+// Bounds of the device's cache of loaded code that no registration uses any more: the last
+// unload of code keeps it loaded (least recently used first out beyond either bound), and a
+// later load of the same bytes (XXH3-128 and size, confirmed byte for byte) with the same entry
+// symbol takes it back instead of loading again. Only code nothing names is cached: code in use
+// is never evicted. The cache holds no device memory (the bytes stay the device memory's,
+// uploaded again for every placement). A load or unload made with either bound 0 neither uses
+// nor fills the cache.
+struct CodeCacheBounds {
+  uint32_t entries = kDefaultCodeCacheEntries;
+  uint64_t bytes = kDefaultCodeCacheBytes;
+  bool enabled() const { return entries > 0 && bytes > 0; }
+};
 
 class Device;
 
@@ -164,8 +191,10 @@ class Device {
   // Loads code that lies in this device's memory (a span from host_pointer) on the device; the
   // LoadedCode's entry() is an opaque token for launches. Other bytes are refused: image code
   // never runs in the host (hbg orchestrations run in a sandbox process). Defaults to a loader
-  // that loads nothing (a device that executes no code).
-  virtual std::shared_ptr<CodeLoader> code_loader();
+  // that loads nothing (a device that executes no code). Its loads and unloads use the device's
+  // code cache within `cache` (the default bounds without it).
+  std::shared_ptr<CodeLoader> code_loader() { return code_loader(CodeCacheBounds{}); }
+  virtual std::shared_ptr<CodeLoader> code_loader(const CodeCacheBounds& cache);
   // Runs a tmr orchestration or an hbg graph to completion; unavailable unless the device
   // executes code.
   virtual Result<LaunchResult> launch(const OrchestrationLaunch& launch, const Deadlines& limits);

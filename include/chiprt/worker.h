@@ -11,7 +11,8 @@
 //   and callable_info, even once its slot holds another registration: a stale id never reaches
 //   another caller's callable.
 // - unregister_callable frees the id at once; the buffer and its loaded code are released when
-//   the last registration of that image is gone and no run holds a lease on it.
+//   the last registration of that image is gone and no run holds a lease on it (the code may
+//   stay loaded in the device's code cache: WorkerOptions::code_cache_entries).
 // - Each run borrows an intermediate heap of the worker (device memory tagged runtime, the heap
 //   limit in size): made at the first run that needs one, kept for later runs (one per run that
 //   was ever in flight at once), freed by finalize() or release_idle_memory().
@@ -56,7 +57,8 @@ struct WorkerOptions {
   RuntimeKind runtime = RuntimeKind::tmr;
   // Identity hash of an image; defaults to its verified content hash. Tests inject collisions.
   std::function<ImageHash(const ImageView&)> identity_hash;
-  // Loads the callable's code; defaults to device.code_loader() (code on the device).
+  // Loads the callable's code; defaults to device.code_loader(bounds) (code on the device, with
+  // the code cache bounds below).
   std::shared_ptr<CodeLoader> loader;
   // hbg: loads the orchestration; defaults to an orchestration sandbox of this worker's own
   // (orchestration_sandbox_loader(), stopped at finalize()). Orchestrations it loads must come
@@ -80,6 +82,17 @@ struct WorkerOptions {
   // DeviceStats::replay_cache); 0 takes kDefaultReplayCacheBytes (64 MiB). A replay is dropped
   // when the worker drops its graph (unregister, eviction, reset, finalize), whatever the bound.
   uint64_t replay_cache_bytes = 0;
+  // The device's code cache (CodeCacheBounds in chiprt/device.h): the device process keeps the
+  // code of an image whose last registration went, and a later registration of an image with
+  // the same code objects takes them back instead of loading them again (its bytes are still
+  // uploaded: device memory is freed at the last unregister as always). Bounded by entries and
+  // by object bytes, least recently cached out first; the cache is the device's, shared by its
+  // workers, and each load and unload applies the bounds of the worker that makes it. Either 0
+  // disables it for this worker: every registration of a released image loads its code again.
+  // Applies to the default `loader`; a loader given there brings its own
+  // (device.code_loader(bounds)). Figures in DeviceStats::code_cache.
+  uint32_t code_cache_entries = kDefaultCodeCacheEntries;
+  uint64_t code_cache_bytes = kDefaultCodeCacheBytes;
   // A run that takes longer than run_timeout, or in which no task completes or starts and the
   // orchestration makes no call for stall_timeout, fails with deadline_exceeded; the device
   // is then lost (its process killed).
@@ -97,7 +110,8 @@ struct WorkerStats {
   // Code loads and unloads (memfd + dlopen, dlclose), counted where they happen: by the device
   // process (DeviceStats::code_loads, device-wide: every worker of the device) plus by this
   // worker's orchestration sandbox (hbg). A registration of a new image loads its orchestration
-  // and each kernel once; a duplicate loads nothing.
+  // and each kernel once; a duplicate loads nothing, nor does the device load an object its code
+  // cache holds (DeviceStats::code_cache).
   uint64_t loads = 0;
   uint64_t unloads = 0;
   // Uploads into callable buffers after their single placement upload (device-wide, counted by

@@ -49,9 +49,11 @@ def test_stats_is_the_cli_worker_entry(worker):
     worker.unregister(h2)
     assert worker.stats()["registrations_live"] == before["registrations_live"]
     device = worker.device_stats()
-    assert set(device) == {"device", "live_bytes", "peak_bytes", "tags", "replay_cache", "process"}
+    assert set(device) == {"device", "live_bytes", "peak_bytes", "tags", "replay_cache",
+                           "code_cache", "process"}
     assert set(device["tags"]) == {"callable", "tensor", "runtime", "other"}
     assert set(device["replay_cache"]) == {"entries", "bytes", "peak_bytes", "evictions", "drops"}
+    assert set(device["code_cache"]) == {"entries", "bytes", "hits", "misses", "evictions"}
     # The device process of this worker's chip, its resident memory read from /proc.
     process = device["process"]
     assert process["pid"] > 0 and os.path.exists("/proc/%d" % process["pid"])

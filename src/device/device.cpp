@@ -43,7 +43,7 @@ class NoLoader final : public CodeLoader {
 };
 }  // namespace
 
-std::shared_ptr<CodeLoader> Device::code_loader() {
+std::shared_ptr<CodeLoader> Device::code_loader(const CodeCacheBounds&) {
   return std::make_shared<NoLoader>();
 }
 

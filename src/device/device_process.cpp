@@ -234,9 +234,10 @@ Result<std::vector<std::byte>> DeviceProcess::call(Message type, std::vector<std
 }
 
 Result<uint64_t> DeviceProcess::load(DeviceAddr addr, uint64_t size,
-                                     const std::string& entry_symbol) {
+                                     const std::string& entry_symbol,
+                                     const CodeCacheBounds& cache) {
   protocol::WireWriter w;
-  w.put(addr).put(size).put_string(entry_symbol);
+  w.put(addr).put(size).put_string(entry_symbol).put(cache.entries).put(cache.bytes);
   CHIPRT_ASSIGN_OR_RETURN(auto reply,
                           call(Message::kLoad, std::move(w.bytes()), std::make_shared<Call>()));
   protocol::WireReader r(reply.data(), reply.size());
@@ -249,12 +250,13 @@ Result<uint64_t> DeviceProcess::load(DeviceAddr addr, uint64_t size,
   return handle;
 }
 
-void DeviceProcess::unload(uint64_t handle) noexcept {
+void DeviceProcess::unload(uint64_t handle, const CodeCacheBounds& cache) noexcept {
   if (!health().ok()) return;
   try {
-    // Answered: once this returns the device has unloaded the code and counted it (or is lost).
+    // Answered: once this returns the device has unloaded (or cached) the code and counted it
+    // (or is lost).
     protocol::WireWriter w;
-    w.put(handle);
+    w.put(handle).put(cache.entries).put(cache.bytes);
     (void)call(Message::kUnload, std::move(w.bytes()), std::make_shared<Call>());
   } catch (const std::exception&) {  // host memory: the code stays loaded until the device ends
   }

@@ -59,9 +59,12 @@ class DeviceProcess {
   DeviceProcess(const DeviceProcess&) = delete;
   DeviceProcess& operator=(const DeviceProcess&) = delete;
 
-  // Loads the shared object at [addr, addr + size) of device memory in the device process.
-  Result<uint64_t> load(DeviceAddr addr, uint64_t size, const std::string& entry_symbol);
-  void unload(uint64_t handle) noexcept;
+  // Loads the shared object at [addr, addr + size) of device memory in the device process, or
+  // takes the same code back from its code cache (within `cache`).
+  Result<uint64_t> load(DeviceAddr addr, uint64_t size, const std::string& entry_symbol,
+                        const CodeCacheBounds& cache);
+  // Unloads, or leaves the code in the device's code cache (within `cache`).
+  void unload(uint64_t handle, const CodeCacheBounds& cache) noexcept;
   // The device drops its replay of graph `graph_id` (protocol::Message::kForgetGraph).
   void forget_graph(uint32_t graph_id) noexcept {
     if (health().ok()) channel_->send(protocol::Message::kForgetGraph, graph_id);

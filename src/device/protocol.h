@@ -23,8 +23,8 @@
 //   stored by the device at each change (a store per wait, not per task).
 //
 // Messages (id meaning in brackets), host -> device:
-//   kLoad [request]      addr u64, size u64, entry symbol str     -> kLoaded
-//   kUnload [request]    handle u64                                  -> kUnloaded (answered, so
+//   kLoad [request]      addr u64, size u64, entry symbol str, code cache -> kLoaded
+//   kUnload [request]    handle u64, code cache                     -> kUnloaded (answered, so
 //                        that the device's unload count is current when the host's unload
 //                        returns)
 //   kLaunchOrch [run]    progress slot u32, orchestration handle u64, kernels, tensors (inputs),
@@ -50,7 +50,9 @@
 //                        orchestration calls u64, tensors (outputs), trace (count u32, TraceRecord
 //                        each; count u32, TraceEdgeRecord each; count u32, TraceSpanRecord each),
 //                        findings, writes
-// where kernels = count u32, then (func_id u32, core u32, handle u64) each, and tensors =
+// where code cache = entries u32, bytes u64: the bounds of the device's cache of unloaded code
+// (device_process/code_cache.h) that the load may hit and the unload may fill (0: neither);
+// kernels = count u32, then (func_id u32, core u32, handle u64) each, and tensors =
 // count u32, then (name str, dtype u32, ndim u32, shape i64 x4, addr u64, bytes u64) each;
 // check = serial u8, seed u64, memcheck u8, poison u8, tensors (count u32, then (name str,
 // label str, dtype u32, bytes u64, fresh u8) each); findings = count u32, then (check str,
@@ -75,7 +77,8 @@ namespace chiprt::device::protocol {
 // 5: code loads and unloads on the status page, kUnload answered by kUnloaded; 6: parked
 // execution threads on the status page; 7: checked launches and their findings; 8: stall
 // snapshots and the orchestration state of each run on the status page, traces with their
-// dependency edges and the orchestration track
+// dependency edges and the orchestration track, the code cache (its bounds on kLoad and kUnload,
+// its figures on the status page)
 inline constexpr uint32_t kVersion = 8;
 inline constexpr int kMemoryFd = 3;
 inline constexpr int kStatusFd = 4;
@@ -208,6 +211,16 @@ struct StatusPage {
     std::atomic<uint64_t> loads;
     std::atomic<uint64_t> unloads;
   } code;
+  // The device's cache of code no handle names any more, written by the device whenever it
+  // changes: entries and their object bytes, loads it answered from the cache (hits) and loads
+  // it did not (misses: loaded afresh), entries unloaded to stay within the bounds.
+  struct CodeCache {
+    std::atomic<uint64_t> entries;
+    std::atomic<uint64_t> bytes;
+    std::atomic<uint64_t> hits;
+    std::atomic<uint64_t> misses;
+    std::atomic<uint64_t> evictions;
+  } code_cache;
   // The execution threads (the cores' pool) parked waiting for work, written by the pool as a
   // thread parks and wakes: what a test waits on, instead of sleeping, before a run that must
   // find the pool asleep.

@@ -13,11 +13,13 @@ namespace {
 // Code loaded in the device process, named by its handle there (entry() is that handle as an
 // opaque token). Unloads itself while its process lives.
 // Made before the load, so that loaded code always has an owner that unloads it.
+// Its unload may leave the code in the device's code cache, within the loader's bounds.
 class DeviceCode final : public LoadedCode {
  public:
-  explicit DeviceCode(std::shared_ptr<DeviceProcess> process) : process_(std::move(process)) {}
+  DeviceCode(std::shared_ptr<DeviceProcess> process, CodeCacheBounds cache)
+      : process_(std::move(process)), cache_(cache) {}
   ~DeviceCode() override {
-    if (handle_ != 0) process_->unload(handle_);  // device handles start at 1
+    if (handle_ != 0) process_->unload(handle_, cache_);  // device handles start at 1
   }
   void adopt(uint64_t handle) noexcept { handle_ = handle; }
   void* entry() const override { return reinterpret_cast<void*>(handle_); }
@@ -25,12 +27,14 @@ class DeviceCode final : public LoadedCode {
 
  private:
   std::shared_ptr<DeviceProcess> process_;
+  const CodeCacheBounds cache_;
   uint64_t handle_ = 0;
 };
 
 class SimChipLoader final : public CodeLoader {
  public:
-  explicit SimChipLoader(std::weak_ptr<SimChip> chip) : chip_(std::move(chip)) {}
+  SimChipLoader(std::weak_ptr<SimChip> chip, CodeCacheBounds cache)
+      : chip_(std::move(chip)), cache_(cache) {}
   Result<std::unique_ptr<LoadedCode>> load(ByteSpan shared_object,
                                            const char* entry_symbol) override {
     auto chip = chip_.lock();
@@ -41,15 +45,16 @@ class SimChipLoader final : public CodeLoader {
                     "device memory");
     }
     CHIPRT_ASSIGN_OR_RETURN(auto process, chip->process());
-    auto code = std::make_unique<DeviceCode>(process);
+    auto code = std::make_unique<DeviceCode>(process, cache_);
     CHIPRT_ASSIGN_OR_RETURN(uint64_t handle,
-                            process->load(addr, shared_object.size(), entry_symbol));
+                            process->load(addr, shared_object.size(), entry_symbol, cache_));
     code->adopt(handle);
     return std::unique_ptr<LoadedCode>(std::move(code));
   }
 
  private:
   std::weak_ptr<SimChip> chip_;
+  const CodeCacheBounds cache_;
 };
 
 void put_kernels(protocol::WireWriter& w, const std::vector<LaunchKernel>& kernels) {
@@ -139,6 +144,12 @@ DeviceStats SimChip::stats() const {
     out.replay_cache.peak_bytes = replays.peak_bytes.load(std::memory_order_relaxed);
     out.replay_cache.evictions = replays.evictions.load(std::memory_order_relaxed);
     out.replay_cache.drops = replays.drops.load(std::memory_order_relaxed);
+    const auto& cached = process->status_page().code_cache;
+    out.code_cache.entries = cached.entries.load(std::memory_order_relaxed);
+    out.code_cache.bytes = cached.bytes.load(std::memory_order_relaxed);
+    out.code_cache.hits = cached.hits.load(std::memory_order_relaxed);
+    out.code_cache.misses = cached.misses.load(std::memory_order_relaxed);
+    out.code_cache.evictions = cached.evictions.load(std::memory_order_relaxed);
     out.execution_threads = process->execution_threads();
     out.parked_execution_threads =
         process->status_page().parked_execution_threads.load(std::memory_order_relaxed);
@@ -159,8 +170,8 @@ DeviceAddr SimChip::address_of(ByteSpan bytes) const {
   return GmArena::kDeviceBase + static_cast<uint64_t>(bytes.data() - base);
 }
 
-std::shared_ptr<CodeLoader> SimChip::code_loader() {
-  return std::make_shared<SimChipLoader>(weak_from_this());
+std::shared_ptr<CodeLoader> SimChip::code_loader(const CodeCacheBounds& cache) {
+  return std::make_shared<SimChipLoader>(weak_from_this(), cache);
 }
 
 Result<std::shared_ptr<DeviceProcess>> SimChip::process_locked() {

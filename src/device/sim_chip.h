@@ -31,7 +31,8 @@ class SimChip final : public Device, public std::enable_shared_from_this<SimChip
   DeviceStats stats() const override;
   uint64_t allocation_granularity() const override { return GmArena::kGranularity; }
 
-  std::shared_ptr<CodeLoader> code_loader() override;
+  using Device::code_loader;
+  std::shared_ptr<CodeLoader> code_loader(const CodeCacheBounds& cache) override;
   Result<LaunchResult> launch(const OrchestrationLaunch& launch, const Deadlines& limits) override;
   Result<LaunchResult> launch(const GraphLaunch& launch, const Deadlines& limits) override;
   void forget_graph(uint32_t graph_id) noexcept override;

@@ -36,7 +36,8 @@ DeviceRuntime::DeviceRuntime(ChipProfile profile, device::Channel& channel,
       aicpu_(aicpu),
       cores_(cores),
       recorder_(std::make_unique<StatusRecorder>(status)),
-      stall_reporter_(std::make_unique<StallReporter>(status)) {}
+      stall_reporter_(std::make_unique<StallReporter>(status)),
+      code_cache_(status.code_cache) {}
 
 DeviceRuntime::~DeviceRuntime() = default;
 
@@ -84,6 +85,9 @@ void DeviceRuntime::load(uint64_t request, WireReader& in) {
   const DeviceAddr addr = in.get<uint64_t>();
   const uint64_t size = in.get<uint64_t>();
   const std::string symbol = in.get_string();
+  CodeCacheBounds cache;
+  cache.entries = in.get<uint32_t>();
+  cache.bytes = in.get<uint64_t>();
   Status status;
   uint64_t handle = 0;
   const std::byte* bytes = view(addr, size);
@@ -91,15 +95,28 @@ void DeviceRuntime::load(uint64_t request, WireReader& in) {
     status = Status(StatusCode::invalid_argument,
                     fmt::format("code at 0x{:x} (+{}) is not in device memory", addr, size));
   } else {
-    // The loader copies the bytes into its memfd: the code runs from what device memory held.
-    auto code = memfd_loader()->load(ByteSpan(bytes, size), symbol.c_str());
-    if (code.ok()) {
+    const ByteSpan object(bytes, size);
+    CodeCache::Entry code{{}, symbol, {}, nullptr, 0};
+    const bool cacheable = cache.enabled() && size <= cache.bytes;
+    if (cacheable) code = code_cache_.take(object, hash_bytes(object), symbol);
+    if (!code.code) {
+      // Loaded from a copy of what device memory held, kept when it may be cached: the cached
+      // code is then exactly what its bytes say.
+      if (cacheable) code.bytes.assign(object.begin(), object.end());
+      auto loaded = memfd_loader()->load(cacheable ? ByteSpan(code.bytes) : object, symbol.c_str());
+      if (loaded.ok()) {
+        code.code = std::move(loaded).value();
+        status_.code.loads.fetch_add(1, std::memory_order_relaxed);  // loaded: counted here
+      } else {
+        status = std::move(loaded).status();
+      }
+    }
+    if (code.code) {
+      // Cached code comes back under its handle: one object, one handle, never two at once.
       std::lock_guard lock(code_mutex_);
-      handle = next_handle_++;
-      code_.emplace(handle, std::move(code).value());
-      status_.code.loads.fetch_add(1, std::memory_order_relaxed);  // loaded: counted here
-    } else {
-      status = std::move(code).status();
+      if (code.handle == 0) code.handle = next_handle_++;
+      handle = code.handle;
+      code_.emplace(handle, std::move(code));
     }
   }
   WireWriter out;
@@ -109,18 +126,29 @@ void DeviceRuntime::load(uint64_t request, WireReader& in) {
 
 void DeviceRuntime::unload(uint64_t request, WireReader& in) {
   const uint64_t handle = in.get<uint64_t>();
-  std::unique_ptr<LoadedCode> doomed;
+  CodeCacheBounds cache;
+  cache.entries = in.get<uint32_t>();
+  cache.bytes = in.get<uint64_t>();
+  CodeCache::Entry doomed;
   {
     std::lock_guard lock(code_mutex_);
     if (auto it = code_.find(handle); in.ok() && it != code_.end()) {
       doomed = std::move(it->second);
       code_.erase(it);
     }
-    std::lock_guard runs_lock(tmr_runs_mutex_);
-    tmr_runs_.erase(handle);
   }
-  if (doomed) {
-    doomed.reset();  // dlclose: the unload happens here, and is counted once it has
+  std::vector<CodeCache::Entry> unloading;
+  if (doomed.code && !doomed.bytes.empty()) {
+    unloading = code_cache_.put(std::move(doomed), cache);  // what it does not keep
+  } else if (doomed.code) {
+    unloading.push_back(std::move(doomed));
+  }
+  for (CodeCache::Entry& entry : unloading) {
+    {
+      std::lock_guard runs_lock(tmr_runs_mutex_);
+      tmr_runs_.erase(entry.handle);
+    }
+    entry.code.reset();  // dlclose: the unload happens here, and is counted once it has
     status_.code.unloads.fetch_add(1, std::memory_order_relaxed);
   }
   channel_.send(Message::kUnloaded, request);
@@ -139,7 +167,7 @@ Result<runtime::KernelTable> DeviceRuntime::kernels(WireReader& in,
           StatusCode::not_found,
           fmt::format("kernel func_id {} names no code loaded on this device", k.func_id));
     }
-    refs.push_back({k.func_id, static_cast<CoreType>(k.core), it->second->entry()});
+    refs.push_back({k.func_id, static_cast<CoreType>(k.core), it->second.code->entry()});
     if (handles) handles->push_back(k.handle);
   }
   return runtime::KernelTable(std::move(refs));
@@ -209,7 +237,7 @@ void DeviceRuntime::launch_orchestration(uint64_t run, WireReader& in) {
                 Status(StatusCode::not_found, "the orchestration is not loaded on this device"));
       return;
     }
-    launch.orchestration = it->second->entry();
+    launch.orchestration = it->second.code->entry();
   }
   launch.log = [this, run](std::string_view line) {
     WireWriter out;

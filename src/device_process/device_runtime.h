@@ -10,6 +10,7 @@
 // process, so no run pays for them. Device memory is allocated by asking the host (kAlloc), which
 // owns the bookkeeping; each run's requests are attributed to it. The status page records what each
 // thread runs and each run's progress, for the host to read.
+// Code whose last handle is unloaded may stay loaded in the code cache (code_cache.h).
 //
 // Thread safety: serve() runs on one thread; everything it starts may call the channel and the
 // request table from any thread.
@@ -27,6 +28,7 @@
 #include "chiprt/abi/orchestration.h"
 #include "chiprt/code_loader.h"
 #include "chiprt/device.h"
+#include "code_cache.h"
 #include "device/channel.h"
 #include "device/shared_memory.h"
 #include "runtime/common/kernel_table.h"
@@ -103,8 +105,11 @@ class DeviceRuntime {
   std::unique_ptr<StallReporter> stall_reporter_;  // answers the host's stall snapshots
 
   mutable std::mutex code_mutex_;
-  std::unordered_map<uint64_t, std::unique_ptr<LoadedCode>> code_;
+  // By handle: the loaded code, and (when it may be cached at its unload) what it was loaded
+  // from.
+  std::unordered_map<uint64_t, CodeCache::Entry> code_;
   uint64_t next_handle_ = 1;
+  CodeCache code_cache_;  // the channel thread's
 
   // A tmr orchestration whose last run took less than kAloneBudget runs its tasks on its own
   // thread for up to that long (TmrLaunch::alone_for). After kRetryAlone runs spread over the

@@ -32,7 +32,11 @@ struct ChipWorker::Impl {
         own_sandbox(options.runtime == RuntimeKind::hbg && !options.orchestration_loader
                         ? orchestration_sandbox_loader()
                         : nullptr),
-        pool(*device, options.runtime, options.loader, options.identity_hash,
+        pool(*device, options.runtime,
+             options.loader ? options.loader
+                            : device->code_loader(CodeCacheBounds{options.code_cache_entries,
+                                                                  options.code_cache_bytes}),
+             options.identity_hash,
              options.orchestration_loader ? options.orchestration_loader : own_sandbox),
         registry(pool) {
     pool.set_release_hook(

@@ -44,7 +44,10 @@ class FaultyDevice final : public Device {
   std::byte* host_pointer(DeviceAddr addr, uint64_t bytes) override;
   DeviceStats stats() const override { return inner_->stats(); }
   uint64_t allocation_granularity() const override { return inner_->allocation_granularity(); }
-  std::shared_ptr<CodeLoader> code_loader() override { return inner_->code_loader(); }
+  using Device::code_loader;
+  std::shared_ptr<CodeLoader> code_loader(const CodeCacheBounds& cache) override {
+    return inner_->code_loader(cache);
+  }
   Result<LaunchResult> launch(const OrchestrationLaunch& launch, const Deadlines& limits) override {
     return inner_->launch(launch, limits);
   }

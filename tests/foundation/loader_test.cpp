@@ -129,6 +129,7 @@ TEST_F(LoaderTest, LoadsAndRegistrationsCreateNoFiles) {
     for (RuntimeKind runtime : {RuntimeKind::tmr, RuntimeKind::hbg}) {
       WorkerOptions options;
       options.runtime = runtime;
+      options.code_cache_entries = 0;  // released code is unloaded, not kept (code_cache_test)
       auto worker = make_worker(device, options);
       for (const Bytes& image : distinct_vector_images(3)) {
         ASSERT_TRUE(worker->register_callable(image).ok());

@@ -279,9 +279,10 @@ class RoutingLoader final : public CodeLoader {
 };
 }  // namespace
 
-std::shared_ptr<CodeLoader> worker_loader(Device& device, RuntimeKind runtime) {
-  if (runtime == RuntimeKind::tmr) return device.code_loader();
-  return std::make_shared<RoutingLoader>(device.code_loader(), orchestration_sandbox_loader());
+std::shared_ptr<CodeLoader> worker_loader(Device& device, RuntimeKind runtime,
+                                          const CodeCacheBounds& cache) {
+  if (runtime == RuntimeKind::tmr) return device.code_loader(cache);
+  return std::make_shared<RoutingLoader>(device.code_loader(cache), orchestration_sandbox_loader());
 }
 
 Result<std::unique_ptr<LoadedCode>> CountingLoader::load(ByteSpan shared_object,

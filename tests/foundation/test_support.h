@@ -123,8 +123,10 @@ uint64_t callable_live_allocations(const Device& device);
 // The loads a worker of `runtime` makes, through one loader (so that a test can count or fail
 // every one): on hbg, orchestrations go to an orchestration sandbox of its own and everything
 // else to `device`; on tmr, everything goes to `device`. Pass it as both WorkerOptions::loader
-// and WorkerOptions::orchestration_loader.
-std::shared_ptr<CodeLoader> worker_loader(Device& device, RuntimeKind runtime);
+// and WorkerOptions::orchestration_loader. The device's code cache within `cache`: by default
+// none, so that every last unregister unloads its code (code_cache_test.cpp tests the cache).
+std::shared_ptr<CodeLoader> worker_loader(Device& device, RuntimeKind runtime,
+                                          const CodeCacheBounds& cache = CodeCacheBounds{0, 0});
 
 class CountingLoader final : public CodeLoader {
  public:

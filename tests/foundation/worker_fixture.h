@@ -23,8 +23,15 @@ std::vector<WorkerCase> sim_chip_cases(std::initializer_list<RuntimeKind> runtim
 class WorkerTest : public NoFilesTestWithParam<WorkerCase> {
  protected:
   void SetUp() override;
-  // Replaces the device (and worker) with one of `capacity` bytes; re-takes the baseline.
-  void recreate(uint64_t capacity, WorkerOptions options = {});
+  // Replaces the device (and worker) with one of `capacity` bytes; re-takes the baseline. By
+  // default without the device's code cache, so that every last unregister unloads its code
+  // (code_cache_test.cpp tests the cache).
+  void recreate(uint64_t capacity, WorkerOptions options = without_code_cache());
+  static WorkerOptions without_code_cache() {
+    WorkerOptions options;
+    options.code_cache_entries = 0;
+    return options;
+  }
 
   RuntimeKind runtime() const { return GetParam().runtime; }
   bool tmr() const { return runtime() == RuntimeKind::tmr; }
