@@ -256,7 +256,6 @@ Result<ImageView> ImageView::parse(ByteSpan bytes, bool verify_hash) {
   if (has_signature) {
     CHIPRT_ASSIGN_OR_RETURN(view.signature_, read_signature(bytes, header));
   }
-  if (has_kernel_names) CHIPRT_RETURN_IF_ERROR(read_kernel_names(bytes, view.children_));
   view.content_hash_ = format::load_hash(header.content_hash);
   if (verify_hash) {
     const ImageHash actual = format::content_hash_of(bytes);
@@ -266,6 +265,9 @@ Result<ImageView> ImageView::parse(ByteSpan bytes, bool verify_hash) {
                                 view.content_hash_.hex(), actual.hex()));
     }
   }
+  // After the hash, like the ELF checks: a byte damaged in the image's last bytes (the table's)
+  // is reported as the damage it is.
+  if (has_kernel_names) CHIPRT_RETURN_IF_ERROR(read_kernel_names(bytes, view.children_));
   CHIPRT_RETURN_IF_ERROR(format::check_shared_object(view.orchestration(), "orchestration"));
   for (const ImageChild& child : view.children_) {
     CHIPRT_RETURN_IF_ERROR(format::check_shared_object(
