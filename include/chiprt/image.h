@@ -5,11 +5,10 @@
 // alignment, that no child overlaps the orchestration or another child, unique func_ids, valid
 // core types, zero resolved addresses, the optional signature section (in range, aligned, not
 // overlapping, valid kinds, dtypes, ranks and flags, unique NUL-terminated names), the optional
-// kernel-name table (its size one entry per kernel, at the image's end, aligned, each name valid
-// and NUL-terminated, NUL-padded), that the
-// orchestration and every kernel are ELF shared objects for this machine (libelf), and the
-// content hash. Each defect class has its own
-// StatusCode (image_*). A view borrows the bytes; they must outlive it. All functions here are
+// kernel-name table (one entry per kernel, ending the image, aligned, each name valid,
+// NUL-terminated and NUL-padded), that the orchestration and every kernel are ELF shared objects
+// for this machine (libelf), and the content hash. Each defect class has its own StatusCode
+// (image_*). A view borrows the bytes; they must outlive it. All functions here are
 // thread-safe (they share no state).
 #pragma once
 

@@ -89,11 +89,11 @@ struct RunReport {
   // run's graph in it (a recorded graph is uploaded before the LRU evicts); tmr: 0, its launch
   // tables travel with the launch message and its intermediates live in the heap.
   uint64_t runtime_fixed_bytes = 0;
-  std::vector<TaskTrace> trace;  // when RunArgs::trace
+  std::vector<TaskTrace> trace;       // when RunArgs::trace
+  std::optional<CheckReport> checks;  // a checked run's (then without findings: it passed)
   // func_id -> name of every kernel of the run's callable: the image's kernel-name table, or
   // "func N" for each kernel of an image without one (chiprt::default_kernel_name).
   std::map<uint32_t, std::string> kernel_names;
-  std::optional<CheckReport> checks;  // a checked run's (then without findings: it passed)
 };
 
 }  // namespace chiprt
