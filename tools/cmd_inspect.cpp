@@ -38,10 +38,17 @@ void add_inspect_command(CLI::App& app) {
       fmt::print("  signature      [{}, +{}) {}\n", view.signature_offset(), view.signature_size(),
                  format_signature(view.signature()));
     }
-    fmt::print("  {:>8}  {:>4}  {:>10}  {:>10}\n", "func_id", "core", "offset", "bytes");
+    if (view.kernel_names_size() == 0) {
+      fmt::print("  kernel names   none (shown as func N)\n");
+    } else {
+      fmt::print("  kernel names   [{}, +{})\n", view.size() - view.kernel_names_size(),
+                 view.kernel_names_size());
+    }
+    fmt::print("  {:>8}  {:>4}  {:>10}  {:>10}  {}\n", "func_id", "core", "offset", "bytes",
+               "name");
     for (const ImageChild& child : view.children()) {
-      fmt::print("  {:>8}  {:>4}  {:>10}  {:>10}\n", child.func_id, core_type_name(child.core),
-                 child.offset, child.size);
+      fmt::print("  {:>8}  {:>4}  {:>10}  {:>10}  {}\n", child.func_id, core_type_name(child.core),
+                 child.offset, child.size, child.name);
     }
   });
 }

@@ -1,4 +1,4 @@
-// chiprt pack --orch O.so --kernel FUNC_ID:aic|aiv:K.so ... [--name N]
+// chiprt pack --orch O.so --kernel FUNC_ID:aic|aiv:K.so[:NAME] ... [--name N]
 //             [--signature 'a:f32[2],tile?:scalar -> f:f32[2]' | --signature SIG.json] -o
 //             OUT.chipimg
 #include <fmt/format.h>
@@ -19,14 +19,17 @@ struct KernelSpec {
   uint32_t func_id;
   CoreType core;
   std::string path;
+  std::string name;
 };
 
+// FUNC_ID:aic|aiv:PATH[:NAME]. A name holds no ':', so a ':' after the core starts the name; a
+// PATH with a ':' in it needs an explicit name.
 Result<KernelSpec> parse_kernel_spec(const std::string& spec) {
   const auto first = spec.find(':');
   const auto second = first == std::string::npos ? first : spec.find(':', first + 1);
   if (second == std::string::npos) {
     return Status(StatusCode::invalid_argument,
-                  fmt::format("--kernel '{}' is not FUNC_ID:aic|aiv:PATH", spec));
+                  fmt::format("--kernel '{}' is not FUNC_ID:aic|aiv:PATH[:NAME]", spec));
   }
   KernelSpec out;
   const auto id = spec.substr(0, first);
@@ -42,7 +45,22 @@ Result<KernelSpec> parse_kernel_spec(const std::string& spec) {
   } else {
     return Status(StatusCode::invalid_argument, fmt::format("core '{}' is not aic or aiv", core));
   }
-  out.path = spec.substr(second + 1);
+  const auto third = spec.rfind(':');
+  out.path = spec.substr(second + 1, third == second ? std::string::npos : third - second - 1);
+  if (third == second) {
+    auto stem = kernel_name_from_path(out.path);
+    if (!stem.ok()) {
+      return std::move(stem).status().annotate(
+          fmt::format("--kernel '{}' (give one as FUNC_ID:aic|aiv:PATH:NAME)", spec));
+    }
+    out.name = std::move(stem).value();
+    return out;
+  }
+  out.name = spec.substr(third + 1);
+  if (const std::string defect = kernel_name_defect(out.name); !defect.empty()) {
+    return Status(StatusCode::invalid_argument,
+                  fmt::format("--kernel '{}': kernel name '{}' {}", spec, out.name, defect));
+  }
   return out;
 }
 
@@ -73,11 +91,12 @@ void require_entry(const std::string& path, const Bytes& bytes, const char* entr
   }
 }
 
-// " (func_id:core, ...)" of the kernels packed.
+// " (func_id:core:name, ...)" of the kernels packed.
 std::string kernel_list(const std::vector<KernelSpec>& specs) {
   std::string out;
   for (const KernelSpec& k : specs) {
-    out += fmt::format("{}{}:{}", out.empty() ? " (" : ", ", k.func_id, core_type_name(k.core));
+    out += fmt::format("{}{}:{}:{}", out.empty() ? " (" : ", ", k.func_id, core_type_name(k.core),
+                       k.name);
   }
   return out.empty() ? out : out + ")";
 }
@@ -92,7 +111,9 @@ void add_pack_command(CLI::App& app) {
   auto options = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("pack", "Pack an orchestration and kernels into an image");
   cmd->add_option("--orch", options->orch, "orchestration shared object")->required();
-  cmd->add_option("--kernel", options->kernels, "FUNC_ID:aic|aiv:KERNEL.so (repeatable)");
+  cmd->add_option("--kernel", options->kernels,
+                  "FUNC_ID:aic|aiv:KERNEL.so[:NAME] (repeatable); NAME defaults to the file's "
+                  "name without its extension; letters, digits and _.+- only");
   cmd->add_option("--name", options->name, "label stored in the image header");
   cmd->add_option("--signature", options->signature,
                   "arguments and outputs, e.g. 'a:f32[2],b:f32[2],tile?:scalar -> f:f32[2]' "
@@ -114,7 +135,7 @@ void add_pack_command(CLI::App& app) {
       kernel_bytes.push_back(take(read_file(specs.back().path), kExitBadInput));
     }
     for (size_t i = 0; i < specs.size(); ++i) {
-      source.kernels.push_back({specs[i].func_id, specs[i].core, kernel_bytes[i]});
+      source.kernels.push_back({specs[i].func_id, specs[i].core, kernel_bytes[i], specs[i].name});
     }
     // Each part exports the entry its runtime calls: found here, not when a run first needs it.
     require_entry(options->orch, orch, CHIPRT_ORCH_ENTRY_SYMBOL);

@@ -23,9 +23,11 @@ nlohmann::json image_json(const ImageView& view) {
   for (const ImageChild& child : view.children()) {
     out["children"].push_back({{"func_id", child.func_id},
                                {"core", std::string(core_type_name(child.core))},
+                               {"name", child.name},
                                {"offset", child.offset},
                                {"binary_bytes", child.size}});
   }
+  out["kernel_names_bytes"] = view.kernel_names_size();  // 0: names are "func N"
   if (!view.signature().empty()) {
     out["signature"] = signature_json(view.signature());
     out["signature_offset"] = view.signature_offset();

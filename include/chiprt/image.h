@@ -4,10 +4,11 @@
 // is allocated: magic, major version, every size, offset and length (overflow-safe), 64-byte
 // alignment, that no child overlaps the orchestration or another child, unique func_ids, valid
 // core types, zero resolved addresses, the optional signature section (in range, aligned, not
-// overlapping, valid kinds, dtypes, ranks and flags, unique NUL-terminated names), that the
-// orchestration and every kernel are ELF shared objects for this machine (libelf), and the
-// content hash. Each defect class has its own
-// StatusCode (image_*). A view borrows the bytes; they must outlive it. All functions here are
+// overlapping, valid kinds, dtypes, ranks and flags, unique NUL-terminated names), the optional
+// kernel-name table (one entry per kernel, ending the image, aligned, each name valid,
+// NUL-terminated and NUL-padded), that the orchestration and every kernel are ELF shared objects
+// for this machine (libelf), and the content hash. Each defect class has its own StatusCode
+// (image_*). A view borrows the bytes; they must outlive it. All functions here are
 // thread-safe (they share no state).
 #pragma once
 
@@ -73,11 +74,23 @@ std::string format_signature_entry(const SignatureEntry& entry);  // "a:f32[2]",
 // invalid_argument naming the first offending entry.
 Status check_signature(const Signature& signature);
 
+// Kernel names (image format 1.2): 1..CHIPRT_IMAGE_KERNEL_NAME_BYTES - 1 bytes, each a letter,
+// a digit or one of "_.+-". Kernels of an image without a kernel-name table are called
+// "func N" (N the func_id); no stored name looks like that, since a space is not allowed.
+std::string default_kernel_name(uint32_t func_id);  // "func N"
+// "" when `name` may be stored as a kernel name, else why not (e.g. "has a ':' at byte 3").
+std::string kernel_name_defect(std::string_view name);
+// The name `pack --kernel ID:CORE:FILE` and Image.pack give a kernel whose name is not given:
+// the file name without its last extension, "k" for "dir/k.so", "libfoo" for "libfoo.so".
+// invalid_argument when that is not a valid kernel name.
+Result<std::string> kernel_name_from_path(std::string_view path);
+
 struct ImageChild {
   uint32_t func_id;
   CoreType core;
   uint64_t offset;
   uint64_t size;
+  std::string name;  // from the kernel-name table, or default_kernel_name(func_id) without one
 };
 
 class ImageView {
@@ -114,6 +127,9 @@ class ImageView {
   const Signature& signature() const { return signature_; }
   uint64_t signature_offset() const { return header_.signature_offset; }
   uint64_t signature_size() const { return header_.signature_size; }
+  // The kernel-name table (version 1.2): 0 bytes when the image has none. Its offset is
+  // size() - kernel_names_size().
+  uint64_t kernel_names_size() const { return header_.kernel_names_size; }
 
  private:
   ImageView() = default;
@@ -130,6 +146,7 @@ struct KernelSource {
   uint32_t func_id;
   CoreType core;
   ByteSpan shared_object;
+  std::string name = {};  // optional; when one kernel has a name, every kernel needs one
 };
 
 struct ImageSource {
@@ -139,9 +156,10 @@ struct ImageSource {
   Signature signature = {};  // optional: written as the signature section after the kernels
 };
 
-// Packs an image (version 1.1). Fails with invalid_argument on an empty orchestration or kernel,
-// a duplicate func_id, too many kernels, a name that is too long, or a signature that
-// check_signature rejects; the ELF checks are the view's job.
+// Packs an image (version 1.2), with a kernel-name table when the kernels are named. Fails with
+// invalid_argument on an empty orchestration or kernel, a duplicate func_id, too many kernels, a
+// name that is too long, a kernel name kernel_name_defect rejects, named and unnamed kernels
+// together, or a signature that check_signature rejects; the ELF checks are the view's job.
 Result<Bytes> write_image(const ImageSource& source);
 
 }  // namespace chiprt

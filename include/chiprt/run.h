@@ -142,6 +142,9 @@ struct RunReport {
   std::vector<TaskEdge> edges;
   std::vector<OrchestrationSpan> orchestration;
   std::optional<CheckReport> checks;  // a checked run's (then without findings: it passed)
+  // func_id -> name of every kernel of the run's callable: the image's kernel-name table, or
+  // "func N" for each kernel of an image without one (chiprt::default_kernel_name).
+  std::map<uint32_t, std::string> kernel_names;
 };
 
 }  // namespace chiprt

@@ -223,6 +223,9 @@ class ChipWorker {
 
   WorkerStats stats() const;
   Result<CallableInfo> callable_info(CallableId id) const;
+  // func_id -> name of every kernel of a registered callable, as RunReport::kernel_names has them
+  // after a run of it; not_found for an id that is not registered.
+  Result<std::map<uint32_t, std::string>> kernel_names(CallableId id) const;
   RuntimeKind runtime() const;
   Device& device() const;
 

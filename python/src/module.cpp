@@ -771,12 +771,13 @@ PYBIND11_MODULE(_chiprt, m) {
           "pack",
           [](const py::object& orch, const py::iterable& kernels, const std::string& name,
              const py::object& signature) {
-            std::vector<std::pair<uint32_t, CoreType>> ids;
+            std::vector<KernelSource> parts;  // shared_object set once the files are read
             std::vector<std::string> paths{fspath(orch)};
             for (py::handle k : kernels) {
               auto spec = k.cast<py::tuple>();
-              if (spec.size() != 3) {
-                throw py::value_error("kernels: each entry is (func_id, \"aic\"|\"aiv\", path)");
+              if (spec.size() != 3 && spec.size() != 4) {
+                throw py::value_error(
+                    "kernels: each entry is (func_id, \"aic\"|\"aiv\", path[, name])");
               }
               const auto func_id = spec[0].cast<uint32_t>();
               const auto core = spec[1].cast<std::string>();
@@ -784,8 +785,21 @@ PYBIND11_MODULE(_chiprt, m) {
                 throw py::value_error("kernel " + std::to_string(func_id) + ": core '" + core +
                                       "' is not \"aic\" or \"aiv\"");
               }
-              ids.emplace_back(func_id, core == "aic" ? CoreType::aic : CoreType::aiv);
               paths.push_back(fspath(spec[2]));
+              // Named as `chiprt pack --kernel` names it: given, or the file's stem.
+              std::string kernel_name = spec.size() == 4
+                                            ? spec[3].cast<std::string>()
+                                            : take(kernel_name_from_path(paths.back()));
+              // Checked here too: an empty name alone would otherwise mean "no names".
+              if (const std::string defect = kernel_name_defect(kernel_name); !defect.empty()) {
+                raise_status(Status(
+                    StatusCode::invalid_argument,
+                    fmt::format("kernel func_id {}: name '{}' {}", func_id, kernel_name, defect)));
+              }
+              parts.push_back({func_id,
+                               core == "aic" ? CoreType::aic : CoreType::aiv,
+                               {},
+                               std::move(kernel_name)});
             }
             std::vector<Bytes> blobs;
             for (const std::string& path : paths) blobs.push_back(read_file(path));
@@ -793,14 +807,16 @@ PYBIND11_MODULE(_chiprt, m) {
             source.name = name;
             source.signature = signature_argument(signature);
             source.orchestration = blobs[0];
-            for (size_t i = 0; i < ids.size(); ++i) {
-              source.kernels.push_back({ids[i].first, ids[i].second, blobs[i + 1]});
+            for (size_t i = 0; i < parts.size(); ++i) {
+              parts[i].shared_object = blobs[i + 1];
+              source.kernels.push_back(std::move(parts[i]));
             }
             return std::make_shared<PyImage>(take(write_image(source)));
           },
           py::arg("orch"), py::arg("kernels") = py::list(), py::arg("name") = "",
           py::arg("signature") = py::none(),
-          "Packs an orchestration .so and kernels [(func_id, \"aic\"|\"aiv\", path), ...]; "
+          "Packs an orchestration .so and kernels [(func_id, \"aic\"|\"aiv\", path[, name]), "
+          "...] (a kernel's name defaults to its file's stem: \"k\" for \"k.so\"); "
           "signature as `chiprt pack --signature` takes it ('a:f32[*],tile?:scalar -> "
           "f:f32[*]' or a .json file), or the dict of inspect()[\"signature\"]")
       .def_static(
@@ -819,6 +835,15 @@ PYBIND11_MODULE(_chiprt, m) {
                              [](const PyImage& self) { return std::string(self.view->name()); })
       .def_property_readonly("hash",
                              [](const PyImage& self) { return self.view->content_hash().hex(); })
+      .def_property_readonly(
+          "kernel_names",
+          [](const PyImage& self) {
+            py::dict names;
+            for (const ImageChild& child : self.view->children())
+              names[py::int_(child.func_id)] = child.name;
+            return names;
+          },
+          "func_id -> kernel name; \"func N\" for each kernel of an image without names")
       .def_buffer([](PyImage& self) {
         return py::buffer_info(self.bytes.data(), 1, py::format_descriptor<uint8_t>::format(), 1,
                                {static_cast<py::ssize_t>(self.bytes.size())}, {1}, true);

@@ -77,6 +77,36 @@ def test_pack_takes_a_signature_as_the_cli_does(tmp_path):
     assert vector_image().inspect()["signature"] is None
 
 
+def test_pack_names_kernels_as_the_cli_does(tmp_path):
+    # 3-tuples: each kernel named by its file's stem; 4-tuples: the name given.
+    assert vector_image().kernel_names == {1: "kernel_add", 2: "kernel_add_scalar", 3: "kernel_mul"}
+    kernels = [(1, "aiv", _so("kernel_add.so"), "add"), (2, "aiv", _so("kernel_add_scalar.so")),
+               (3, "aiv", _so("kernel_add.so"), "add")]
+    named = chiprt.Image.pack(orch=_so("orch_vector.so"), kernels=kernels, name="n")
+    assert named.kernel_names == {1: "add", 2: "kernel_add_scalar", 3: "add"}
+    assert [c["name"] for c in named.inspect()["children"]] == ["add", "kernel_add_scalar", "add"]
+    assert named.inspect()["kernel_names_bytes"] == 3 * 48
+    assert chiprt.Image(bytes(named)).kernel_names == named.kernel_names
+    out = tmp_path / "cli.chipimg"
+    subprocess.run([CLI, "pack", "--orch", _so("orch_vector.so"),
+                    "--kernel", "1:aiv:%s:add" % _so("kernel_add.so"),
+                    "--kernel", "2:aiv:%s" % _so("kernel_add_scalar.so"),
+                    "--kernel", "3:aiv:%s:add" % _so("kernel_add.so"),
+                    "--name", "n", "-o", str(out)], check=True, capture_output=True)
+    assert bytes(named) == out.read_bytes()
+
+
+def test_pack_rejects_a_bad_kernel_name():
+    add = _so("kernel_add.so")
+    for bad, message in (("a b", "has ' ' at byte 1"), ("", "is empty"),
+                         ("k" * 48, "is 48 bytes; at most 47"), ("a:b", "has ':' at byte 1")):
+        with pytest.raises(chiprt.InvalidArgument, match="kernel func_id 1: name") as e:
+            chiprt.Image.pack(orch=_so("orch_vector.so"), kernels=[(1, "aiv", add, bad)])
+        assert message in str(e.value)
+    with pytest.raises(ValueError, match=r"path\[, name\]"):
+        chiprt.Image.pack(orch=_so("orch_vector.so"), kernels=[(1, "aiv", add, "a", "b")])
+
+
 def test_load_is_documented():
     assert "validates" in chiprt.Image.load.__doc__
     assert "signature" in chiprt.Image.pack.__doc__

@@ -47,4 +47,9 @@ chiprt_image_signature_entry_t encode_signature_entry(const SignatureEntry& entr
 Result<SignatureEntry> decode_signature_entry(const chiprt_image_signature_entry_t& raw,
                                               size_t index);
 
+// One kernel-name table entry, checked as the format requires (NUL-terminated, NUL-padded, a
+// valid kernel name); image_invalid_field naming entry `index` and its func_id otherwise.
+Result<std::string> decode_kernel_name(const char (&raw)[CHIPRT_IMAGE_KERNEL_NAME_BYTES],
+                                       size_t index, uint32_t func_id);
+
 }  // namespace chiprt::format

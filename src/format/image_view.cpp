@@ -69,6 +69,45 @@ Result<Signature> read_signature(ByteSpan bytes, const chiprt_image_header_t& he
   return signature;
 }
 
+// The kernel-name table's place: one entry per kernel, ending the image, aligned. Its overlaps are
+// checked with the other regions, through `spans`.
+Status place_kernel_names(ByteSpan bytes, const chiprt_image_header_t& header,
+                          std::vector<Span>& spans) {
+  const uint64_t expected = uint64_t{header.child_count} * CHIPRT_IMAGE_KERNEL_NAME_BYTES;
+  if (header.kernel_names_size != expected) {
+    return Status(StatusCode::image_size_mismatch,
+                  fmt::format("kernel-name table is {} bytes but {} kernels need {} ({} each)",
+                              header.kernel_names_size, header.child_count, expected,
+                              CHIPRT_IMAGE_KERNEL_NAME_BYTES));
+  }
+  if (header.kernel_names_size > bytes.size()) {
+    return Status(StatusCode::image_out_of_range,
+                  fmt::format("kernel-name table of {} bytes exceeds the {}-byte image",
+                              header.kernel_names_size, bytes.size()));
+  }
+  const uint64_t offset = bytes.size() - header.kernel_names_size;
+  if (offset % CHIPRT_IMAGE_ALIGN != 0) {
+    return Status(StatusCode::image_misaligned,
+                  fmt::format("kernel-name table offset {} (the image's last {} bytes) is not "
+                              "{}-byte aligned",
+                              offset, header.kernel_names_size, CHIPRT_IMAGE_ALIGN));
+  }
+  spans.push_back({offset, bytes.size(), "kernel-name table"});
+  return Status::Ok();
+}
+
+// Each child's name from the table, once its place is known to be sound.
+Status read_kernel_names(ByteSpan bytes, std::vector<ImageChild>& children) {
+  const uint64_t table = bytes.size() - children.size() * CHIPRT_IMAGE_KERNEL_NAME_BYTES;
+  for (size_t i = 0; i < children.size(); ++i) {
+    char raw[CHIPRT_IMAGE_KERNEL_NAME_BYTES];
+    std::memcpy(raw, bytes.data() + table + i * sizeof raw, sizeof raw);
+    CHIPRT_ASSIGN_OR_RETURN(children[i].name,
+                            format::decode_kernel_name(raw, i, children[i].func_id));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string_view ImageView::name() const {
@@ -125,10 +164,11 @@ Result<ImageView> ImageView::parse(ByteSpan bytes, bool verify_hash) {
     return Status(StatusCode::image_truncated,
                   fmt::format("header_size {} exceeds the image", header.header_size));
   }
-  // The signature fields were reserved (zero) in 1.0.
+  // The signature fields were reserved (zero) in 1.0, the kernel-name table's size in 1.0 and 1.1.
   const bool signature_reserved =
       header.version_minor == 0 && (header.signature_offset != 0 || header.signature_size != 0);
-  if (header.flags != 0 || header.reserved0 != 0 || signature_reserved) {
+  const bool kernel_names_reserved = header.version_minor < 2 && header.kernel_names_size != 0;
+  if (header.flags != 0 || signature_reserved || kernel_names_reserved) {
     return Status(StatusCode::image_invalid_field, "reserved header fields must be zero");
   }
   if (header.orch_size == 0) {
@@ -186,13 +226,15 @@ Result<ImageView> ImageView::parse(ByteSpan bytes, bool verify_hash) {
                                 CHIPRT_IMAGE_ALIGN));
     }
     spans.push_back({child.offset, child.offset + child.size, what});
-    view.children_.push_back(
-        {child.func_id, static_cast<CoreType>(child.core_type), child.offset, child.size});
+    view.children_.push_back({child.func_id, static_cast<CoreType>(child.core_type), child.offset,
+                              child.size, default_kernel_name(child.func_id)});
     view.kernels_begin_ = std::min<uint64_t>(view.kernels_begin_, child.offset);
     view.code_end_ = std::max<uint64_t>(view.code_end_, child.offset + child.size);
   }
   const bool has_signature = header.signature_offset != 0 || header.signature_size != 0;
   if (has_signature) CHIPRT_RETURN_IF_ERROR(place_signature(bytes, header, spans));
+  const bool has_kernel_names = header.kernel_names_size != 0;
+  if (has_kernel_names) CHIPRT_RETURN_IF_ERROR(place_kernel_names(bytes, header, spans));
   const uint64_t table_end =
       sizeof header + uint64_t{header.child_count} * sizeof(chiprt_image_child_t);
   spans.front().end = table_end;  // the header's own padding is checked like any other gap
@@ -223,6 +265,9 @@ Result<ImageView> ImageView::parse(ByteSpan bytes, bool verify_hash) {
                                 view.content_hash_.hex(), actual.hex()));
     }
   }
+  // After the hash, like the ELF checks: a byte damaged in the image's last bytes (the table's)
+  // is reported as the damage it is.
+  if (has_kernel_names) CHIPRT_RETURN_IF_ERROR(read_kernel_names(bytes, view.children_));
   CHIPRT_RETURN_IF_ERROR(format::check_shared_object(view.orchestration(), "orchestration"));
   for (const ImageChild& child : view.children_) {
     CHIPRT_RETURN_IF_ERROR(format::check_shared_object(

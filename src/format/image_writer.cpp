@@ -30,8 +30,17 @@ Result<Bytes> write_image(const ImageSource& source) {
   if (const std::string defect = format::signature_defect(source.signature); !defect.empty()) {
     return Status(StatusCode::invalid_argument, defect);
   }
+  const bool named = std::any_of(source.kernels.begin(), source.kernels.end(),
+                                 [](const KernelSource& kernel) { return !kernel.name.empty(); });
   std::set<uint32_t> func_ids;
   for (const KernelSource& kernel : source.kernels) {
+    if (const std::string defect = named ? kernel_name_defect(kernel.name) : ""; !defect.empty()) {
+      const char* advice =
+          kernel.name.empty() ? " (other kernels are named: name all or none)" : "";
+      return Status(StatusCode::invalid_argument,
+                    fmt::format("kernel func_id {}: name '{}' {}{}", kernel.func_id, kernel.name,
+                                defect, advice));
+    }
     if (kernel.shared_object.empty()) {
       return Status(StatusCode::invalid_argument,
                     fmt::format("kernel func_id {} is empty", kernel.func_id));
@@ -67,6 +76,12 @@ Result<Bytes> write_image(const ImageSource& source) {
     header.signature_size = source.signature.size() * sizeof(chiprt_image_signature_entry_t);
     cursor += header.signature_size;
   }
+  if (named) {
+    cursor = align_up(cursor, CHIPRT_IMAGE_ALIGN);
+    header.kernel_names_size =
+        static_cast<uint32_t>(source.kernels.size() * CHIPRT_IMAGE_KERNEL_NAME_BYTES);
+    cursor += header.kernel_names_size;
+  }
   header.total_size = cursor;
 
   Bytes image(cursor);  // zero-filled: padding and gaps are zero
@@ -85,6 +100,13 @@ Result<Bytes> write_image(const ImageSource& source) {
     const chiprt_image_signature_entry_t entry =
         format::encode_signature_entry(source.signature[i]);
     std::memcpy(image.data() + header.signature_offset + i * sizeof entry, &entry, sizeof entry);
+  }
+  if (named) {
+    std::byte* const table = image.data() + (header.total_size - header.kernel_names_size);
+    for (size_t i = 0; i < source.kernels.size(); ++i) {
+      const std::string& name = source.kernels[i].name;
+      std::memcpy(table + i * CHIPRT_IMAGE_KERNEL_NAME_BYTES, name.data(), name.size());
+    }
   }
   format::store_hash(reinterpret_cast<chiprt_image_header_t*>(image.data())->content_hash,
                      format::content_hash_of(image));

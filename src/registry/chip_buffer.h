@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,6 +23,7 @@ struct LoadedKernel {
   DeviceAddr addr;  // inside the buffer
   uint64_t size;
   std::unique_ptr<LoadedCode> code;
+  std::string name;  // ImageChild::name: from the image's kernel-name table, or "func N"
 };
 
 struct ChipBuffer {
@@ -45,6 +47,7 @@ struct ChipBuffer {
   uint32_t leases = 0;
 
   const LoadedKernel* kernel(uint32_t func_id) const;
+  std::map<uint32_t, std::string> kernel_names() const;  // func_id -> LoadedKernel::name
   DeviceAddr orch_addr() const {
     return runtime == RuntimeKind::tmr ? memory.addr() + orch_offset : 0;
   }

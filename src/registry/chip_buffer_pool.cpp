@@ -35,6 +35,12 @@ const LoadedKernel* ChipBuffer::kernel(uint32_t func_id) const {
   return it != kernels.end() && it->func_id == func_id ? &*it : nullptr;
 }
 
+std::map<uint32_t, std::string> ChipBuffer::kernel_names() const {
+  std::map<uint32_t, std::string> names;
+  for (const LoadedKernel& k : kernels) names.emplace_hint(names.end(), k.func_id, k.name);
+  return names;
+}
+
 void Lease::reset() noexcept {
   if (buffer_ != nullptr)
     std::exchange(pool_, nullptr)->return_lease(std::exchange(buffer_, nullptr));
@@ -153,6 +159,11 @@ bool ChipBufferPool::same_bytes(const ChipBuffer& buffer, const ImageView& image
       buffer.signature != image.signature()) {
     return false;
   }
+  // Host metadata like the signature: the kernel-name table never reaches the device.
+  for (const ImageChild& child : image.children()) {
+    const LoadedKernel* kernel = buffer.kernel(child.func_id);
+    if (kernel == nullptr || kernel->name != child.name) return false;
+  }
   Bytes scratch;
   const uint64_t image_from = callable_storage_begin(image, runtime_);
   if (runtime_ == RuntimeKind::hbg && !equal(buffer.host_orchestration, image.orchestration())) {
@@ -234,7 +245,7 @@ Status ChipBufferPool::load_code(ChipBuffer& buffer, const ImageView& image) {
           fmt::format("loading kernel func_id {}", child.func_id));
     }
     buffer.kernels.push_back(
-        {child.func_id, child.core, addr, child.size, std::move(code).value()});
+        {child.func_id, child.core, addr, child.size, std::move(code).value(), child.name});
   }
   std::sort(buffer.kernels.begin(), buffer.kernels.end(),
             [](const LoadedKernel& a, const LoadedKernel& b) { return a.func_id < b.func_id; });

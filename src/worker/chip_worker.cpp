@@ -126,6 +126,7 @@ Result<RunReport> ChipWorker::run(CallableId id, const RunArgs& args) {
   if (!report.ok()) {
     return std::move(report).status().annotate(running_callable(lease->name, id));
   }
+  report->kernel_names = buffer.kernel_names();
   return report;
 }
 
@@ -293,6 +294,14 @@ Result<CallableInfo> ChipWorker::callable_info(CallableId id) const {
   std::shared_lock lock(impl_->lifecycle);
   CHIPRT_RETURN_IF_ERROR(impl_->check_live());
   return impl_->registry.info(id);
+}
+
+Result<std::map<uint32_t, std::string>> ChipWorker::kernel_names(CallableId id) const {
+  impl_->follow_device();
+  std::shared_lock lock(impl_->lifecycle);
+  CHIPRT_RETURN_IF_ERROR(impl_->check_live());
+  CHIPRT_ASSIGN_OR_RETURN(registry::Lease lease, impl_->registry.lease(id));
+  return lease->kernel_names();
 }
 
 RuntimeKind ChipWorker::runtime() const {

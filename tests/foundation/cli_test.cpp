@@ -45,7 +45,7 @@ TEST_F(CliTest, InspectJsonDescribesThePackedExample) {
   const Bytes image = read_file_bytes(image_path);
   const ImageView view = parse_ok(image);
   const json out = parse_json(run_cli("inspect '" + image_path.string() + "' --json"));
-  EXPECT_EQ(out["version"], "1.1");
+  EXPECT_EQ(out["version"], "1.2");
   EXPECT_EQ(out["signature"]["text"], kVectorSignature);
   EXPECT_EQ(out["signature_offset"], view.signature_offset());
   EXPECT_EQ(out["image_bytes"], image.size());
@@ -61,8 +61,13 @@ TEST_F(CliTest, InspectJsonDescribesThePackedExample) {
     EXPECT_EQ(child["offset"], view.children()[i].offset);
     EXPECT_EQ(child["binary_bytes"], example_so(kernel_files[i]).size());
   }
-  // The build's packed example is byte for byte what write_image makes, with its signature.
-  EXPECT_EQ(image, signed_vector_image("vector"));
+  EXPECT_EQ(out["children"][0]["name"], "kernel_add");
+  EXPECT_EQ(out["children"][1]["name"], "kernel_add_scalar");
+  EXPECT_EQ(out["children"][2]["name"], "kernel_mul");
+  EXPECT_EQ(out["kernel_names_bytes"], 3 * 48);
+  // The build's packed example is byte for byte what write_image makes, with its signature and
+  // the kernel names pack gives by default.
+  EXPECT_EQ(image, named_vector_image("vector"));
 }
 
 TEST_F(CliTest, PackWritesWhatWriteImageWrites) {
@@ -72,7 +77,82 @@ TEST_F(CliTest, PackWritesWhatWriteImageWrites) {
                   "--kernel '2:aiv:{0}/fixture_kernel_a.so' --name packed -o '{1}'",
                   CHIPRT_FIXTURES_DIR, out));
   ASSERT_EQ(packed.exit_code, 0) << packed.err;
-  EXPECT_EQ(read_file_bytes(out), fixture_image_b("packed"));
+  // Each kernel named by its file's stem.
+  EXPECT_EQ(read_file_bytes(out),
+            make_image(fixture_so("fixture_orch_b.so"),
+                       {{1, CoreType::aic, &fixture_so("fixture_kernel_b.so"), "fixture_kernel_b"},
+                        {2, CoreType::aiv, &fixture_so("fixture_kernel_a.so"), "fixture_kernel_a"}},
+                       "packed"));
+}
+
+// --kernel ID:CORE:FILE[:NAME]: a given name, else the stem; one kernel file may serve two
+// func_ids under one name; inspect prints every name, and "func N" for an image without them.
+TEST_F(CliTest, PackNamesKernelsAndInspectShowsTheNames) {
+  const std::string out = (dir_.path() / "named.chipimg").string();
+  const CliResult packed = run_cli(fmt::format(
+      "pack --orch '{0}/fixture_orch_b.so' --kernel '1:aic:{0}/fixture_kernel_b.so:mm' "
+      "--kernel '2:aiv:{0}/fixture_kernel_a.so' --kernel '7:aiv:{0}/fixture_kernel_a.so:mm' "
+      "-o '{1}'",
+      CHIPRT_FIXTURES_DIR, out));
+  ASSERT_EQ(packed.exit_code, 0) << packed.err;
+  EXPECT_NE(packed.out.find("3 kernels (1:aic:mm, 2:aiv:fixture_kernel_a, 7:aiv:mm)"),
+            std::string::npos)
+      << packed.out;
+  EXPECT_EQ(read_file_bytes(out),
+            make_image(fixture_so("fixture_orch_b.so"),
+                       {{1, CoreType::aic, &fixture_so("fixture_kernel_b.so"), "mm"},
+                        {2, CoreType::aiv, &fixture_so("fixture_kernel_a.so"), "fixture_kernel_a"},
+                        {7, CoreType::aiv, &fixture_so("fixture_kernel_a.so"), "mm"}}));
+
+  const CliResult text = run_cli("inspect '" + out + "'");
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  const uint64_t table = read_file_bytes(out).size() - 3 * 48;
+  EXPECT_NE(text.out.find(fmt::format("kernel names   [{}, +144)", table)), std::string::npos)
+      << text.out;
+  for (const char* row : {"1   aic", "2   aiv", "7   aiv"}) {
+    const size_t at = text.out.find(row);
+    ASSERT_NE(at, std::string::npos) << text.out;
+    const std::string line = text.out.substr(at, text.out.find('\n', at) - at);
+    EXPECT_TRUE(line.ends_with(row[0] == '2' ? "  fixture_kernel_a" : "  mm")) << line;
+  }
+  const json inspected = parse_json(run_cli("inspect '" + out + "' --json"));
+  EXPECT_EQ(inspected["children"][0]["name"], "mm");
+  EXPECT_EQ(inspected["children"][1]["name"], "fixture_kernel_a");
+  EXPECT_EQ(inspected["children"][2]["name"], "mm");
+  EXPECT_EQ(inspected["kernel_names_bytes"], 144);
+
+  // An image without a kernel-name table (as write_image makes without names).
+  const std::string unnamed = write("unnamed.chipimg", fixture_image_b("unnamed"));
+  const CliResult plain = run_cli("inspect " + unnamed);
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_NE(plain.out.find("kernel names   none"), std::string::npos) << plain.out;
+  EXPECT_NE(plain.out.find("  func 1\n"), std::string::npos) << plain.out;
+  EXPECT_NE(plain.out.find("  func 2\n"), std::string::npos) << plain.out;
+  const json plain_json = parse_json(run_cli("inspect " + unnamed + " --json"));
+  EXPECT_EQ(plain_json["children"][1]["name"], "func 2");
+  EXPECT_EQ(plain_json["kernel_names_bytes"], 0);
+}
+
+TEST_F(CliTest, PackRejectsABadKernelNameWithExitTwo) {
+  const std::string pack = fmt::format("pack --orch '{0}/fixture_orch_a.so' -o '{1}' --kernel ",
+                                       CHIPRT_FIXTURES_DIR, (dir_.path() / "x.chipimg").string());
+  const std::string kernel = fmt::format("{}/fixture_kernel_a.so", CHIPRT_FIXTURES_DIR);
+  expect_one_line_error(run_cli(pack + "'1:aiv:" + kernel + ":'"), "kernel name '' is empty");
+  expect_one_line_error(run_cli(pack + "'1:aiv:" + kernel + ":a b'"),
+                        "kernel name 'a b' has ' ' at byte 1");
+  expect_one_line_error(run_cli(pack + "'1:aiv:" + kernel + ":" + std::string(48, 'k') + "'"),
+                        "is 48 bytes; at most 47");
+  EXPECT_TRUE(run_cli(pack + "'1:aiv:" + kernel + ":" + std::string(47, 'k') + "'").exit_code == 0);
+  fs::remove(dir_.path() / "x.chipimg");
+  // A stem that is no valid name asks for an explicit one; the spec is named either way.
+  write("my kernel.so", fixture_so("fixture_kernel_a.so"));
+  const std::string spaced_path = (dir_.path() / "my kernel.so").string();
+  const CliResult from_stem = run_cli(pack + "'1:aiv:" + spaced_path + "'");
+  expect_one_line_error(from_stem, "--kernel '1:aiv:" + spaced_path + "'");
+  EXPECT_NE(from_stem.err.find("FUNC_ID:aic|aiv:PATH:NAME"), std::string::npos) << from_stem.err;
+  EXPECT_FALSE(fs::exists(dir_.path() / "x.chipimg"));
+  EXPECT_EQ(run_cli(pack + "'1:aiv:" + spaced_path + ":mine'").exit_code, 0);
+  EXPECT_EQ(parse_ok(read_file_bytes(dir_.path() / "x.chipimg")).children()[0].name, "mine");
 }
 
 // pack refuses a part that does not export its entry, naming the file, before writing anything;
@@ -97,8 +177,8 @@ TEST_F(CliTest, PackChecksEntryPointsAndSaysWhatItWrote) {
   ASSERT_EQ(packed.exit_code, 0) << packed.err;
   const Bytes image = read_file_bytes(out);
   EXPECT_EQ(packed.out,
-            fmt::format("packed {}: {} bytes, hash {}, orchestration {} bytes, 2 kernels (1:aic, "
-                        "2:aiv)\n",
+            fmt::format("packed {}: {} bytes, hash {}, orchestration {} bytes, 2 kernels "
+                        "(1:aic:fixture_kernel_b, 2:aiv:fixture_kernel_a)\n",
                         out, image.size(), parse_ok(image).content_hash().hex(),
                         fixture_so("fixture_orch_b.so").size()));
 }
@@ -112,7 +192,7 @@ TEST_F(CliTest, PackSignatureRoundTripsThroughInspectAndJson) {
   const CliResult packed =
       run_cli(fmt::format("{} --signature '{}' -o '{}'", pack, kVectorSignature, text_image));
   ASSERT_EQ(packed.exit_code, 0) << packed.err;
-  EXPECT_EQ(read_file_bytes(text_image), signed_vector_image("vector"));
+  EXPECT_EQ(read_file_bytes(text_image), named_vector_image("vector"));
 
   const CliResult text = run_cli("inspect '" + text_image + "'");
   ASSERT_EQ(text.exit_code, 0) << text.err;

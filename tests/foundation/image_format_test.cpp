@@ -117,13 +117,113 @@ TEST(ImageViewTest, ReadsAVersionOneZeroImage) {
   EXPECT_EQ(view.signature_size(), 0u);
 }
 
-TEST(ImageWriterTest, WritesVersionOneOneWithoutASignatureSection) {
+TEST(ImageWriterTest, WritesVersionOneTwoWithoutOptionalSections) {
   const Bytes image = vector_image("unsigned");
   const chiprt_image_header_t header = read_header(image);
-  EXPECT_EQ(header.version_minor, 1u);
+  EXPECT_EQ(header.version_minor, 2u);
   EXPECT_EQ(header.signature_offset, 0u);
   EXPECT_EQ(header.signature_size, 0u);
-  EXPECT_TRUE(parse_ok(image).signature().empty());
+  EXPECT_EQ(header.kernel_names_size, 0u);
+  const ImageView view = parse_ok(image);
+  EXPECT_TRUE(view.signature().empty());
+  EXPECT_EQ(view.kernel_names_size(), 0u);
+  ASSERT_EQ(view.children().size(), 3u);
+  EXPECT_EQ(view.children()[0].name, "func 1");
+  EXPECT_EQ(view.children()[2].name, "func 3");
+}
+
+TEST(ImageWriterTest, PutsTheKernelNamesLastAndTheViewReadsThemBack) {
+  const Bytes signed_image = signed_vector_image("names");
+  const Bytes image = named_vector_image("names");
+  const chiprt_image_header_t header = read_header(image);
+  EXPECT_EQ(header.version_minor, 2u);
+  EXPECT_EQ(header.kernel_names_size, 3u * 48u);
+  EXPECT_EQ(header.total_size, align_up(signed_image.size(), 64) + 3 * 48);
+  EXPECT_EQ(image.size(), header.total_size);
+  // Entry i names child i: NUL-terminated, NUL-padded, 48 bytes each.
+  const char* names[] = {"kernel_add", "kernel_add_scalar", "kernel_mul"};
+  for (size_t i = 0; i < 3; ++i) {
+    char expected[48] = {};
+    std::memcpy(expected, names[i], std::strlen(names[i]));
+    EXPECT_EQ(std::memcmp(image.data() + (image.size() - 144) + i * 48, expected, 48), 0) << i;
+  }
+  const ImageView view = parse_ok(image);
+  EXPECT_EQ(view.kernel_names_size(), 144u);
+  ASSERT_EQ(view.children().size(), 3u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(view.children()[i].name, names[i]);
+  EXPECT_EQ(view.signature(), *parse_signature(kVectorSignature));
+  // Host metadata: the device copy stops at the last kernel, as without names.
+  EXPECT_EQ(view.code_end(), parse_ok(signed_image).code_end());
+  // Everything before the table is the signed image's, but for the header and its hash.
+  EXPECT_TRUE(std::equal(image.begin() + sizeof header, image.begin() + signed_image.size(),
+                         signed_image.begin() + sizeof header));
+  EXPECT_NE(view.content_hash(), parse_ok(signed_image).content_hash());
+}
+
+TEST(ImageWriterTest, KernelNamesNeedNotBeUnique) {
+  const Bytes& kernel = fixture_so("fixture_kernel_a.so");
+  const ImageView view =
+      parse_ok(make_image(fixture_so("fixture_orch_a.so"), {{4, CoreType::aic, &kernel, "same"},
+                                                            {9, CoreType::aiv, &kernel, "same"}}));
+  EXPECT_EQ(view.children()[0].name, "same");
+  EXPECT_EQ(view.children()[1].name, "same");
+}
+
+TEST(ImageWriterTest, RejectsAnInvalidKernelName) {
+  const Bytes& orch = fixture_so("fixture_orch_a.so");
+  const Bytes& kernel = fixture_so("fixture_kernel_a.so");
+  auto status = [&](std::string first, std::string second) {
+    return write_image({orch,
+                        {{1, CoreType::aic, kernel, std::move(first)},
+                         {2, CoreType::aiv, kernel, std::move(second)}},
+                        ""})
+        .status();
+  };
+  for (const std::string& bad :
+       {std::string(48, 'n'), std::string("a b"), std::string("a:b"), std::string("a/b"),
+        std::string("x\0y", 3), std::string("\xc3\xa9")}) {
+    const Status s = status("ok", bad);
+    EXPECT_EQ(s.code(), StatusCode::invalid_argument) << bad;
+    EXPECT_NE(s.message().find("kernel func_id 2"), std::string_view::npos) << s.to_string();
+  }
+  // Named and unnamed kernels together: name all or none.
+  const Status mixed = status("ok", "");
+  EXPECT_EQ(mixed.code(), StatusCode::invalid_argument);
+  EXPECT_NE(mixed.message().find("name all or none"), std::string_view::npos) << mixed.to_string();
+  EXPECT_TRUE(status(std::string(47, 'n'), "A-z_0.9+").ok());
+}
+
+TEST(KernelNameTest, DefaultsAndStems) {
+  EXPECT_EQ(default_kernel_name(7), "func 7");
+  EXPECT_FALSE(kernel_name_defect(default_kernel_name(7)).empty()) << "no stored name is func N";
+  EXPECT_EQ(*kernel_name_from_path("k.so"), "k");
+  EXPECT_EQ(*kernel_name_from_path("build/lib/libfoo.so"), "libfoo");
+  EXPECT_EQ(*kernel_name_from_path("a.b.so"), "a.b");
+  EXPECT_EQ(*kernel_name_from_path("noext"), "noext");
+  EXPECT_EQ(kernel_name_from_path("dir/my kernel.so").status().code(),
+            StatusCode::invalid_argument);
+  EXPECT_EQ(kernel_name_from_path("dir/").status().code(), StatusCode::invalid_argument);
+  EXPECT_EQ(kernel_name_from_path(std::string(48, 'k') + ".so").status().code(),
+            StatusCode::invalid_argument);
+  EXPECT_EQ(*kernel_name_from_path(std::string(47, 'k') + ".so"), std::string(47, 'k'));
+}
+
+TEST(ImageViewTest, ReadsAVersionOneOneImageWithFuncNNames) {
+  const Bytes image = version_1_1_vector_image("old");
+  const ImageView view = parse_ok(image);
+  EXPECT_EQ(view.version_minor(), 1u);
+  EXPECT_EQ(view.name(), "old");
+  EXPECT_EQ(view.kernel_names_size(), 0u);
+  ASSERT_EQ(view.children().size(), 3u);
+  for (uint32_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(view.children()[i].func_id, i + 1);
+    EXPECT_EQ(view.children()[i].name, fmt::format("func {}", i + 1));
+  }
+  // The same parts written today differ only in the header's version and hash.
+  Bytes today = vector_image("old");
+  edit_header(today, [](chiprt_image_header_t& h) { h.version_minor = 1; });
+  restamp_content_hash(today);
+  EXPECT_EQ(today, image);
 }
 
 TEST(ImageWriterTest, PutsTheSignatureLastAndTheViewReadsItBack) {

@@ -1,6 +1,7 @@
 #include "malformed_images.h"
 
 #include <elf.h>
+#include <fmt/format.h>
 
 #include <cstring>
 #include <limits>
@@ -153,6 +154,7 @@ struct Case {
   bool restamp = true;  // re-stamp the content hash after the edit
   std::vector<std::string> mentions = {};
   bool signed_base = false;  // edit the vector image packed with its signature
+  bool named_base = false;   // edit the signed vector image with kernel names (format 1.2)
 };
 
 // Applies `change` to signature entry `index` of a signed image.
@@ -238,6 +240,73 @@ std::vector<Case> signature_cases() {
     }
     c.signed_base = true;
   }
+  return out;
+}
+
+// Sets kernel-name table entry `index` of a named image to `raw` (all 48 bytes).
+Edit set_kernel_name(uint32_t index, std::string raw) {
+  raw.resize(CHIPRT_IMAGE_KERNEL_NAME_BYTES, '\0');
+  return [=](Bytes& image) {
+    const chiprt_image_header_t h = read_header(image);
+    const uint64_t at =
+        h.total_size - h.kernel_names_size + uint64_t{index} * CHIPRT_IMAGE_KERNEL_NAME_BYTES;
+    for (size_t i = 0; i < raw.size(); ++i) write_at(image, at + i, raw[i]);
+  };
+}
+
+// The kernel-name table's cases, on the named vector image: header, orchestration, kernels
+// kernel_add (1), kernel_add_scalar (2), kernel_mul (3), the signature (4 entries, ending
+// aligned), then the table of 3 entries ending the image.
+std::vector<Case> kernel_name_cases() {
+  using C = StatusCode;
+  using H = chiprt_image_header_t;
+  constexpr uint32_t kEntry = CHIPRT_IMAGE_KERNEL_NAME_BYTES;
+  const auto header = [](auto change) {
+    return [change](Bytes& image) { edit_header(image, change); };
+  };
+  std::vector<Case> out = {
+      {"kernel_names_one_entry_short", C::image_size_mismatch,
+       header([](H& h) { h.kernel_names_size -= kEntry; })},
+      {"kernel_names_one_entry_extra", C::image_size_mismatch,
+       header([](H& h) { h.kernel_names_size += kEntry; })},
+      {"kernel_names_not_whole_entries", C::image_size_mismatch,
+       header([](H& h) { h.kernel_names_size -= 1; })},
+      {"kernel_names_size_beyond_uint32_entries", C::image_size_mismatch,
+       header([](H& h) { h.kernel_names_size = std::numeric_limits<uint32_t>::max(); })},
+      {"kernel_names_in_version_1_1", C::image_invalid_field,
+       header([](H& h) { h.version_minor = 1; })},
+      {"kernel_names_misaligned", C::image_misaligned,
+       [](Bytes& image) {
+         const H h = read_header(image);
+         const auto table = static_cast<ptrdiff_t>(h.total_size - h.kernel_names_size);
+         image.insert(image.begin() + table, 8, std::byte{0});
+         edit_header(image, [](H& e) { e.total_size += 8; });
+       }},
+      {"kernel_names_over_signature", C::image_overlap,
+       header([](H& h) { h.signature_size += sizeof(chiprt_image_signature_entry_t); })},
+  };
+  for (Case& c : out)
+    c.mentions = {c.name == "kernel_names_in_version_1_1" ? "reserved" : "kernel-name table"};
+  // Entries of the table (func_ids 1, 2, 3 in entries 0, 1, 2), each an image_invalid_field
+  // naming the entry and its func_id.
+  const auto entry = [](std::string name, uint32_t index, std::string raw) {
+    return Case{std::move(name),
+                C::image_invalid_field,
+                set_kernel_name(index, std::move(raw)),
+                true,
+                {fmt::format("kernel-name entry {} (func_id {})", index, index + 1)}};
+  };
+  out.push_back(entry("kernel_name_unterminated", 0, std::string(kEntry, 'x')));
+  out.push_back(
+      entry("kernel_name_not_nul_padded", 1, std::string("kernel_add_scalar\0\0\0x", 21)));
+  out.push_back(entry("kernel_name_empty", 2, ""));
+  out.push_back(entry("kernel_name_with_space", 0, "func 1"));
+  out.push_back(entry("kernel_name_with_colon", 1, "add:scalar"));
+  out.push_back(entry("kernel_name_not_ascii", 2, "m\xc3\xbcl"));
+  out.push_back(entry("kernel_name_control_byte", 2, "mul\n"));
+  out.push_back({"kernel_name_changed_without_rehash", C::image_hash_mismatch,
+                 set_kernel_name(0, "adx"), false});
+  for (Case& c : out) c.named_base = true;
   return out;
 }
 
@@ -437,8 +506,14 @@ std::vector<Case> cases() {
       {"empty_orchestration", C::image_invalid_field,
        header([](chiprt_image_header_t& h) { h.orch_size = 0; })},
       {"flags_set", C::image_invalid_field, header([](chiprt_image_header_t& h) { h.flags = 1; })},
-      {"reserved_set", C::image_invalid_field,
-       header([](chiprt_image_header_t& h) { h.reserved0 = 1; })},
+      {"reserved_kernel_names_size_in_version_1_1",
+       C::image_invalid_field,
+       header([](chiprt_image_header_t& h) {
+         h.version_minor = 1;
+         h.kernel_names_size = 3 * CHIPRT_IMAGE_KERNEL_NAME_BYTES;
+       }),
+       true,
+       {"reserved"}},
   };
 }
 
@@ -447,11 +522,13 @@ std::vector<Case> cases() {
 std::vector<MalformedImage> malformed_images() {
   const Bytes valid = vector_image("malformed-base");
   const Bytes valid_signed = signed_vector_image("malformed-base");
+  const Bytes valid_named = named_vector_image("malformed-base");
   std::vector<Case> all = cases();
   for (Case& c : signature_cases()) all.push_back(std::move(c));
+  for (Case& c : kernel_name_cases()) all.push_back(std::move(c));
   std::vector<MalformedImage> out;
   for (const Case& c : all) {
-    Bytes bytes = c.signed_base ? valid_signed : valid;
+    Bytes bytes = c.named_base ? valid_named : c.signed_base ? valid_signed : valid;
     c.edit(bytes);
     if (c.restamp) restamp_content_hash(bytes);
     out.push_back({c.name, c.expected, std::move(bytes), c.mentions});

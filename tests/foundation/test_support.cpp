@@ -5,9 +5,11 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <map>
 
@@ -99,7 +101,7 @@ Bytes make_image(const Bytes& orchestration, const std::vector<KernelPart>& kern
                  const std::string& name, const Signature& signature) {
   ImageSource source{orchestration, {}, name, signature};
   for (const KernelPart& kernel : kernels) {
-    source.kernels.push_back({kernel.func_id, kernel.core, *kernel.shared_object});
+    source.kernels.push_back({kernel.func_id, kernel.core, *kernel.shared_object, kernel.name});
   }
   Result<Bytes> image = write_image(source);
   if (!image.ok()) throw std::runtime_error("write_image: " + image.status().to_string());
@@ -122,6 +124,50 @@ Bytes signed_vector_image(const std::string& name) {
                      {2, CoreType::aiv, &example_so("kernel_add_scalar.so")},
                      {3, CoreType::aiv, &example_so("kernel_mul.so")}},
                     name, *signature);
+}
+
+Bytes named_vector_image(const std::string& name) {
+  Result<Signature> signature = parse_signature(kVectorSignature);
+  if (!signature.ok()) throw std::runtime_error(signature.status().to_string());
+  return make_image(example_so("orch_vector.so"),
+                    {{1, CoreType::aiv, &example_so("kernel_add.so"), "kernel_add"},
+                     {2, CoreType::aiv, &example_so("kernel_add_scalar.so"), "kernel_add_scalar"},
+                     {3, CoreType::aiv, &example_so("kernel_mul.so"), "kernel_mul"}},
+                    name, *signature);
+}
+
+Bytes version_1_1_vector_image(const std::string& name) {
+  const Bytes& orch = example_so("orch_vector.so");
+  const Bytes* kernels[] = {&example_so("kernel_add.so"), &example_so("kernel_add_scalar.so"),
+                            &example_so("kernel_mul.so")};
+  const auto up64 = [](uint64_t n) { return (n + 63) / 64 * 64; };
+  chiprt_image_header_t header{};
+  header.magic = 0x474D4943u;  // "CIMG"
+  header.version_major = 1;
+  header.version_minor = 1;
+  header.header_size = static_cast<uint32_t>(up64(128 + 3 * 32));
+  header.child_count = 3;
+  header.orch_offset = header.header_size;
+  header.orch_size = orch.size();
+  std::memcpy(header.name, name.data(), std::min<size_t>(name.size(), sizeof header.name - 1));
+  std::vector<chiprt_image_child_t> children;
+  uint64_t end = header.orch_offset + orch.size();
+  for (uint32_t i = 0; i < 3; ++i) {
+    children.push_back({i + 1, CHIPRT_CORE_AIV, up64(end), kernels[i]->size(), 0});
+    end = up64(end) + kernels[i]->size();
+  }
+  header.total_size = end;
+  Bytes image(end);
+  std::memcpy(image.data(), &header, sizeof header);
+  std::memcpy(image.data() + sizeof header, children.data(), 3 * sizeof(chiprt_image_child_t));
+  std::memcpy(image.data() + header.orch_offset, orch.data(), orch.size());
+  for (uint32_t i = 0; i < 3; ++i) {
+    std::memcpy(image.data() + children[i].offset, kernels[i]->data(), kernels[i]->size());
+  }
+  XXH128_canonical_t hash;  // XXH3-128 of bytes [24, end), canonical (big-endian) form
+  XXH128_canonicalFromHash(&hash, XXH3_128bits(image.data() + 24, image.size() - 24));
+  std::memcpy(image.data() + 8, hash.digest, sizeof hash.digest);
+  return image;
 }
 
 std::vector<Bytes> distinct_vector_images(size_t count, const std::string& prefix) {

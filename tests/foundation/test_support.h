@@ -46,6 +46,7 @@ struct KernelPart {
   uint32_t func_id;
   CoreType core;
   const Bytes* shared_object;  // borrowed
+  std::string name = {};       // KernelSource::name
 };
 // ImageView::parse of a valid image; throws (failing the test) on an error.
 ImageView parse_ok(ByteSpan image);
@@ -57,6 +58,14 @@ Bytes make_image(const Bytes& orchestration, const std::vector<KernelPart>& kern
 Bytes vector_image(const std::string& name = "vector");
 inline constexpr const char* kVectorSignature = "a:f32[*],b:f32[*],tile?:scalar -> f:f32[*]";
 Bytes signed_vector_image(const std::string& name = "vector");
+// signed_vector_image with kernel names (format 1.2): each file's stem, as `chiprt pack` names
+// them by default ("kernel_add", "kernel_add_scalar", "kernel_mul"); so the build's packed
+// example, examples/vector.chipimg, is named_vector_image("vector").
+Bytes named_vector_image(const std::string& name = "vector");
+// The vector example as a version 1.1 image (before kernel names), built byte by byte from the
+// format header, independently of write_image: header, child table, orchestration, kernels at
+// 64-byte offsets, the field now kernel_names_size (then reserved0) zero, no signature.
+Bytes version_1_1_vector_image(const std::string& name = "vector");
 // `count` distinct vector images of identical size, named "<prefix>-<i>" (zero-padded).
 std::vector<Bytes> distinct_vector_images(size_t count, const std::string& prefix = "distinct");
 // Fixture image A: orchestration A, func 1 (AIC) kernel A, func 2 (AIV) kernel B.

@@ -162,6 +162,10 @@ void check_registration(Harness& h, ByteSpan image, const ImageView& view) {
   FUZZ_CHECK(info->refcount == 1);
   FUZZ_CHECK(info->buffer_bytes == expected_bytes);
   check_placement(h, view, *info);
+  Result<std::map<uint32_t, std::string>> names = h.worker->kernel_names(*first);
+  FUZZ_CHECK(names.ok() && names->size() == view.children().size());
+  for (const ImageChild& child : view.children())
+    FUZZ_CHECK(names->at(child.func_id) == child.name);
 
   Result<CallableId> second = h.worker->register_callable(image);
   FUZZ_CHECK(second.ok() && slot_of(*second) == 1);
@@ -205,7 +209,12 @@ void exercise(ByteSpan bytes) {
     FUZZ_CHECK(child.offset >= view->orch_offset() + view->orch_size());
     FUZZ_CHECK(child.size > 0 && child.offset + child.size <= view->size());
     FUZZ_CHECK(child.offset >= view->kernels_begin());
+    // A stored name is a valid one; without the table, every kernel is "func N".
+    FUZZ_CHECK(view->kernel_names_size() == 0 ? child.name == default_kernel_name(child.func_id)
+                                              : kernel_name_defect(child.name).empty());
   }
+  FUZZ_CHECK(view->kernel_names_size() == 0 ||
+             view->kernel_names_size() == view->children().size() * CHIPRT_IMAGE_KERNEL_NAME_BYTES);
   for (RuntimeKind runtime : {RuntimeKind::tmr, RuntimeKind::hbg}) {
     check_registration(harness(runtime), bytes, *view);
   }

@@ -1,6 +1,7 @@
 // Writes small synthesized seed images for image_fuzz into the directory given as argv[1]:
 // minimal ELF stand-ins (see support/image_bytes.h) packed with zero, one and several kernels,
-// so that the fuzzer starts from valid images a few hundred bytes long.
+// with and without kernel names (a kernel-name table), so that the fuzzer starts from valid
+// images a few hundred bytes long.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -29,6 +30,13 @@ int main(int argc, char** argv) {
         {9, CoreType::aiv, kernel_small}},
        "seed-three-kernels"},
       {kernel_small, {{0, CoreType::aic, orchestration}}, ""},
+      {orchestration, {{1, CoreType::aiv, kernel_small, "k"}}, "seed-one-named-kernel"},
+      {orchestration,
+       {{7, CoreType::aic, kernel_large, "matmul"},
+        {2, CoreType::aiv, kernel_small, "add.v2"},
+        {9, CoreType::aiv, kernel_small, "add.v2"}},
+       "seed-three-named-kernels",
+       *parse_signature("a:f32[2],tile?:scalar -> f:f32[*]")},
   };
   for (size_t i = 0; i < sources.size(); ++i) {
     Result<Bytes> image = write_image(sources[i]);

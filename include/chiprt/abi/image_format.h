@@ -1,4 +1,4 @@
-/* chiprt callable image format, version 1.1.
+/* chiprt callable image format, version 1.2.
  *
  * Self-contained C header: a third party can write or read an image with nothing else.
  *
@@ -13,8 +13,14 @@
  *   signature                 optional (1.1): chiprt_image_signature_entry_t entries filling
  *                             [signature_offset, +signature_size), the offset
  *                             CHIPRT_IMAGE_ALIGN-aligned, never overlapping the header, the
- *                             orchestration or a kernel; writers put it last, after the last
- *                             kernel. Both fields are 0 when absent.
+ *                             orchestration or a kernel; writers put it after the last kernel.
+ *                             Both fields are 0 when absent.
+ *   kernel names              optional (1.2): the last kernel_names_size bytes of the image,
+ *                             [total_size - kernel_names_size, total_size), the start
+ *                             CHIPRT_IMAGE_ALIGN-aligned: one char[CHIPRT_IMAGE_KERNEL_NAME_BYTES]
+ *                             entry per child, entry i naming child i of the child table, so
+ *                             kernel_names_size == child_count * CHIPRT_IMAGE_KERNEL_NAME_BYTES.
+ *                             It never overlaps another region; 0 when absent.
  *   total_size                the image's length in bytes.
  *
  * content_hash is XXH3-128 (seed 0) of bytes [CHIPRT_IMAGE_HASHED_FROM, total_size), stored
@@ -37,6 +43,13 @@
  *        gives; 0 is a 0-d tensor), or rank 0 with CHIPRT_SIGNATURE_ANY_RANK; a scalar entry
  *        has dtype 0 and rank 0 (scalars travel as doubles); only inputs and scalars may be
  *        CHIPRT_SIGNATURE_OPTIONAL. An image without arguments records no signature.
+ *   1.2  the optional kernel-name table, sized by kernel_names_size (the 1.0/1.1 reserved0
+ *        field, required to be zero there: a 1.1 image reads unchanged as a 1.2 image without
+ *        names, and a 1.1 reader rejects a named image instead of misreading it). Each entry is
+ *        1..CHIPRT_IMAGE_KERNEL_NAME_BYTES - 1 bytes of [A-Za-z0-9_.+-], NUL-terminated and
+ *        NUL-padded; names need not be unique (one kernel may serve two func_ids). Tools show a
+ *        kernel of an image without the table as "func N" (N its func_id), a text no table entry
+ *        can hold.
  */
 #ifndef CHIPRT_ABI_IMAGE_FORMAT_H_
 #define CHIPRT_ABI_IMAGE_FORMAT_H_
@@ -49,13 +62,14 @@ extern "C" {
 
 #define CHIPRT_IMAGE_MAGIC 0x474D4943u /* "CIMG" as bytes 'C','I','M','G' */
 #define CHIPRT_IMAGE_VERSION_MAJOR 1u
-#define CHIPRT_IMAGE_VERSION_MINOR 1u
+#define CHIPRT_IMAGE_VERSION_MINOR 2u
 #define CHIPRT_IMAGE_ALIGN 64u
 #define CHIPRT_IMAGE_HASHED_FROM 24u /* offset just past content_hash */
 #define CHIPRT_IMAGE_NAME_BYTES 48u
 #define CHIPRT_IMAGE_MAX_CHILDREN 65536u
 #define CHIPRT_IMAGE_SIGNATURE_NAME_BYTES 48u
 #define CHIPRT_IMAGE_MAX_SIGNATURE_ENTRIES 256u
+#define CHIPRT_IMAGE_KERNEL_NAME_BYTES 48u
 /* Set only in a runtime's device copy whose orchestration bytes were left out (host graph). */
 #define CHIPRT_IMAGE_FLAG_ORCH_ELIDED 1u
 
@@ -99,10 +113,11 @@ typedef struct chiprt_image_header {
   uint64_t total_size;
   uint32_t header_size; /* align_up(sizeof header + child_count * sizeof child, ALIGN) */
   uint32_t child_count;
-  uint64_t orch_offset; /* == header_size */
-  uint64_t orch_size;   /* > 0 */
-  uint32_t flags;       /* 0 in an image as written */
-  uint32_t reserved0;   /* 0 */
+  uint64_t orch_offset;       /* == header_size */
+  uint64_t orch_size;         /* > 0 */
+  uint32_t flags;             /* 0 in an image as written */
+  uint32_t kernel_names_size; /* 1.2; bytes of the kernel-name table at the image's end, 0 when
+                                absent (reserved0, required 0, in 1.0 and 1.1) */
   char name[CHIPRT_IMAGE_NAME_BYTES]; /* NUL-padded label; part of the identity */
   uint64_t signature_offset;          /* 1.1; 0 when absent (reserved, 0, in 1.0) */
   uint64_t signature_size;            /* 1.1; bytes, a multiple of the entry size; 0 when absent */
