@@ -135,8 +135,6 @@ struct RunReport {
   // The run's limits, for its high-water marks above (ring: tmr only).
   uint64_t ring_slots = 0;
   uint64_t heap_limit_bytes = 0;
-  // func_id -> kernel name, for every kernel of the callable (`func N` when the image names none).
-  std::map<uint32_t, std::string> kernel_names;
   // When RunArgs::trace: every executed task, every dependency edge and the orchestration track.
   std::vector<TaskTrace> trace;
   std::vector<TaskEdge> edges;

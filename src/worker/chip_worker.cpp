@@ -142,6 +142,7 @@ Result<RunReport> ChipWorker::graph(CallableId id, const RunArgs& args) {
   if (!report.ok()) {
     return std::move(report).status().annotate(running_callable(lease->name, id));
   }
+  report->kernel_names = lease.buffer().kernel_names();
   return report;
 }
 
