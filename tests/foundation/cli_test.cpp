@@ -351,7 +351,7 @@ TEST_F(CliTest, MisspelledOptionsAndSubcommandsGetASuggestion) {
        "chiprt inspect --help\n"},
       {"rnu",
        "chiprt: unknown subcommand 'rnu'; did you mean 'run'? the subcommands are pack, "
-       "inspect, churn, run, stats, bench, config\n"},
+       "inspect, churn, run, graph, stats, bench, config\n"},
   };
   for (const auto& [args, message] : cases) {
     SCOPED_TRACE(args);

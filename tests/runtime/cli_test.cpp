@@ -339,8 +339,8 @@ TEST_P(CliRunTest, ReportTraceAndGraphOfADiamond) {
   const fs::path so(CHIPRT_TEST_SO_DIR);
   const std::string kernel = (so / "kernel_diagnostics.so").string();
   ASSERT_EQ(chiprt("pack --orch " + (so / "orch_diagnostics.so").string() +
-                   " --kernel 1:aiv:" + kernel + " --kernel 2:aiv:" + kernel +
-                   " --kernel 3:aiv:" + kernel + " --name diamond -o " + path("d.chipimg")),
+                   " --kernel 1:aiv:" + kernel + ":scale --kernel 2:aiv:" + kernel +
+                   ":inc --kernel 3:aiv:" + kernel + ":add --name diamond -o " + path("d.chipimg")),
             0)
       << slurp("err");
   xt::xarray<float> x = xt::ones<float>({4, 16});
@@ -358,7 +358,9 @@ TEST_P(CliRunTest, ReportTraceAndGraphOfADiamond) {
   EXPECT_GE(report["critical_path"]["us"].get<double>(), 1500.0);
   EXPECT_EQ(report["dependencies"]["edges"], 4);
   EXPECT_EQ(report["dependencies"]["raw"], 4);
-  EXPECT_EQ(report["tasks_per_kernel"]["func 2"], 2);
+  EXPECT_EQ(report["tasks_per_kernel"]["inc"], 2);
+  EXPECT_EQ(report["critical_path"]["tasks"][0]["kernel"], "scale");
+  EXPECT_EQ(report["critical_path"]["tasks"][2]["kernel"], "add");
   for (const auto& core : report["cores"]) {
     EXPECT_GE(core["busy_share"].get<double>(), 0.0);
     EXPECT_LE(core["busy_share"].get<double>(), 1.0);
@@ -368,8 +370,13 @@ TEST_P(CliRunTest, ReportTraceAndGraphOfADiamond) {
   std::set<std::pair<uint64_t, uint64_t>> arrows;
   std::map<uint64_t, nlohmann::json> starts;
   size_t tasks = 0, finishes = 0;
+  std::multiset<std::string> kernels;
   for (const auto& e : trace["traceEvents"]) {
-    if (e["ph"] == "X" && e["cat"] == "task") ++tasks;
+    if (e["ph"] == "X" && e["cat"] == "task") {
+      ++tasks;
+      kernels.insert(e["name"].get<std::string>());
+      EXPECT_EQ(e["args"]["kernel"], e["name"]);
+    }
     if (e["ph"] == "s") starts[e["id"].get<uint64_t>()] = e;
     if (e["ph"] == "f") {
       ++finishes;
@@ -379,6 +386,7 @@ TEST_P(CliRunTest, ReportTraceAndGraphOfADiamond) {
     }
   }
   EXPECT_EQ(tasks, 4u);
+  EXPECT_EQ(kernels, (std::multiset<std::string>{"scale", "inc", "inc", "add"}));
   EXPECT_EQ(starts.size(), 4u);
   EXPECT_EQ(finishes, 4u);
   EXPECT_EQ(arrows, (std::set<std::pair<uint64_t, uint64_t>>{{0, 1}, {0, 2}, {1, 3}, {2, 3}}));
@@ -392,6 +400,7 @@ TEST_P(CliRunTest, ReportTraceAndGraphOfADiamond) {
     EXPECT_NE(dot.find(node), std::string::npos) << node << "\n" << dot;
   }
   EXPECT_NE(dot.find("t0 -> t1"), std::string::npos) << dot;
+  EXPECT_NE(dot.find("label=\"scale\\ntask 0"), std::string::npos) << dot;
   ASSERT_EQ(chiprt("graph " + args + " --format svg -o " + path("g.svg")), 0) << slurp("err");
   const std::string svg = slurp("g.svg");
   EXPECT_NE(svg.find("<svg"), std::string::npos);
