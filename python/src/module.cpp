@@ -946,7 +946,8 @@ PYBIND11_MODULE(_chiprt, m) {
       .def_property_readonly(
           "critical_path",
           [](const PyRunReport& r) -> py::object {
-            return r.summary.is_none() ? py::none() : r.summary["critical_path"];
+            if (r.summary.is_none()) return py::none();
+            return py::object(r.summary["critical_path"]);
           },
           "summary['critical_path']: {'us': ..., 'tasks': [{task, func_id, kernel, us}, ...]}")
       .def_readonly("chrome_trace", &PyRunReport::chrome_trace,
