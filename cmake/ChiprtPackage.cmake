@@ -20,7 +20,8 @@ set(CPACK_DEBIAN_PACKAGE_SECTION devel)
 # names them on Debian 12 (libspdlog1.10 provides libspdlog1.10-fmt9).
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
   "libc6 (>= 2.34), libelf1 (>= 0.144), libfmt9 (>= 9.1.0+ds1), libgcc-s1 (>= 3.0), \
-libspdlog1.10-fmt9, libstdc++6 (>= 12), libtbb12 (>= 2021.4.0), libxxhash0 (>= 0.8.0-2~)")
+libspdlog1.10-fmt9, libstdc++6 (>= 12), libtbb12 (>= 2021.4.0), libxxhash0 (>= 0.8.0-2~), \
+libgvc6 (>= 2.42.2), libcgraph6 (>= 2.42.2)")
 # What a program that links the static library (find_package / pkg-config) needs.
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS
   "libfmt-dev, libspdlog-dev, libelf-dev, libxxhash-dev, pkg-config")
