@@ -9,6 +9,8 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <stop_token>
 #include <string>
 #include <utility>
@@ -49,6 +51,8 @@ struct Deadlines {
   std::stop_token stop;
   // Borrowed, nullable: filled when the run misses its stall deadline (RunArgs::stall_report).
   StallReport* stall_report = nullptr;
+  // The callable's kernel names (func_id -> name; nullable), for the stall message.
+  std::shared_ptr<const std::map<uint32_t, std::string>> kernel_names;
 };
 
 // A checked launch (chiprt/check.h): its tasks run one at a time, in an order drawn from `seed`

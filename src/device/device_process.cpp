@@ -529,6 +529,7 @@ void DeviceProcess::check_deadlines() {
   std::string why;
   StatusCode code = StatusCode::deadline_exceeded;
   std::chrono::milliseconds stall_deadline{0};
+  std::shared_ptr<const KernelNames> kernel_names;
   {
     std::lock_guard lock(mutex_);
     const auto now = Clock::now();
@@ -551,6 +552,7 @@ void DeviceProcess::check_deadlines() {
         late_run = id;
         stalled = true;
         stall_deadline = state->deadlines.stall;
+        kernel_names = state->deadlines.kernel_names;
         why = fmt::format("run {} made no progress for its stall deadline of {}", id,
                           seconds(state->deadlines.stall));
       }
@@ -570,7 +572,7 @@ void DeviceProcess::check_deadlines() {
   try {
     stall = snapshot_stall(late_run, late_slot);
     stall.stalled_for_s = static_cast<double>(stall_deadline.count()) / 1000.0;
-    detail = ": " + describe_stall(stall);
+    detail = ": " + describe_stall(stall, kernel_names.get());
   } catch (const std::exception&) {  // host memory: the run still fails, with less said
   }
   lose("was killed by the host: " + why, late_run, why, code, detail.empty() ? nullptr : &stall,

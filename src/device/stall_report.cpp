@@ -1,5 +1,7 @@
 #include "chiprt/stall_report.h"
 
+#include "chiprt/image.h"
+
 #include <fmt/format.h>
 
 namespace chiprt {
@@ -48,7 +50,9 @@ std::string_view orchestration_name(StallReport::Orchestration state) noexcept {
 
 std::string task_label(uint64_t task_id, uint32_t func_id, const KernelNames* kernel_names) {
   if (kernel_names != nullptr) {
-    if (auto it = kernel_names->find(func_id); it != kernel_names->end()) {
+    // An image without names names each kernel "func N": said once, not twice.
+    if (auto it = kernel_names->find(func_id);
+        it != kernel_names->end() && it->second != default_kernel_name(func_id)) {
       return fmt::format("task {} (func {} '{}')", task_id, func_id, it->second);
     }
   }

@@ -47,7 +47,10 @@ struct ChipBuffer {
   uint32_t leases = 0;
 
   const LoadedKernel* kernel(uint32_t func_id) const;
-  std::map<uint32_t, std::string> kernel_names() const;  // func_id -> LoadedKernel::name
+  // func_id -> LoadedKernel::name, made once the kernels are loaded (shared with launches, whose
+  // stall messages name kernels).
+  std::shared_ptr<const std::map<uint32_t, std::string>> names;
+  const std::map<uint32_t, std::string>& kernel_names() const;
   DeviceAddr orch_addr() const {
     return runtime == RuntimeKind::tmr ? memory.addr() + orch_offset : 0;
   }

@@ -35,10 +35,9 @@ const LoadedKernel* ChipBuffer::kernel(uint32_t func_id) const {
   return it != kernels.end() && it->func_id == func_id ? &*it : nullptr;
 }
 
-std::map<uint32_t, std::string> ChipBuffer::kernel_names() const {
-  std::map<uint32_t, std::string> names;
-  for (const LoadedKernel& k : kernels) names.emplace_hint(names.end(), k.func_id, k.name);
-  return names;
+const std::map<uint32_t, std::string>& ChipBuffer::kernel_names() const {
+  static const std::map<uint32_t, std::string> kNone;
+  return names ? *names : kNone;
 }
 
 void Lease::reset() noexcept {
@@ -249,6 +248,9 @@ Status ChipBufferPool::load_code(ChipBuffer& buffer, const ImageView& image) {
   }
   std::sort(buffer.kernels.begin(), buffer.kernels.end(),
             [](const LoadedKernel& a, const LoadedKernel& b) { return a.func_id < b.func_id; });
+  auto names = std::make_shared<std::map<uint32_t, std::string>>();
+  for (const LoadedKernel& k : buffer.kernels) names->emplace_hint(names->end(), k.func_id, k.name);
+  buffer.names = std::move(names);
   return Status::Ok();
 }
 

@@ -44,7 +44,8 @@ inline Bytes example_image(const std::string& name) {
 struct TestKernel {
   uint32_t func_id;
   CoreType core;
-  std::string so;  // file name in the test .so directory
+  std::string so;    // file name in the test .so directory
+  std::string name;  // kernel name; all kernels of an image are named, or none
 };
 inline Bytes test_image(const std::string& orch, const std::vector<TestKernel>& kernels,
                         const std::string& name = "test", const Signature& signature = {}) {
@@ -57,7 +58,7 @@ inline Bytes test_image(const std::string& orch, const std::vector<TestKernel>& 
   source.name = name;
   source.signature = signature;
   for (size_t i = 0; i < kernels.size(); ++i) {
-    source.kernels.push_back({kernels[i].func_id, kernels[i].core, blobs[i + 1]});
+    source.kernels.push_back({kernels[i].func_id, kernels[i].core, blobs[i + 1], kernels[i].name});
   }
   auto image = write_image(source);
   EXPECT_TRUE(image.ok()) << image.status().to_string();

@@ -99,6 +99,22 @@ TEST_P(StallReportTest, NamesTheWaitingTaskItsRunningPredecessorAndTheOrchestrat
   EXPECT_EQ(again.waiting.size(), 1u);
 }
 
+TEST_P(StallReportTest, NamesTheKernelsOfANamedImage) {
+  Rig rig = make_rig("a2a3", GetParam(), stall_options());
+  const Bytes image = test_image("orch_stall.so",
+                                 {{1, CoreType::aiv, "kernel_fault.so", "spinner"},
+                                  {2, CoreType::aiv, "kernel_fault.so", "waiter"}},
+                                 "stall");
+  CallableId id = *rig.worker->register_callable(image);
+  StallReport report;
+  auto failed = rig.worker->run(id, stall_args(2, &report));
+  const std::string message(failed.status().message());
+  EXPECT_EQ(failed.status().code(), StatusCode::deadline_exceeded) << message;
+  EXPECT_TRUE(
+      contains(message, "task 1 (func 2 'waiter') waits on task 0 (func 1 'spinner'), running on"))
+      << message;
+}
+
 INSTANTIATE_TEST_SUITE_P(BothRuntimes, StallReportTest,
                          ::testing::Values(RuntimeKind::tmr, RuntimeKind::hbg),
                          [](const ::testing::TestParamInfo<RuntimeKind>& info) {

@@ -225,7 +225,8 @@ Result<RunReport> HbgExecutor::replay(const registry::ChipBuffer& buffer, const 
     }
     launch.tensors.push_back(table.find(handle)->memory.addr());
   }
-  CHIPRT_ASSIGN_OR_RETURN(const Deadlines limits, launch_limits(deadlines_, args));
+  CHIPRT_ASSIGN_OR_RETURN(Deadlines limits, launch_limits(deadlines_, args));
+  limits.kernel_names = buffer.names;
   CHIPRT_ASSIGN_OR_RETURN(LaunchResult result, device_.launch(launch, limits));
   RunReport report;
   report.tasks = graph.task_count;

@@ -62,7 +62,8 @@ Result<RunReport> TmrExecutor::run(const registry::ChipBuffer& buffer, const Run
   launch.trace = args.trace;
   launch.label = fmt::format("callable '{}'", buffer.name);
   launch.check = check;
-  CHIPRT_ASSIGN_OR_RETURN(const Deadlines limits, launch_limits(deadlines_, args));
+  CHIPRT_ASSIGN_OR_RETURN(Deadlines limits, launch_limits(deadlines_, args));
+  limits.kernel_names = buffer.names;
   CHIPRT_ASSIGN_OR_RETURN(LaunchResult result, device_.launch(launch, limits));
   RunReport report;
   report.tasks = result.tasks;
