@@ -60,6 +60,28 @@ struct ChipWorker::Impl {
     epoch.store(now, std::memory_order_release);
   }
 
+  // What run() and graph() share: with the worker live and the callable leased, its arguments
+  // checked against its signature, `body(buffer)` makes the report, which gets the kernel
+  // names; a failure names the callable.
+  template <typename Body>
+  Result<RunReport> on_leased(CallableId id, const RunArgs& args, const Body& body) {
+    follow_device();
+    std::shared_lock lock(lifecycle);
+    CHIPRT_RETURN_IF_ERROR(check_live());
+    // (`registry` here is the member: the namespace is spelled in full.)
+    CHIPRT_ASSIGN_OR_RETURN(chiprt::registry::Lease lease, registry.lease(id));
+    // Before the orchestration starts, on either runtime: the arguments the image says it takes.
+    if (Status fits = chiprt::registry::check_run_args(lease->signature, args); !fits.ok()) {
+      return std::move(fits).annotate(running_callable(lease->name, id));
+    }
+    Result<RunReport> report = body(lease.buffer());
+    if (!report.ok()) {
+      return std::move(report).status().annotate(running_callable(lease->name, id));
+    }
+    report->kernel_names = lease.buffer().kernel_names();
+    return report;
+  }
+
   std::shared_ptr<Device> device;
   WorkerOptions options;
   std::unique_ptr<runtime::Executor> executor;  // outlives the pool: releases notify it
@@ -106,44 +128,22 @@ Status ChipWorker::unregister_callable(CallableId id) {
 }
 
 Result<RunReport> ChipWorker::run(CallableId id, const RunArgs& args) {
-  impl_->follow_device();
-  std::shared_lock lock(impl_->lifecycle);
-  CHIPRT_RETURN_IF_ERROR(impl_->check_live());
-  CHIPRT_ASSIGN_OR_RETURN(registry::Lease lease, impl_->registry.lease(id));
-  // Before the orchestration starts, on either runtime: the arguments the image says it takes.
-  if (Status fits = registry::check_run_args(lease->signature, args); !fits.ok()) {
-    return std::move(fits).annotate(running_callable(lease->name, id));
-  }
-  ++impl_->runs;
-  const Checks checks = args.checks.value_or(impl_->options.checks);
-  runtime::Executor& executor = *impl_->executor;
-  const registry::ChipBuffer& buffer = lease.buffer();
-  auto once = [&](const RunArgs& a, const LaunchCheck& check, std::vector<CheckWrite>* writes) {
-    return executor.run(buffer, a, check, writes);
-  };
-  auto report = checks.any() ? runtime::run_checked(*impl_->device, checks, args, once)
-                             : once(args, LaunchCheck{}, nullptr);
-  if (!report.ok()) {
-    return std::move(report).status().annotate(running_callable(lease->name, id));
-  }
-  report->kernel_names = buffer.kernel_names();
-  return report;
+  return impl_->on_leased(id, args, [&](const registry::ChipBuffer& buffer) {
+    ++impl_->runs;
+    const Checks checks = args.checks.value_or(impl_->options.checks);
+    runtime::Executor& executor = *impl_->executor;
+    auto once = [&](const RunArgs& a, const LaunchCheck& check, std::vector<CheckWrite>* writes) {
+      return executor.run(buffer, a, check, writes);
+    };
+    return checks.any() ? runtime::run_checked(*impl_->device, checks, args, once)
+                        : once(args, LaunchCheck{}, nullptr);
+  });
 }
 
 Result<RunReport> ChipWorker::graph(CallableId id, const RunArgs& args) {
-  impl_->follow_device();
-  std::shared_lock lock(impl_->lifecycle);
-  CHIPRT_RETURN_IF_ERROR(impl_->check_live());
-  CHIPRT_ASSIGN_OR_RETURN(registry::Lease lease, impl_->registry.lease(id));
-  if (Status fits = registry::check_run_args(lease->signature, args); !fits.ok()) {
-    return std::move(fits).annotate(running_callable(lease->name, id));
-  }
-  auto report = impl_->executor->graph(lease.buffer(), args);
-  if (!report.ok()) {
-    return std::move(report).status().annotate(running_callable(lease->name, id));
-  }
-  report->kernel_names = lease.buffer().kernel_names();
-  return report;
+  return impl_->on_leased(id, args, [&](const registry::ChipBuffer& buffer) {
+    return impl_->executor->graph(buffer, args);
+  });
 }
 
 void ChipWorker::finalize() {
