@@ -46,4 +46,14 @@ RunArgs run_args_from_cli(const std::vector<std::string>& tensor_specs,
   return args;
 }
 
+void add_run_target_options(CLI::App& cmd, RunTarget& target) {
+  cmd.add_option("image", target.image, "image file")->required();
+  cmd.add_option("--runtime", target.runtime, "tmr | hbg");
+  cmd.add_option("--profile", target.profile, "chip profile: a2a3 | a5");
+  cmd.add_option("--device-memory", target.device_memory, "simulated device memory in bytes")
+      ->check(at_least(1));
+  cmd.add_option("--arg", target.args, "NAME=FILE.npy input tensor (repeatable)");
+  cmd.add_option("--scalar", target.scalars, "NAME=VALUE scalar argument (repeatable)");
+}
+
 }  // namespace chiprt::cli

@@ -14,12 +14,7 @@
 namespace chiprt::cli {
 namespace {
 
-struct GraphOptions {
-  std::string image;
-  std::string runtime = "tmr";
-  std::string profile = "a2a3";
-  uint64_t device_memory = 1ull << 30;
-  std::vector<std::string> args, scalars;
+struct GraphOptions : RunTarget {
   std::string format = "dot";
   std::string output;
 };
@@ -64,13 +59,7 @@ void add_graph_command(CLI::App& app) {
   auto o = std::make_shared<GraphOptions>();
   CLI::App* cmd = app.add_subcommand(
       "graph", "Draw the task graph of one run (hbg: recorded, not replayed) as DOT or SVG");
-  cmd->add_option("image", o->image, "image file")->required();
-  cmd->add_option("--runtime", o->runtime, "tmr | hbg");
-  cmd->add_option("--profile", o->profile, "chip profile: a2a3 | a5");
-  cmd->add_option("--device-memory", o->device_memory, "simulated device memory in bytes")
-      ->check(at_least(1));
-  cmd->add_option("--arg", o->args, "NAME=FILE.npy input tensor (repeatable)");
-  cmd->add_option("--scalar", o->scalars, "NAME=VALUE scalar argument (repeatable)");
+  add_run_target_options(*cmd, *o);
   cmd->add_option("--format", o->format, "dot | svg")->check(CLI::IsMember({"dot", "svg"}));
   cmd->add_option("-o,--output", o->output, "file to write")->required();
   cmd->callback([o] { graph_command(*o); });

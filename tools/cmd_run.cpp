@@ -25,12 +25,8 @@
 namespace chiprt::cli {
 namespace {
 
-struct RunOptions {
-  std::string image;
-  std::string runtime = "tmr";
-  std::string profile = "a2a3";
-  uint64_t device_memory = 1ull << 30;
-  std::vector<std::string> args, scalars, outs;
+struct RunOptions : RunTarget {
+  std::vector<std::string> outs;
   size_t repeat = 1;
   uint32_t ring_slots = 0;
   uint64_t heap_bytes = 0;
@@ -209,13 +205,7 @@ void run_command(const RunOptions& o) {
 void add_run_command(CLI::App& app) {
   auto o = std::make_shared<RunOptions>();
   CLI::App* cmd = app.add_subcommand("run", "Run an image on a simulated chip with .npy tensors");
-  cmd->add_option("image", o->image, "image file")->required();
-  cmd->add_option("--runtime", o->runtime, "tmr | hbg");
-  cmd->add_option("--profile", o->profile, "chip profile: a2a3 | a5");
-  cmd->add_option("--device-memory", o->device_memory, "simulated device memory in bytes")
-      ->check(at_least(1));
-  cmd->add_option("--arg", o->args, "NAME=FILE.npy input tensor (repeatable)");
-  cmd->add_option("--scalar", o->scalars, "NAME=VALUE scalar argument (repeatable)");
+  add_run_target_options(*cmd, *o);
   cmd->add_option("--out", o->outs, "NAME=FILE.npy output to write (repeatable)");
   cmd->add_option("--repeat", o->repeat, "number of runs")->check(at_least(1));
   cmd->add_option("--ring-slots", o->ring_slots, "tmr task ring slots (default: chip profile)")
